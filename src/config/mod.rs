@@ -1,0 +1,228 @@
+//! The plugin configuration (`api: v1`, SPEC sections 2 and 9).
+//!
+//! The schema types below are deserialized directly (unknown fields rejected
+//! everywhere); patterns compile while they are read, so their errors carry a
+//! path and a position. Checks that span several fields run afterwards in
+//! `validate`.
+
+mod error;
+mod upstream;
+
+pub use error::ConfigError;
+pub use upstream::{Upstream, UpstreamUrl};
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::glob::Glob;
+use crate::lookup::CredentialQueries;
+use crate::mapping::MappingRule;
+
+/// The validated plugin configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Configuration version: `v1` (also `v1.0`, `v1.0.0`).
+    pub api: ApiVersion,
+    /// 3scale System (Account Management API), to fetch tokens and rules.
+    #[serde(default)]
+    pub system: Option<System>,
+    /// 3scale backend (Service Management API).
+    pub backend: Backend,
+    /// The services this filter handles; the first whose authorities match is used.
+    pub services: Vec<Service>,
+    /// Hand credentials and usages to a later filter instead of calling 3scale.
+    #[serde(default)]
+    pub passthrough_metadata: bool,
+    /// What to do when 3scale cannot be reached.
+    #[serde(default)]
+    pub failure_policy: FailurePolicy,
+    /// Authorization cache and batched reporting (not acted upon yet).
+    #[serde(default)]
+    pub cache: Option<CacheSettings>,
+    /// Per-kind overrides of the filter's local replies.
+    #[serde(default)]
+    pub errors: ErrorReplies,
+    /// Add `RateLimit-*` headers from the backend's limit headers.
+    #[serde(default)]
+    pub rate_limit_headers: bool,
+    /// Remove the headers and query parameters credentials were read from.
+    #[serde(default)]
+    pub strip_credentials: bool,
+    /// Add `Powered-By: 3scale` to responses.
+    #[serde(default = "yes")]
+    pub powered_by: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The only configuration version there is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiVersion;
+
+impl<'de> Deserialize<'de> for ApiVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let version = String::deserialize(deserializer)?;
+        match version.as_str() {
+            "v1" | "v1.0" | "v1.0.0" => Ok(ApiVersion),
+            other => Err(serde::de::Error::custom(format_args!(
+                "unsupported api version `{other}`; this filter understands `v1`"
+            ))),
+        }
+    }
+}
+
+/// `system`: where to fetch each service's proxy configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct System {
+    /// A label for logs.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The System (Porta) upstream.
+    pub upstream: Upstream,
+    /// Access token with read rights on the Account Management API (a secret).
+    pub token: String,
+    /// Seconds a fetched configuration is used before it is refreshed.
+    #[serde(default = "default_ttl", deserialize_with = "crate::integer::whole")]
+    pub ttl: u64,
+}
+
+fn default_ttl() -> u64 {
+    600
+}
+
+/// `backend`: the Service Management API.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// A label for logs.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The backend upstream.
+    pub upstream: Upstream,
+    /// Extra `3scale-options` names, e.g. `hierarchy`.
+    #[serde(default)]
+    pub extensions: Vec<String>,
+}
+
+/// One 3scale service (product).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The 3scale service id, as a string.
+    pub id: String,
+    /// Service token (a secret); may come from System instead.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Which System proxy configuration to fetch.
+    #[serde(default)]
+    pub environment: Environment,
+    /// Authority globs that select this service.
+    #[serde(default = "any_authority")]
+    pub authorities: Vec<Glob>,
+    /// Where the credentials are found.
+    pub credentials: CredentialQueries,
+    /// Static mapping rules, evaluated before fetched ones.
+    #[serde(default)]
+    pub mapping_rules: Vec<MappingRule>,
+}
+
+fn any_authority() -> Vec<Glob> {
+    Glob::compile("*").into_iter().collect()
+}
+
+/// A System proxy-configuration environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// `production` (the default).
+    #[default]
+    Production,
+    /// `staging`.
+    Staging,
+    /// `sandbox`.
+    Sandbox,
+}
+
+impl Environment {
+    /// The name used in System URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Production => "production",
+            Environment::Staging => "staging",
+            Environment::Sandbox => "sandbox",
+        }
+    }
+}
+
+/// What to do when 3scale cannot be reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailurePolicy {
+    /// Reply 503 (default).
+    #[default]
+    Deny,
+    /// Let the request through.
+    Allow,
+}
+
+/// `cache`: authorization cache and batched reporting (a later issue acts on it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Turn the cache on.
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+/// `errors`: overrides of the local replies, per kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorReplies {
+    /// No service matches the authority (default 403 `Unknown service`).
+    #[serde(default)]
+    pub unknown_service: Option<ReplyOverride>,
+    /// No credentials found (default 403 `Authentication parameters missing`).
+    #[serde(default)]
+    pub auth_missing: Option<ReplyOverride>,
+    /// 3scale refused the credentials (default 403 `Authentication failed`).
+    #[serde(default)]
+    pub auth_failed: Option<ReplyOverride>,
+    /// No mapping rule matched (default 404 `No Mapping Rule matched`).
+    #[serde(default)]
+    pub no_match: Option<ReplyOverride>,
+    /// Usage limits exceeded (default 429 `Usage limit exceeded`).
+    #[serde(default)]
+    pub limits_exceeded: Option<ReplyOverride>,
+    /// 3scale unreachable under `failure_policy: deny` (default 503 `Service Unavailable`).
+    #[serde(default)]
+    pub unavailable: Option<ReplyOverride>,
+}
+
+/// A change to one kind of local reply; fields left out keep the default's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyOverride {
+    /// HTTP status.
+    #[serde(default, deserialize_with = "crate::integer::optional")]
+    pub status: Option<u16>,
+    /// Body, sent exactly as given.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// `Content-Type` of the body.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Extra response headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Parses and validates a plugin configuration given as JSON or YAML bytes.
+pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| ConfigError::plain("", "the configuration is not UTF-8 text"))?;
+    serde_json::from_str(text).map_err(|e| ConfigError::plain("", &e.to_string()))
+}

@@ -1,0 +1,122 @@
+//! Integers in configuration, written either as integers or as whole floats.
+//!
+//! Istio turns `WasmPlugin.spec.pluginConfig` into JSON through a protobuf
+//! `Struct`, so every number may arrive as a float (`5000.0`). A whole float is
+//! accepted wherever an integer is expected; a fraction or an out-of-range value
+//! is an error that names the expected range.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// An integer field of type `T` that also accepts a whole float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whole<T>(pub T);
+
+/// Largest integer that a float holds exactly (2^53).
+const EXACT_FLOAT_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+struct WholeVisitor<T>(PhantomData<T>);
+
+impl<T: TryFrom<i128>> WholeVisitor<T> {
+    fn convert<E: de::Error>(value: i128) -> Result<Whole<T>, E> {
+        T::try_from(value).map(Whole).map_err(|_| {
+            E::custom(format_args!(
+                "integer {value} is out of range for {}",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+}
+
+impl<T: TryFrom<i128>> Visitor<'_> for WholeVisitor<T> {
+    type Value = Whole<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an integer ({})", std::any::type_name::<T>())
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+        Self::convert(i128::from(value))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+        Self::convert(i128::from(value))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
+        if !value.is_finite() || value.fract() != 0.0 || value.abs() > EXACT_FLOAT_LIMIT {
+            return Err(E::invalid_value(de::Unexpected::Float(value), &self));
+        }
+        // The checks above make this conversion exact.
+        #[allow(clippy::cast_possible_truncation)]
+        Self::convert(value as i128)
+    }
+}
+
+impl<'de, T: TryFrom<i128>> Deserialize<'de> for Whole<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(WholeVisitor(PhantomData))
+    }
+}
+
+/// For `#[serde(deserialize_with = "integer::whole")]` on an integer field.
+pub fn whole<'de, D: Deserializer<'de>, T: TryFrom<i128>>(deserializer: D) -> Result<T, D::Error> {
+    Whole::<T>::deserialize(deserializer).map(|Whole(value)| value)
+}
+
+/// For `#[serde(default, deserialize_with = "integer::optional")]` on an `Option` field.
+/// An explicit `null` is the same as leaving the field out.
+pub fn optional<'de, D: Deserializer<'de>, T: TryFrom<i128>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<Whole<T>>::deserialize(deserializer).map(|value| value.map(|Whole(v)| v))
+}
+
+/// For `#[serde(deserialize_with = "integer::list")]` on a `Vec` field.
+pub fn list<'de, D: Deserializer<'de>, T: TryFrom<i128>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    Vec::<Whole<T>>::deserialize(deserializer)
+        .map(|values| values.into_iter().map(|Whole(v)| v).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<T: TryFrom<i128>>(json: &str) -> Result<T, String> {
+        serde_json::from_str::<Whole<T>>(json)
+            .map(|Whole(v)| v)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn accepts_integers_and_whole_floats() {
+        assert_eq!(parse::<u64>("5000"), Ok(5000));
+        assert_eq!(parse::<u64>("5000.0"), Ok(5000));
+        assert_eq!(parse::<i64>("-2"), Ok(-2));
+        assert_eq!(parse::<i64>("-2.0"), Ok(-2));
+        assert_eq!(parse::<usize>("1e3"), Ok(1000));
+    }
+
+    #[test]
+    fn rejects_fractions_out_of_range_and_non_numbers() {
+        assert!(parse::<u64>("1.5").unwrap_err().contains("1.5"));
+        assert!(parse::<u64>("-1").unwrap_err().contains("out of range"));
+        assert!(parse::<u8>("256").unwrap_err().contains("out of range"));
+        assert!(parse::<u64>("1e300").is_err());
+        assert!(parse::<u64>("\"7\"").is_err());
+        assert!(parse::<u64>("true").is_err());
+    }
+
+    #[test]
+    fn yaml_numbers_work_too() {
+        let value: Whole<u32> = serde_yaml::from_str("300").unwrap();
+        assert_eq!(value, Whole(300));
+        let value: Whole<u32> = serde_yaml::from_str("300.0").unwrap();
+        assert_eq!(value, Whole(300));
+    }
+}

@@ -1,0 +1,11 @@
+//! Credential lookup: sources, the `ops` stack machine, and credential resolution
+//! (SPEC sections 4 and 5).
+
+pub mod credentials;
+pub mod op;
+pub mod ops;
+pub mod query;
+
+pub use credentials::{Credential, CredentialQueries, Origin, ResolvedCredentials, resolve};
+pub use op::Op;
+pub use query::LookupQuery;
