@@ -20,7 +20,9 @@ pub enum GlobError {
 impl Glob {
     /// Compiles a pattern once; matching never fails afterwards.
     pub fn compile(pattern: &str) -> Result<Self, GlobError> {
-        Ok(Glob { pattern: pattern.to_owned() })
+        Ok(Glob {
+            pattern: pattern.to_owned(),
+        })
     }
 
     /// Whether the pattern matches the whole input.

@@ -8,8 +8,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 /// An integer field of type `T` that also accepts a whole float.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -69,7 +69,9 @@ impl Pattern {
         if !source.starts_with('/') {
             return Err(PatternError::NotAbsolute(source.to_owned()));
         }
-        Ok(Pattern { source: source.to_owned() })
+        Ok(Pattern {
+            source: source.to_owned(),
+        })
     }
 
     /// Whether the pattern matches a request path with its query string.

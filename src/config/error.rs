@@ -13,6 +13,9 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error without a position.
     pub fn plain(path: &str, message: &str) -> Self {
-        ConfigError { path: path.to_owned(), message: message.to_owned() }
+        ConfigError {
+            path: path.to_owned(),
+            message: message.to_owned(),
+        }
     }
 }

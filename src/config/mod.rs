@@ -223,6 +223,7 @@ pub struct ReplyOverride {
 
 /// Parses and validates a plugin configuration given as JSON or YAML bytes.
 pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| ConfigError::plain("", "the configuration is not UTF-8 text"))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ConfigError::plain("", "the configuration is not UTF-8 text"))?;
     serde_json::from_str(text).map_err(|e| ConfigError::plain("", &e.to_string()))
 }

@@ -11,7 +11,10 @@ pub struct Upstream {
     /// The service's URL; its path is the base of every call.
     pub url: UpstreamUrl,
     /// Milliseconds before a call counts as failed.
-    #[serde(default = "default_timeout", deserialize_with = "crate::integer::whole")]
+    #[serde(
+        default = "default_timeout",
+        deserialize_with = "crate::integer::whole"
+    )]
     pub timeout: u64,
 }
 
@@ -33,9 +36,13 @@ pub struct UpstreamUrl {
 impl UpstreamUrl {
     /// Parses an absolute `http`/`https` URL.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not an absolute URL: {e}"))?;
+        let url =
+            url::Url::parse(text).map_err(|e| format!("`{text}` is not an absolute URL: {e}"))?;
         let scheme = url.scheme().to_owned();
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| format!("URL `{text}` has no host"))?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("URL `{text}` has no host"))?;
         let authority = match url.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.to_owned(),
@@ -44,7 +51,11 @@ impl UpstreamUrl {
         if !base_path.ends_with('/') {
             base_path.push('/');
         }
-        Ok(UpstreamUrl { scheme, authority, base_path })
+        Ok(UpstreamUrl {
+            scheme,
+            authority,
+            base_path,
+        })
     }
 
     /// The normalised URL, ending in `/`.

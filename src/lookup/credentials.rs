@@ -56,7 +56,10 @@ pub struct ResolvedCredentials {
 }
 
 /// Resolves a request's credentials, or `None` when none resolve.
-pub fn resolve(queries: &CredentialQueries, request: &dyn RequestView) -> Option<ResolvedCredentials> {
+pub fn resolve(
+    queries: &CredentialQueries,
+    request: &dyn RequestView,
+) -> Option<ResolvedCredentials> {
     let _ = (queries, request);
     None
 }

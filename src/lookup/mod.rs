@@ -2,6 +2,7 @@
 //! (SPEC sections 4 and 5).
 
 pub mod credentials;
+pub mod format;
 pub mod op;
 pub mod ops;
 pub mod query;

@@ -23,6 +23,10 @@ pub fn run(ops: &[Op], stack: Stack) -> Result<Stack, OpFailure> {
     if ops.is_empty() && !stack.is_empty() {
         Ok(stack)
     } else {
-        Err(OpFailure { index: 0, op: "stub", reason: "not implemented".into() })
+        Err(OpFailure {
+            index: 0,
+            op: "stub",
+            reason: "not implemented".into(),
+        })
     }
 }
