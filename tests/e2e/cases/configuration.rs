@@ -1,0 +1,168 @@
+//! Configurations: a bad plugin configuration is refused, the standalone
+//! `envoy/envoy.yaml` is valid, and the demo script works end to end.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::envoy_config::{Bootstrap, PluginConfiguration};
+use crate::harness::{Envoy, Scratch, artifacts, closed_port, repo_root, run_with_limit};
+
+/// How long Envoy may take to refuse a configuration and exit.
+const REFUSAL_LIMIT: Duration = Duration::from_secs(20);
+/// The `.wasm` path `envoy/envoy.yaml` names, relative to the repository root.
+const DEMO_WASM_PATH: &str = "target/wasm32-wasip1/release/threescale_wasm_auth.wasm";
+
+/// Starts Envoy with `plugin` and checks that it refuses it, naming `field` in its log.
+fn assert_refused(test: &str, plugin: PluginConfiguration, expected_in_log: &[&str]) {
+    let scratch = Scratch::new(test);
+    let nowhere = SocketAddr::from(([127, 0, 0, 1], closed_port()));
+    let mut bootstrap = Bootstrap::new(&artifacts().wasm, nowhere, nowhere);
+    bootstrap.plugin = plugin;
+    let mut envoy = Envoy::spawn(&scratch, &bootstrap);
+    let status = envoy.wait_exit(REFUSAL_LIMIT);
+    let log = envoy.log();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "Envoy must refuse the configuration and exit with an error (status {status:?}); log:\n{log}"
+    );
+    assert!(
+        log.contains("Unable to create Wasm plugin"),
+        "Envoy names the plugin failure:\n{log}"
+    );
+    for expected in expected_in_log {
+        assert!(
+            log.contains(expected),
+            "the log must mention `{expected}`:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn bad_configuration_is_refused() {
+    let nowhere = SocketAddr::from(([127, 0, 0, 1], closed_port()));
+    let mut plugin = crate::plugin::base(
+        "outbound|1||backend.3scale.test",
+        &format!("http://{nowhere}/"),
+    );
+    plugin["services"][0]["credentials"]["user_key"][0]["query_string"]["kyes"] =
+        json!(["user_key"]);
+    assert_refused(
+        "bad_configuration",
+        PluginConfiguration::Json(plugin),
+        &["services[0].credentials.user_key[0].query_string", "kyes"],
+    );
+}
+
+#[test]
+fn empty_configuration_is_refused() {
+    assert_refused(
+        "empty_configuration",
+        PluginConfiguration::Raw(String::new()),
+        &[],
+    );
+}
+
+/// `envoy/envoy.yaml` with the `.wasm` path replaced by the one under test.
+fn demo_envoy_yaml() -> String {
+    let text = fs::read_to_string(repo_root().join("envoy/envoy.yaml")).unwrap();
+    assert!(
+        text.contains(DEMO_WASM_PATH),
+        "envoy/envoy.yaml loads {DEMO_WASM_PATH}"
+    );
+    text.replace(DEMO_WASM_PATH, &artifacts().wasm.display().to_string())
+}
+
+#[test]
+fn standalone_envoy_yaml_is_valid() {
+    let text = demo_envoy_yaml();
+    let config: Value = serde_yaml::from_str(&text).unwrap();
+
+    let clusters = config
+        .pointer("/static_resources/clusters")
+        .and_then(Value::as_array)
+        .unwrap();
+    for cluster in clusters {
+        let name = cluster["name"].as_str().unwrap();
+        assert!(
+            name.starts_with("outbound|"),
+            "cluster `{name}` is named the Istio way"
+        );
+    }
+    let listeners = config
+        .pointer("/static_resources/listeners")
+        .and_then(Value::as_array)
+        .unwrap();
+    for listener in listeners {
+        assert_eq!(listener["enable_reuse_port"], json!(false), "{listener}");
+    }
+    let text_config = serde_json::to_string(&config).unwrap();
+    assert!(
+        !text_config.contains("FAIL_OPEN"),
+        "the wasm filter must not fail open"
+    );
+    assert!(
+        text_config.contains("FAIL_RELOAD"),
+        "the wasm filter reloads a crashed VM"
+    );
+
+    let scratch = Scratch::new("standalone_envoy_yaml");
+    let path = scratch.file("envoy.yaml");
+    fs::write(&path, text).unwrap();
+    let mut command = Command::new(&artifacts().envoy_bin);
+    command
+        .arg("--mode")
+        .arg("validate")
+        .arg("-c")
+        .arg(&path)
+        .current_dir(repo_root());
+    let (status, output) = run_with_limit(
+        "envoy --mode validate",
+        command,
+        scratch.file("validate.log"),
+        REFUSAL_LIMIT,
+    )
+    .unwrap();
+    assert!(
+        status.success(),
+        "envoy/envoy.yaml must validate:\n{output}"
+    );
+    assert!(output.contains("OK"), "{output}");
+}
+
+#[test]
+fn demo_script_shows_each_status() {
+    let scratch = Scratch::new("demo_script");
+    let artifacts = artifacts();
+    let mut command = Command::new("bash");
+    command
+        .arg(repo_root().join("scripts/demo.sh"))
+        .arg("--once")
+        .arg("--no-build")
+        .env("THREESCALE_SIM", env!("CARGO_BIN_EXE_threescale-sim"))
+        .env("THREESCALE_WASM", &artifacts.wasm)
+        .env("ENVOY_BIN", &artifacts.envoy_bin)
+        .env("DEMO_RUN_DIR", scratch.file("run"))
+        .current_dir(repo_root());
+    let (status, output) = run_with_limit(
+        "demo.sh",
+        command,
+        scratch.file("demo.log"),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    assert!(status.success(), "scripts/demo.sh --once failed:\n{output}");
+    for status in ["HTTP 200", "HTTP 403", "HTTP 404", "HTTP 429"] {
+        assert!(
+            output.contains(status),
+            "the demo shows {status}:\n{output}"
+        );
+    }
+    assert!(
+        output.contains("usage"),
+        "the demo prints the usage counted by the simulator:\n{output}"
+    );
+}

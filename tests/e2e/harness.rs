@@ -1,0 +1,441 @@
+//! Processes under test: the simulator and Envoy, each killed when dropped.
+//!
+//! Every process writes its output to a log file in the test's own scratch
+//! directory; when a test fails (the drop runs while panicking) the tail of each
+//! log is printed, so the failure report shows what Envoy and the simulator said.
+
+use std::fs::{self, File};
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::envoy_config::{self, Bootstrap};
+use crate::http::Request;
+use crate::sim::SimAdmin;
+
+/// How long a process may take to come up before the test fails.
+const STARTUP_LIMIT: Duration = Duration::from_secs(20);
+/// Lines of each log printed when a test fails.
+const LOG_TAIL_LINES: usize = 60;
+
+/// The two artifacts `make test` provides to the suite.
+pub struct Artifacts {
+    /// The Envoy binary (or its wrapper script).
+    pub envoy_bin: PathBuf,
+    /// The filter, built for wasm32-wasip1.
+    pub wasm: PathBuf,
+}
+
+/// Reads `ENVOY_BIN` and `THREESCALE_WASM`; the suite fails (never skips) without them.
+pub fn artifacts() -> Artifacts {
+    Artifacts {
+        envoy_bin: required_file("ENVOY_BIN", "the Envoy binary"),
+        wasm: required_file("THREESCALE_WASM", "the filter's .wasm file"),
+    }
+}
+
+fn required_file(var: &str, what: &str) -> PathBuf {
+    let value = std::env::var_os(var).unwrap_or_else(|| {
+        panic!("{var} is not set: it must name {what}. Run the suite with `make test`, which builds and installs both and exports {var}.")
+    });
+    let path = PathBuf::from(value);
+    assert!(
+        path.is_file(),
+        "{var}={} does not exist: it must name {what}. Run `make test`, which builds and installs it.",
+        path.display()
+    );
+    path
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture file of this suite, by name.
+pub fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/e2e/fixtures").join(name)
+}
+
+/// A directory private to one test; removed when the test passes, kept for
+/// inspection when it fails.
+pub struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    /// Creates a fresh directory named after the test.
+    pub fn new(test: &str) -> Scratch {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let serial = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("e2e")
+            .join(format!("{test}-{}-{serial}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        Scratch { path }
+    }
+
+    /// A path inside the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("scratch files kept in {}", self.path.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// A child process that is killed and reaped when dropped.
+///
+/// Each runs in its own process group and the whole group is killed, so that a
+/// script's children (the demo starts Envoy and the simulator) do not outlive it.
+pub struct Process {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    /// Starts `command` with stdout and stderr appended to `log`.
+    pub fn spawn(name: &str, mut command: Command, log: PathBuf) -> Process {
+        let out = File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = command
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
+        Process {
+            name: name.to_owned(),
+            child,
+            log,
+        }
+    }
+
+    /// The exit status, if the process has ended.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// Waits up to `limit` for the process to end on its own.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        poll(limit, || self.exited())
+    }
+
+    /// Everything the process has written so far.
+    pub fn log(&self) -> String {
+        fs::read(&self.log)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The last lines of the log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Fails the test with the log tail if the process has ended.
+    pub fn assert_running(&mut self) {
+        if let Some(status) = self.exited() {
+            panic!(
+                "{} exited early ({status}); its log ends with:\n{}",
+                self.name,
+                self.log_tail(LOG_TAIL_LINES)
+            );
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        kill_group(self.child.id());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "----- last {LOG_TAIL_LINES} lines of the {} log ({}) -----\n{}\n----- end of {} log -----",
+                self.name,
+                self.log.display(),
+                self.log_tail(LOG_TAIL_LINES),
+                self.name
+            );
+        }
+    }
+}
+
+/// Sends SIGKILL to every process of the group `leader` leads.
+fn kill_group(leader: u32) {
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .arg("--")
+        .arg(format!("-{leader}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Calls `probe` every 20 ms until it gives a value or `limit` has passed.
+pub fn poll<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = probe() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A local port nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The running 3scale simulator: backend (with its `/_sim` admin API) and echo upstream.
+pub struct Sim {
+    process: Process,
+    /// The backend listener (Service Management API and `/_sim` admin API).
+    pub backend: SocketAddr,
+    /// The echo upstream.
+    pub upstream: SocketAddr,
+}
+
+impl Sim {
+    /// Starts `threescale-sim` on ports chosen by the kernel with the given model.
+    pub fn start(scratch: &Scratch, model: &Path) -> Sim {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_threescale-sim"));
+        command
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--upstream-listen")
+            .arg("127.0.0.1:0")
+            .arg("--config")
+            .arg(model);
+        let mut process = Process::spawn("threescale-sim", command, scratch.file("sim.log"));
+        let addresses = poll(STARTUP_LIMIT, || {
+            process.assert_running();
+            let log = process.log();
+            Some((
+                printed_address(&log, "threescale-sim listening on ")?,
+                printed_address(&log, "threescale-sim upstream listening on ")?,
+            ))
+        });
+        let Some((backend, upstream)) = addresses else {
+            panic!(
+                "threescale-sim did not print its addresses within {STARTUP_LIMIT:?}:\n{}",
+                process.log()
+            );
+        };
+        Sim {
+            process,
+            backend,
+            upstream,
+        }
+    }
+
+    /// The simulator's admin API.
+    pub fn admin(&self) -> SimAdmin {
+        SimAdmin::new(self.backend)
+    }
+
+    /// Fails the test if the simulator has died.
+    pub fn assert_running(&mut self) {
+        self.process.assert_running();
+    }
+}
+
+fn printed_address(log: &str, prefix: &str) -> Option<SocketAddr> {
+    log.lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .and_then(|rest| rest.trim().parse().ok())
+}
+
+/// A running Envoy with the filter.
+pub struct Envoy {
+    process: Process,
+    /// The admin interface.
+    pub admin: SocketAddr,
+    /// The HTTP listener the filter sits on.
+    pub listener: SocketAddr,
+}
+
+impl Envoy {
+    /// Writes `bootstrap` to the scratch directory and starts Envoy on it, waiting
+    /// until the listener accepts connections.
+    pub fn start(scratch: &Scratch, bootstrap: &Bootstrap) -> Envoy {
+        let mut process = Envoy::spawn(scratch, bootstrap);
+        let admin_path = scratch.file("envoy-admin-address");
+        let admin = poll(STARTUP_LIMIT, || {
+            process.assert_running();
+            fs::read_to_string(&admin_path).ok()?.trim().parse().ok()
+        });
+        let Some(admin) = admin else {
+            panic!(
+                "Envoy did not open its admin port within {STARTUP_LIMIT:?}:\n{}",
+                process.log_tail(LOG_TAIL_LINES)
+            );
+        };
+        let listener = poll(STARTUP_LIMIT, || {
+            process.assert_running();
+            ready(admin)?;
+            let listener = listener_address(admin, envoy_config::LISTENER_NAME)?;
+            TcpStream::connect(listener).ok().map(|_| listener)
+        });
+        let Some(listener) = listener else {
+            panic!(
+                "Envoy's listener did not come up within {STARTUP_LIMIT:?}:\n{}",
+                process.log_tail(LOG_TAIL_LINES)
+            );
+        };
+        Envoy {
+            process,
+            admin,
+            listener,
+        }
+    }
+
+    /// Starts Envoy on `bootstrap` without waiting for anything (for configurations
+    /// Envoy must refuse).
+    pub fn spawn(scratch: &Scratch, bootstrap: &Bootstrap) -> Process {
+        let config = scratch.file("envoy.json");
+        fs::write(&config, bootstrap.render()).unwrap();
+        let mut command = Command::new(&artifacts().envoy_bin);
+        command
+            .arg("-c")
+            .arg(&config)
+            .arg("--concurrency")
+            .arg(bootstrap.concurrency.to_string())
+            .arg("--admin-address-path")
+            .arg(scratch.file("envoy-admin-address"))
+            .arg("--disable-hot-restart")
+            .arg("--log-level")
+            .arg("info")
+            .arg("--component-log-level")
+            .arg("wasm:debug");
+        Process::spawn("envoy", command, scratch.file("envoy.log"))
+    }
+
+    /// Everything Envoy has logged so far.
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    /// Fails the test if Envoy has died.
+    pub fn assert_running(&mut self) {
+        self.process.assert_running();
+    }
+
+    /// A request to the filter's listener.
+    pub fn send(&self, request: &Request) -> crate::http::Response {
+        request
+            .send(self.listener)
+            .unwrap_or_else(|e| panic!("request to Envoy failed: {e}\n{request:?}"))
+    }
+}
+
+/// `Some(())` once Envoy's admin `/ready` answers 200.
+fn ready(admin: SocketAddr) -> Option<()> {
+    let response = Request::get("/ready").send(admin).ok()?;
+    (response.status == 200).then_some(())
+}
+
+/// The bound address of a listener, from the admin `/listeners` page (the
+/// configuration asks for port 0, so only Envoy knows the real one).
+fn listener_address(admin: SocketAddr, name: &str) -> Option<SocketAddr> {
+    let response = Request::get("/listeners?format=json").send(admin).ok()?;
+    let listing: Value = serde_json::from_slice(&response.body).ok()?;
+    let statuses = listing.get("listener_statuses")?.as_array()?;
+    let status = statuses
+        .iter()
+        .find(|status| status.get("name").and_then(Value::as_str) == Some(name))?;
+    let socket = status.get("local_address")?.get("socket_address")?;
+    let address = socket.get("address")?.as_str()?;
+    let port = socket.get("port_value")?.as_u64()?;
+    format!("{address}:{port}")
+        .parse()
+        .ok()
+        .filter(|a: &SocketAddr| a.port() != 0)
+}
+
+/// A simulator and an Envoy in front of it, torn down together.
+///
+/// Field order is drop order: Envoy goes first, then the simulator, then the
+/// scratch directory (whose removal needs the logs closed).
+pub struct Stack {
+    /// Envoy with the filter.
+    pub envoy: Envoy,
+    /// The simulator (3scale backend and echo upstream).
+    pub sim: Sim,
+    /// The test's scratch directory.
+    pub scratch: Scratch,
+}
+
+impl Stack {
+    /// Starts a simulator with `model`, then Envoy configured by `configure`,
+    /// which receives a bootstrap already pointing at that simulator.
+    pub fn start(test: &str, model: &str, configure: impl FnOnce(&mut Bootstrap)) -> Stack {
+        let scratch = Scratch::new(test);
+        let sim = Sim::start(&scratch, &fixture(model));
+        let mut bootstrap = Bootstrap::new(&artifacts().wasm, sim.backend, sim.upstream);
+        configure(&mut bootstrap);
+        let envoy = Envoy::start(&scratch, &bootstrap);
+        Stack {
+            envoy,
+            sim,
+            scratch,
+        }
+    }
+
+    /// A request through Envoy; also checks that neither process has died.
+    pub fn send(&mut self, request: &Request) -> crate::http::Response {
+        let response = self.envoy.send(request);
+        self.envoy.assert_running();
+        self.sim.assert_running();
+        response
+    }
+
+    /// The simulator's admin API.
+    pub fn admin(&self) -> SimAdmin {
+        self.sim.admin()
+    }
+}
+
+/// Runs a command to completion with a time limit, returning its status and output.
+pub fn run_with_limit(
+    name: &str,
+    command: Command,
+    log: PathBuf,
+    limit: Duration,
+) -> io::Result<(ExitStatus, String)> {
+    let mut process = Process::spawn(name, command, log);
+    match process.wait_exit(limit) {
+        Some(status) => Ok((status, process.log())),
+        None => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "{name} did not finish within {limit:?}; its output ends with:\n{}",
+                process.log_tail(LOG_TAIL_LINES)
+            ),
+        )),
+    }
+}
