@@ -528,3 +528,27 @@ fn error_message_shows_two_lines_of_context() {
     assert!(shown.contains("  13 |"), "{shown}");
     assert!(shown.contains("  14 |"), "{shown}");
 }
+
+#[test]
+fn authority_patterns_are_lowercased_like_request_authorities() {
+    let config = parse_str(&yaml_with_service_extra(
+        "    authorities: [\"API.Example.com:*\"]\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        config.services[0].authorities[0].as_str(),
+        "api.example.com:*"
+    );
+    assert!(config.services[0].authorities[0].matches("api.example.com:8443"));
+}
+
+#[test]
+fn an_invalid_authority_glob_names_its_index() {
+    assert_error(
+        "trailing escape",
+        &yaml_with_service_extra("    authorities: [\"ok\", \"bad\\\\\"]\n"),
+        "services[0].authorities[1]",
+        Some(15),
+        "escape",
+    );
+}

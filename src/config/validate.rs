@@ -4,6 +4,7 @@
 
 use super::path::FieldPath;
 use super::{Config, ConfigError, ErrorReplies, ReplyOverride, Service, Upstream};
+use crate::glob::Glob;
 use crate::lookup::LookupQuery;
 
 /// Checks `config` and normalises what may be written loosely (header names).
@@ -112,6 +113,7 @@ fn check_service(
             "an empty list matches no request; leave `authorities` out to match every authority",
         ));
     }
+    lowercase_authorities(&mut service.authorities, &at.key("authorities"))?;
     if service.mapping_rules.is_empty() && !has_system {
         return Err(ConfigError::at(
             at.key("mapping_rules"),
@@ -139,6 +141,18 @@ fn check_service(
     ] {
         for (index, query) in queries.iter_mut().enumerate() {
             check_query(query, &at_credentials.key(name).index(index))?;
+        }
+    }
+    Ok(())
+}
+
+/// Requests are matched by their lowercased authority, so the patterns are lowercased too.
+fn lowercase_authorities(authorities: &mut [Glob], at: &FieldPath) -> Result<(), ConfigError> {
+    for (index, glob) in authorities.iter_mut().enumerate() {
+        let lower = glob.as_str().to_lowercase();
+        if lower != glob.as_str() {
+            *glob = Glob::compile(&lower)
+                .map_err(|error| ConfigError::at(at.index(index), error.to_string()))?;
         }
     }
     Ok(())
