@@ -43,6 +43,16 @@ lint: wasm-target
 fmt:
 	$(CARGO) fmt
 
+# The local demo (scripts/demo.sh builds and installs what it needs):
+# `make demo` stays up until Ctrl-C, `make demo ARGS=--once` runs the requests and exits.
+demo:
+	scripts/demo.sh $(ARGS)
+
+# Throughput with the filter divided by throughput without it, one run of wrk each
+# (scripts/bench.sh installs wrk with apt-get if it is missing).
+bench:
+	scripts/bench.sh $(ARGS)
+
 clean:
 	$(CARGO) clean
 	rm -rf $(VENV) .run

@@ -53,7 +53,7 @@ fn bad_configuration_is_refused() {
     assert_refused(
         "bad_configuration",
         PluginConfiguration::Json(plugin),
-        &["services[0].credentials.user_key[0].query_string", "kyes"],
+        &["services[0].credentials.user_key[0].query_string.kyes"],
     );
 }
 
@@ -66,19 +66,20 @@ fn empty_configuration_is_refused() {
     );
 }
 
-/// `envoy/envoy.yaml` with the `.wasm` path replaced by the one under test.
-fn demo_envoy_yaml() -> String {
-    let text = fs::read_to_string(repo_root().join("envoy/envoy.yaml")).unwrap();
+/// A configuration under `envoy/` with the `.wasm` path replaced by the one under test.
+fn standalone_config(name: &str) -> String {
+    let text = fs::read_to_string(repo_root().join("envoy").join(name)).unwrap();
     assert!(
         text.contains(DEMO_WASM_PATH),
-        "envoy/envoy.yaml loads {DEMO_WASM_PATH}"
+        "envoy/{name} loads {DEMO_WASM_PATH}"
     );
     text.replace(DEMO_WASM_PATH, &artifacts().wasm.display().to_string())
 }
 
-#[test]
-fn standalone_envoy_yaml_is_valid() {
-    let text = demo_envoy_yaml();
+/// Checks the rules every standalone configuration follows, then has Envoy
+/// validate it (which also runs the filter's configuration check).
+fn assert_standalone_config_valid(name: &str) {
+    let text = standalone_config(name);
     let config: Value = serde_yaml::from_str(&text).unwrap();
 
     let clusters = config
@@ -86,10 +87,10 @@ fn standalone_envoy_yaml_is_valid() {
         .and_then(Value::as_array)
         .unwrap();
     for cluster in clusters {
-        let name = cluster["name"].as_str().unwrap();
+        let cluster_name = cluster["name"].as_str().unwrap();
         assert!(
-            name.starts_with("outbound|"),
-            "cluster `{name}` is named the Istio way"
+            cluster_name.starts_with("outbound|"),
+            "{name}: cluster `{cluster_name}` is named the Istio way"
         );
     }
     let listeners = config
@@ -97,20 +98,24 @@ fn standalone_envoy_yaml_is_valid() {
         .and_then(Value::as_array)
         .unwrap();
     for listener in listeners {
-        assert_eq!(listener["enable_reuse_port"], json!(false), "{listener}");
+        assert_eq!(
+            listener["enable_reuse_port"],
+            json!(false),
+            "{name}: {listener}"
+        );
     }
-    let text_config = serde_json::to_string(&config).unwrap();
+    let compact = serde_json::to_string(&config).unwrap();
     assert!(
-        !text_config.contains("FAIL_OPEN"),
-        "the wasm filter must not fail open"
+        !compact.contains("FAIL_OPEN"),
+        "{name}: the wasm filter must not fail open"
     );
     assert!(
-        text_config.contains("FAIL_RELOAD"),
-        "the wasm filter reloads a crashed VM"
+        compact.contains("\"failure_policy\":\"FAIL_RELOAD\""),
+        "{name}: a crashed VM is reloaded"
     );
 
-    let scratch = Scratch::new("standalone_envoy_yaml");
-    let path = scratch.file("envoy.yaml");
+    let scratch = Scratch::new("standalone_config");
+    let path = scratch.file(name);
     fs::write(&path, text).unwrap();
     let mut command = Command::new(&artifacts().envoy_bin);
     command
@@ -126,11 +131,18 @@ fn standalone_envoy_yaml_is_valid() {
         REFUSAL_LIMIT,
     )
     .unwrap();
-    assert!(
-        status.success(),
-        "envoy/envoy.yaml must validate:\n{output}"
-    );
+    assert!(status.success(), "envoy/{name} must validate:\n{output}");
     assert!(output.contains("OK"), "{output}");
+}
+
+#[test]
+fn standalone_envoy_yaml_is_valid() {
+    assert_standalone_config_valid("envoy.yaml");
+}
+
+#[test]
+fn bench_envoy_yaml_is_valid() {
+    assert_standalone_config_valid("bench.yaml");
 }
 
 #[test]

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Throughput of Envoy with the threescale-wasm-auth filter (authorizing every
+# request with the 3scale simulator) divided by the same Envoy without the
+# filter, both measured in this one run with wrk against envoy/bench.yaml.
+#
+#   scripts/bench.sh                 build what is missing, install wrk, measure
+#   scripts/bench.sh --no-build      use THREESCALE_WASM, THREESCALE_SIM, ENVOY_BIN as they are
+#
+# Settings (environment): BENCH_DURATION (default 10s), BENCH_CONNECTIONS (16).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+FILTERED=127.0.0.1:18100
+PLAIN=127.0.0.1:18101
+ADMIN=127.0.0.1:19100
+BACKEND=127.0.0.1:18181
+UPSTREAM=127.0.0.1:18182
+DEFAULT_WASM=target/wasm32-wasip1/release/threescale_wasm_auth.wasm
+MODEL=examples/sim.yaml
+USER_KEY=DEMO_USER_KEY
+
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+duration=${BENCH_DURATION:-10s}
+connections=${BENCH_CONNECTIONS:-16}
+run_dir=${BENCH_RUN_DIR:-.run/bench}
+wasm=${THREESCALE_WASM:-$DEFAULT_WASM}
+sim=${THREESCALE_SIM:-target/release/threescale-sim}
+envoy=${ENVOY_BIN:-.venv/bin/envoy}
+
+missing=()
+for tool in wrk curl; do command -v "$tool" > /dev/null || missing+=("$tool"); done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "== installing ${missing[*]} (Debian packages)"
+  sudo=()
+  [[ $(id -u) == 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
+fi
+if [[ $build == 1 ]]; then
+  echo "== building the filter and the simulator (release), installing Envoy"
+  make --no-print-directory build envoy
+  cargo build --quiet --release --bin threescale-sim
+fi
+for artifact in "$wasm" "$sim" "$envoy" "$MODEL"; do
+  [[ -f $artifact ]] || { echo "bench.sh: $artifact is missing" >&2; exit 1; }
+done
+
+mkdir -p "$run_dir"
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+config=envoy/bench.yaml
+if [[ $(realpath "$wasm") != $(realpath -m "$DEFAULT_WASM") ]]; then
+  config=$run_dir/bench.yaml
+  sed "s#filename: $DEFAULT_WASM#filename: $(realpath "$wasm")#" envoy/bench.yaml > "$config"
+fi
+
+# wait_for WHAT CHECK...: retries CHECK for up to 20 s.
+wait_for() {
+  local what=$1
+  shift
+  for _ in $(seq 100); do
+    if "$@" > /dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "bench.sh: $what did not come up; logs in $run_dir" >&2
+  tail -n 30 "$run_dir"/*.log >&2
+  exit 1
+}
+
+"$sim" --listen "$BACKEND" --upstream-listen "$UPSTREAM" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
+pids+=($!)
+wait_for "the simulator" grep -q "upstream listening on" "$run_dir/sim.log"
+"$envoy" -c "$config" --concurrency 1 --disable-hot-restart --log-level warn > "$run_dir/envoy.log" 2>&1 &
+pids+=($!)
+wait_for "Envoy" curl --silent --fail "http://$ADMIN/ready"
+
+# Both listeners must answer 200 before anything is measured.
+for listener in "$FILTERED" "$PLAIN"; do
+  status=$(curl --silent -o /dev/null -w '%{http_code}' "http://$listener/?user_key=$USER_KEY")
+  [[ $status == 200 ]] || { echo "bench.sh: http://$listener/ answered $status, not 200" >&2; exit 1; }
+done
+
+# requests_per_second LISTENER: runs wrk once and prints its Requests/sec.
+requests_per_second() {
+  local output
+  output=$(wrk --threads 1 --connections "$connections" --duration "$duration" \
+    "http://$1/?user_key=$USER_KEY")
+  echo "$output" > "$run_dir/wrk-$1.txt"
+  if grep -q "Non-2xx" <<< "$output"; then
+    echo "bench.sh: some answers to $1 were not 2xx:" >&2
+    echo "$output" >&2
+    exit 1
+  fi
+  awk '/^Requests\/sec:/ { print $2 }' <<< "$output"
+}
+
+echo "== wrk: $connections connections for $duration on each listener"
+plain=$(requests_per_second "$PLAIN")
+filtered=$(requests_per_second "$FILTERED")
+echo "without the filter: $plain requests/s"
+echo "with the filter:    $filtered requests/s (each one authorized with the simulator)"
+awk -v f="$filtered" -v p="$plain" 'BEGIN { printf "ratio (with / without): %.3f\n", f / p }'

