@@ -176,8 +176,14 @@ mod tests {
             (answer(&[(":status", b"abc")]), Unreachable::NoStatus),
             (answer(&[(":status", b"\xFF")]), Unreachable::NoStatus),
             (answer(&[(":status", b"42")]), Unreachable::NoStatus),
-            (answer(&[(":status", b"503")]), Unreachable::ServerError(503)),
-            (answer(&[(":status", b"504")]), Unreachable::ServerError(504)),
+            (
+                answer(&[(":status", b"503")]),
+                Unreachable::ServerError(503),
+            ),
+            (
+                answer(&[(":status", b"504")]),
+                Unreachable::ServerError(504),
+            ),
             (
                 answer(&[(":status", b"302")]),
                 Unreachable::UnexpectedStatus(302),
@@ -197,6 +203,9 @@ mod tests {
             ("3scale-rejection-reason".to_owned(), noise.clone()),
             ("3scale-limit-reset".to_owned(), noise),
         ]);
-        assert_eq!(verdict(&answer), Verdict::Unreachable(Unreachable::NoStatus));
+        assert_eq!(
+            verdict(&answer),
+            Verdict::Unreachable(Unreachable::NoStatus)
+        );
     }
 }

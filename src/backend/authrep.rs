@@ -33,7 +33,11 @@ pub fn authorize(backend: &Backend, transaction: &Transaction<'_>) -> HttpCall {
     authorization_call(backend, "transactions/authorize.xml", transaction)
 }
 
-fn authorization_call(backend: &Backend, endpoint: &str, transaction: &Transaction<'_>) -> HttpCall {
+fn authorization_call(
+    backend: &Backend,
+    endpoint: &str,
+    transaction: &Transaction<'_>,
+) -> HttpCall {
     let mut params = Params::new();
     params
         .push("service_id", transaction.service_id)
@@ -85,7 +89,10 @@ pub fn report(
         "application/x-www-form-urlencoded".to_owned(),
     ));
     if !backend.extensions.is_empty() {
-        headers.push(("3scale-options".to_owned(), options(&[], &backend.extensions)));
+        headers.push((
+            "3scale-options".to_owned(),
+            options(&[], &backend.extensions),
+        ));
     }
     call(upstream, headers, params.finish().into_bytes())
 }
@@ -132,7 +139,11 @@ fn pseudo_headers(upstream: &Upstream, method: &str, path: String) -> Vec<(Strin
 /// `name=1`, without duplicates.
 fn options(fixed: &[&str], extensions: &[String]) -> String {
     let mut names: Vec<&str> = Vec::with_capacity(fixed.len() + extensions.len());
-    for name in fixed.iter().copied().chain(extensions.iter().map(String::as_str)) {
+    for name in fixed
+        .iter()
+        .copied()
+        .chain(extensions.iter().map(String::as_str))
+    {
         if !name.is_empty() && !names.contains(&name) {
             names.push(name);
         }
@@ -322,7 +333,9 @@ mod tests {
         );
         assert_eq!(
             call.header(":path"),
-            Some("/transactions/authorize.xml?service_id=42&service_token=t&user_key=u&usage%5Bhits%5D=1")
+            Some(
+                "/transactions/authorize.xml?service_id=42&service_token=t&user_key=u&usage%5Bhits%5D=1"
+            )
         );
         assert_eq!(call.header(":method"), Some("GET"));
     }

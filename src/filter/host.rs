@@ -46,7 +46,9 @@ pub fn forward(forward: &Forward) {
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()));
     for (name, value) in set.chain(path) {
-        if let Err(status) = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value)) {
+        if let Err(status) =
+            hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
+        {
             log::warn!("could not set request header `{name}`: {status:?}");
         }
     }
@@ -68,7 +70,10 @@ pub fn reply(reply: &LocalReply) {
     if let Err(status) =
         hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body))
     {
-        log::error!("could not send the local reply {}: {status:?}", reply.status);
+        log::error!(
+            "could not send the local reply {}: {status:?}",
+            reply.status
+        );
     }
 }
 
@@ -84,7 +89,10 @@ pub fn dispatch(call: &HttpCall) -> Result<(), ()> {
     hostcalls::dispatch_http_call(&call.cluster, headers, body, Vec::new(), timeout)
         .map(|_token| ())
         .map_err(|status| {
-            log::warn!("could not dispatch a call to cluster `{}`: {status:?}", call.cluster);
+            log::warn!(
+                "could not dispatch a call to cluster `{}`: {status:?}",
+                call.cluster
+            );
         })
 }
 

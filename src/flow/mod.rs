@@ -123,7 +123,9 @@ fn decide(
             .ok_or(ReplyKind::AuthFailed)?;
         return Ok(Decision::Continue(passthrough::forward(forward, headers)));
     }
-    Ok(call_out(config, index, service, token, resolved, usages, forward))
+    Ok(call_out(
+        config, index, service, token, resolved, usages, forward,
+    ))
 }
 
 /// The first service whose authority globs match.
@@ -193,7 +195,9 @@ fn unreachable(config: &Config, service_id: &str, why: Unreachable, forward: &Fo
             local_reply(config, ReplyKind::Unavailable, None).into()
         }
         FailurePolicy::Allow => {
-            warn!("service {service_id}: {why}; letting the request through (failure_policy: allow)");
+            warn!(
+                "service {service_id}: {why}; letting the request through (failure_policy: allow)"
+            );
             Decision::Continue(forward.clone())
         }
     }

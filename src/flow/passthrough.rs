@@ -31,14 +31,20 @@ pub fn headers(
         } => ("x-3scale-app-id", app_id.clone()),
     };
     if !fits_in_header(&value) {
-        log::debug!("service {}: a credential holds control characters", service.id);
+        log::debug!(
+            "service {}: a credential holds control characters",
+            service.id
+        );
         return None;
     }
     let upstream = &config.backend.upstream;
     Some(vec![
         (name.to_owned(), value),
         ("x-3scale-cluster-name".to_owned(), upstream.name.clone()),
-        ("x-3scale-upstream-url".to_owned(), upstream.url.to_url_string()),
+        (
+            "x-3scale-upstream-url".to_owned(),
+            upstream.url.to_url_string(),
+        ),
         ("x-3scale-timeout".to_owned(), upstream.timeout.to_string()),
         ("x-3scale-service-id".to_owned(), service.id.clone()),
         ("x-3scale-service-token".to_owned(), token.to_owned()),

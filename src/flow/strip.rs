@@ -30,7 +30,9 @@ fn without_parameters(path: &str, names: &[&str]) -> Option<String> {
     let kept: Vec<&str> = query
         .split('&')
         .filter(|parameter| {
-            let name = parameter.split_once('=').map_or(*parameter, |(name, _)| name);
+            let name = parameter
+                .split_once('=')
+                .map_or(*parameter, |(name, _)| name);
             let strip = names.iter().any(|wanted| same_name(name, wanted));
             removed |= strip;
             !strip
