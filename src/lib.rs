@@ -12,4 +12,5 @@ pub mod glob;
 pub mod integer;
 pub mod lookup;
 pub mod mapping;
+pub mod redact;
 pub mod request;
