@@ -159,3 +159,276 @@ fn hex_digit(byte: u8) -> Option<u8> {
         .to_digit(16)
         .and_then(|digit| u8::try_from(digit).ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lookup::protobuf::encode::{jwt_metadata, list, number, string};
+    use crate::request::PlainRequest;
+
+    fn query(json: &str) -> LookupQuery {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn get(path: &str) -> PlainRequest {
+        PlainRequest::new("GET", "web.app", path)
+    }
+
+    fn resolved(query_json: &str, request: &PlainRequest) -> Option<(Vec<String>, Origin)> {
+        resolve_query(&query(query_json), request)
+            .ok()
+            .map(|resolution| (resolution.values, resolution.origin))
+    }
+
+    fn header(value: &str, name: &str) -> Option<(Vec<String>, Origin)> {
+        Some((vec![value.to_owned()], Origin::Header(name.to_owned())))
+    }
+
+    fn parameter(value: &str, name: &str) -> Option<(Vec<String>, Origin)> {
+        Some((
+            vec![value.to_owned()],
+            Origin::QueryParameter(name.to_owned()),
+        ))
+    }
+
+    #[test]
+    fn header_by_exact_name() {
+        let request = get("/").with_header("x-api-key", "secret");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-api-key"]}}"#, &request),
+            header("secret", "x-api-key")
+        );
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-api"]}}"#, &request),
+            None
+        );
+    }
+
+    #[test]
+    fn header_keys_are_lowercased() {
+        let request = get("/").with_header("authorization", "Basic x");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["Authorization"]}}"#, &request),
+            header("Basic x", "authorization")
+        );
+    }
+
+    #[test]
+    fn header_keys_are_tried_in_order() {
+        let request = get("/").with_header("b", "2").with_header("a", "1");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["c", "b", "a"]}}"#, &request),
+            header("2", "b")
+        );
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["a", "b"]}}"#, &request),
+            header("1", "a")
+        );
+    }
+
+    #[test]
+    fn non_utf8_header_is_skipped() {
+        let request = get("/")
+            .with_header_bytes("x-key", b"\xff\xfe")
+            .with_header("x-other", "fine");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-key"]}}"#, &request),
+            None
+        );
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-key", "x-other"]}}"#, &request),
+            header("fine", "x-other")
+        );
+    }
+
+    #[test]
+    fn empty_header_value_resolves_to_empty_string() {
+        let request = get("/").with_header("x-key", "");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-key"]}}"#, &request),
+            header("", "x-key")
+        );
+    }
+
+    #[test]
+    fn no_keys_never_resolve() {
+        let request = get("/?a=1").with_header("a", "1");
+        assert_eq!(
+            resolve_query(&query(r#"{"header": {"keys": []}}"#), &request),
+            Err(Unresolved::NotFound)
+        );
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": []}}"#, &request),
+            None
+        );
+    }
+
+    #[test]
+    fn query_parameter_by_name() {
+        let request = get("/path?user_key=abc&other=1");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["user_key"]}}"#, &request),
+            parameter("abc", "user_key")
+        );
+        assert_eq!(
+            resolved(
+                r#"{"query_string": {"keys": ["missing", "other"]}}"#,
+                &request
+            ),
+            parameter("1", "other")
+        );
+    }
+
+    #[test]
+    fn query_values_are_form_decoded() {
+        let cases = [
+            ("k=a%2Bb", Some("a+b")),
+            ("k=a+b", Some("a b")),
+            ("k=a%20b%3d", Some("a b=")),
+            ("k=%ZZ", Some("%ZZ")),
+            ("k=100%", Some("100%")),
+            ("k=%4", Some("%4")),
+            ("k=%C3%B1", Some("ñ")),
+            ("k=%FF", None),
+            ("k=%C3", None),
+            ("k=a=b", Some("a=b")),
+        ];
+        for (query_string, expected) in cases {
+            assert_eq!(
+                query_parameter(query_string, "k").as_deref(),
+                expected,
+                "{query_string}"
+            );
+        }
+    }
+
+    #[test]
+    fn first_of_repeated_parameters_wins() {
+        assert_eq!(query_parameter("k=1&k=2", "k").as_deref(), Some("1"));
+        // The first one does not decode: the second one is not a fallback.
+        assert_eq!(query_parameter("k=%FF&k=2", "k"), None);
+    }
+
+    #[test]
+    fn bare_and_empty_parameters_are_empty_strings() {
+        assert_eq!(query_parameter("a&b=", "a").as_deref(), Some(""));
+        assert_eq!(query_parameter("a&b=", "b").as_deref(), Some(""));
+        assert_eq!(query_parameter("a&b=", "c"), None);
+        assert_eq!(query_parameter("&&a=1&&", "a").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn parameter_names_are_compared_decoded() {
+        assert_eq!(
+            query_parameter("app%5Fid=1", "app_id").as_deref(),
+            Some("1")
+        );
+        assert_eq!(query_parameter("my+key=1", "my key").as_deref(), Some("1"));
+        assert_eq!(query_parameter("app%5Fid=1", "app%5Fid"), None);
+        assert_eq!(query_parameter("%FF=1", "\u{fffd}"), None);
+    }
+
+    #[test]
+    fn parameter_names_are_case_sensitive() {
+        assert_eq!(query_parameter("User_Key=1", "user_key"), None);
+    }
+
+    #[test]
+    fn query_string_of_the_request_path() {
+        let request = get("/a?k=v#frag");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["k"]}}"#, &request),
+            parameter("v", "k")
+        );
+        let request = get("/a?x=1#k=v");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["k"]}}"#, &request),
+            None
+        );
+        let request = get("/a");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["k"]}}"#, &request),
+            None
+        );
+    }
+
+    #[test]
+    fn undecodable_query_value_falls_to_the_next_key() {
+        let request = get("/?a=%FF&b=ok");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["a", "b"]}}"#, &request),
+            parameter("ok", "b")
+        );
+    }
+
+    const JWT_FILTER: &str = r#"{"filter": {"path": ["envoy.filters.http.jwt_authn", "0"],
+        "keys": ["azp", "aud"]}}"#;
+
+    #[test]
+    fn filter_reads_jwt_authn_metadata() {
+        let request = get("/").with_metadata(jwt_metadata(vec![
+            ("azp", string("client")),
+            ("aud", list(vec![string("a"), string("b")])),
+        ]));
+        assert_eq!(
+            resolved(JWT_FILTER, &request),
+            Some((vec!["client".into()], Origin::Metadata))
+        );
+    }
+
+    #[test]
+    fn filter_gives_every_value_of_a_list() {
+        let request = get("/").with_metadata(jwt_metadata(vec![
+            ("aud", list(vec![string("a"), string("b")])),
+            ("exp", number(1.0)),
+        ]));
+        assert_eq!(
+            resolved(JWT_FILTER, &request),
+            Some((vec!["a".into(), "b".into()], Origin::Metadata))
+        );
+    }
+
+    #[test]
+    fn filter_without_metadata_does_not_resolve() {
+        assert_eq!(
+            resolve_query(&query(JWT_FILTER), &get("/")),
+            Err(Unresolved::NotFound)
+        );
+        let request = get("/").with_metadata(b"\xff\xff\xff".to_vec());
+        assert_eq!(
+            resolve_query(&query(JWT_FILTER), &request),
+            Err(Unresolved::NotFound)
+        );
+    }
+
+    #[test]
+    fn filter_path_needs_two_segments() {
+        let request = get("/").with_metadata(jwt_metadata(vec![("azp", string("client"))]));
+        let short =
+            r#"{"filter": {"path": ["envoy.filters.http.jwt_authn"], "keys": ["verified_jwt"]}}"#;
+        assert_eq!(
+            resolve_query(&query(short), &request),
+            Err(Unresolved::ShortPath)
+        );
+    }
+
+    #[test]
+    fn failing_ops_fail_the_query_without_trying_other_keys() {
+        let request = get("/").with_header("a", "1").with_header("b", "2");
+        let failing = r#"{"header": {"keys": ["a", "b"], "ops": ["fail"]}}"#;
+        assert!(matches!(
+            resolve_query(&query(failing), &request),
+            Err(Unresolved::OpFailed(_))
+        ));
+    }
+
+    #[test]
+    fn op_failures_are_described_without_values() {
+        let failure = Unresolved::OpFailed(OpFailure {
+            index: 3,
+            op: "strlen",
+            reason: "secret-value is too short".into(),
+        });
+        assert_eq!(failure.to_string(), "op #3 (`strlen`) failed");
+    }
+}
