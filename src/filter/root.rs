@@ -30,6 +30,9 @@ impl RootContext for Root {
             .unwrap_or_default();
         match config::parse(&bytes) {
             Ok(config) => {
+                for warning in &config.warnings {
+                    log::warn!("threescale-wasm-auth configuration: {warning}");
+                }
                 self.config = Some(Rc::new(config));
                 true
             }
