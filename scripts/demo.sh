@@ -141,7 +141,10 @@ show "an unknown user key: 403" GET "http://$LISTENER/" "x-user-key: not-a-key"
 show "no mapping rule for POST /orders: 404" POST "http://$LISTENER/orders?user_key=DEMO_USER_KEY"
 echo
 echo "-- an application limited to DEMO_LIMIT calls: the next call gets 429"
-for _ in $(seq DEMO_LIMIT); do http_call GET "http://$LISTENER/?user_key=DEMO_LIMITED_KEY" | head -n 1; done
+for _ in $(seq DEMO_LIMIT); do
+  answer=$(http_call GET "http://$LISTENER/?user_key=DEMO_LIMITED_KEY")
+  echo "${answer%%$'\n'*}"
+done
 show "one call too many: 429" GET "http://$LISTENER/?user_key=DEMO_LIMITED_KEY"
 
 echo

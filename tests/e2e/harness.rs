@@ -273,8 +273,6 @@ fn printed_address(log: &str, prefix: &str) -> Option<SocketAddr> {
 /// A running Envoy with the filter.
 pub struct Envoy {
     process: Process,
-    /// The admin interface.
-    pub admin: SocketAddr,
     /// The HTTP listener the filter sits on.
     pub listener: SocketAddr,
 }
@@ -307,11 +305,7 @@ impl Envoy {
                 process.log_tail(LOG_TAIL_LINES)
             );
         };
-        Envoy {
-            process,
-            admin,
-            listener,
-        }
+        Envoy { process, listener }
     }
 
     /// Starts Envoy on `bootstrap` without waiting for anything (for configurations
@@ -333,11 +327,6 @@ impl Envoy {
             .arg("--component-log-level")
             .arg("wasm:debug");
         Process::spawn("envoy", command, scratch.file("envoy.log"))
-    }
-
-    /// Everything Envoy has logged so far.
-    pub fn log(&self) -> String {
-        self.process.log()
     }
 
     /// Fails the test if Envoy has died.
@@ -386,8 +375,8 @@ pub struct Stack {
     pub envoy: Envoy,
     /// The simulator (3scale backend and echo upstream).
     pub sim: Sim,
-    /// The test's scratch directory.
-    pub scratch: Scratch,
+    /// The test's scratch directory (kept for its logs; removed on drop).
+    _scratch: Scratch,
 }
 
 impl Stack {
@@ -402,7 +391,7 @@ impl Stack {
         Stack {
             envoy,
             sim,
-            scratch,
+            _scratch: scratch,
         }
     }
 

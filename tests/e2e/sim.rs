@@ -36,13 +36,6 @@ impl Received {
             .collect()
     }
 
-    /// The only value of query parameter `name` (fails the test otherwise).
-    pub fn param(&self, name: &str) -> String {
-        let values = self.param_values(name);
-        assert_eq!(values.len(), 1, "expected exactly one `{name}` in {self:?}");
-        values.into_iter().next().unwrap_or_default()
-    }
-
     /// The first value of header `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -102,11 +95,6 @@ impl SimAdmin {
             .into_iter()
             .filter(|request| request.path.ends_with(suffix))
             .collect()
-    }
-
-    /// The usage counters the simulator keeps.
-    pub fn usage(&self) -> Value {
-        self.call(Request::get("/_sim/usage")).json()
     }
 
     /// Forgets received requests and usage.
