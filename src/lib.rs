@@ -13,3 +13,4 @@ pub mod integer;
 pub mod lookup;
 pub mod mapping;
 pub mod request;
+pub mod system;
