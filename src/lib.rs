@@ -15,3 +15,4 @@ pub mod lookup;
 pub mod mapping;
 pub mod redact;
 pub mod request;
+pub mod system;

@@ -552,3 +552,35 @@ fn an_invalid_authority_glob_names_its_index() {
         "escape",
     );
 }
+
+/// Truncated and corrupted configurations are rejected or accepted, never a panic.
+#[test]
+fn mangled_configurations_never_panic() {
+    let mut seed = 0x2545_f491_u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as usize
+    };
+    let sources: Vec<String> = SEEDS
+        .iter()
+        .map(|(_, text)| (*text).to_owned())
+        .chain([VALID_JSON.to_owned()])
+        .collect();
+    for text in &sources {
+        let bytes = text.as_bytes();
+        for cut in (0..bytes.len()).step_by(7) {
+            let _ = parse(&bytes[..cut]);
+        }
+        for _ in 0..300 {
+            let mut mangled = bytes.to_vec();
+            for _ in 0..1 + next() % 4 {
+                let at = next() % mangled.len();
+                const BYTES: &[u8] = b"{}[]:,\"-\n #\\0a\xff";
+                mangled[at] = BYTES[next() % BYTES.len()];
+            }
+            let _ = parse(&mangled);
+        }
+    }
+}
