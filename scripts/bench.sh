@@ -18,7 +18,8 @@ BACKEND=127.0.0.1:18181
 UPSTREAM=127.0.0.1:18182
 DEFAULT_WASM=target/wasm32-wasip1/release/threescale_wasm_auth.wasm
 MODEL=examples/sim.yaml
-USER_KEY=DEMO_USER_KEY
+# An application of examples/sim.yaml without limits.
+CREDENTIALS=app_id=open-app
 
 build=1
 for arg in "$@"; do
@@ -92,7 +93,7 @@ wait_for "Envoy" curl --silent --fail "http://$ADMIN/ready"
 
 # Both listeners must answer 200 before anything is measured.
 for listener in "$FILTERED" "$PLAIN"; do
-  status=$(curl --silent -o /dev/null -w '%{http_code}' "http://$listener/?user_key=$USER_KEY")
+  status=$(curl --silent -o /dev/null -w '%{http_code}' "http://$listener/?$CREDENTIALS")
   [[ $status == 200 ]] || { echo "bench.sh: http://$listener/ answered $status, not 200" >&2; exit 1; }
 done
 
@@ -100,7 +101,7 @@ done
 requests_per_second() {
   local output
   output=$(wrk --threads 1 --connections "$connections" --duration "$duration" \
-    "http://$1/?user_key=$USER_KEY")
+    "http://$1/?$CREDENTIALS")
   echo "$output" > "$run_dir/wrk-$1.txt"
   if grep -q "Non-2xx" <<< "$output"; then
     echo "bench.sh: some answers to $1 were not 2xx:" >&2

@@ -135,25 +135,42 @@ show() {
   http_call "$@"
 }
 
-show "a valid user key: 200, the request reaches the API" GET "http://$LISTENER/products/?user_key=DEMO_USER_KEY"
+# The identities of examples/sim.yaml.
+user_key=8a3b6c1e5d2f4a9b
+products_per_hour=5
+
+show "a valid user key: 200, the request reaches the API (the echo upstream)" \
+  GET "http://$LISTENER/products/?user_key=$user_key"
+show "app_id and app_key in headers: 200" GET "http://$LISTENER/" "x-app-id: aladdin" "x-app-key: opensesame"
 show "no credentials: 403" GET "http://$LISTENER/"
 show "an unknown user key: 403" GET "http://$LISTENER/" "x-user-key: not-a-key"
-show "no mapping rule for POST /orders: 404" POST "http://$LISTENER/orders?user_key=DEMO_USER_KEY"
+show "no mapping rule for POST /orders: 404" POST "http://$LISTENER/orders?user_key=$user_key"
 echo
-echo "-- an application limited to DEMO_LIMIT calls: the next call gets 429"
-for _ in $(seq DEMO_LIMIT); do
-  answer=$(http_call GET "http://$LISTENER/?user_key=DEMO_LIMITED_KEY")
+echo "-- GET /products/ is limited to $products_per_hour calls an hour and one is used: 4 more pass"
+for _ in $(seq $((products_per_hour - 1))); do
+  answer=$(http_call GET "http://$LISTENER/products/?user_key=$user_key")
   echo "${answer%%$'\n'*}"
 done
-show "one call too many: 429" GET "http://$LISTENER/?user_key=DEMO_LIMITED_KEY"
+show "one call too many: 429" GET "http://$LISTENER/products/?user_key=$user_key"
 
 echo
-echo "-- the usage counted by the simulator (GET http://$BACKEND/_sim/usage)"
-http_call GET "http://$BACKEND/_sim/usage"
+echo "-- the usage counted by the simulator, all-time totals (GET http://$BACKEND/_sim/usage)"
+usage=$(http_call GET "http://$BACKEND/_sim/usage")
+if command -v python3 > /dev/null; then
+  python3 -c '
+import json, sys
+rows = json.loads(sys.stdin.read().split("\n", 1)[1])
+for row in rows:
+    if row["period"] == "eternity":
+        print("  service %(service_id)s  %(application)-28s %(metric)-10s %(value)s" % row)
+' <<< "$usage"
+else
+  echo "$usage"
+fi
 
 if [[ $once == 1 ]]; then
   exit 0
 fi
 echo
-echo "== up: try  curl -i 'http://$LISTENER/?user_key=DEMO_USER_KEY'  (Ctrl-C stops; logs in $run_dir)"
+echo "== up: try  curl -i 'http://$LISTENER/?user_key=$user_key'  (Ctrl-C stops; logs in $run_dir)"
 wait

@@ -34,7 +34,7 @@ fn allow_on_failure(bootstrap: &mut Bootstrap) {
 fn slow_backend(stack: &Stack) {
     stack
         .admin()
-        .fault(&json!({ "delay_ms": BACKEND_DELAY_MS }));
+        .fault(&json!({ "mode": "delay", "delay_ms": BACKEND_DELAY_MS, "scope": "backend" }));
 }
 
 #[test]
