@@ -1,5 +1,6 @@
-//! Configurations: a bad plugin configuration is refused, the standalone
-//! `envoy/envoy.yaml` is valid, and the demo script works end to end.
+//! Configurations: a bad plugin configuration is refused, Istio's float
+//! numbers are accepted, the standalone `envoy/` files are valid, and the demo
+//! script works end to end.
 
 use std::fs;
 use std::net::SocketAddr;
@@ -8,8 +9,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::{MODEL, assert_authrep, assert_passed, get, single_authrep};
 use crate::envoy_config::{Bootstrap, PluginConfiguration};
-use crate::harness::{Envoy, Scratch, artifacts, closed_port, repo_root, run_with_limit};
+use crate::harness::{Envoy, Scratch, Stack, artifacts, closed_port, repo_root, run_with_limit};
+use crate::plugin::USER_KEY;
 
 /// How long Envoy may take to refuse a configuration and exit.
 const REFUSAL_LIMIT: Duration = Duration::from_secs(20);
@@ -176,5 +179,35 @@ fn demo_script_shows_each_status() {
     assert!(
         output.contains("usage"),
         "the demo prints the usage counted by the simulator:\n{output}"
+    );
+}
+
+/// Every integer in `value` turned into a float, as Istio does to `pluginConfig`.
+fn floats_for_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64() {
+                *value = json!(float);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(floats_for_integers),
+        Value::Object(fields) => fields.values_mut().for_each(floats_for_integers),
+        _ => {}
+    }
+}
+
+#[test]
+fn istio_float_numbers_are_accepted() {
+    let mut stack = Stack::start("istio_float_numbers", MODEL, |bootstrap| {
+        floats_for_integers(bootstrap.plugin_json());
+        let text = bootstrap.plugin_json().to_string();
+        assert!(text.contains("\"timeout\":2000.0"), "{text}");
+    });
+    let response = stack.send(&get(&format!("/products/1/sold?user_key={USER_KEY}")));
+    assert_passed(&response);
+    assert_authrep(
+        &single_authrep(&stack.admin()),
+        &[("user_key", USER_KEY)],
+        &[("hits", "1"), ("products", "2"), ("sales", "1")],
     );
 }

@@ -113,6 +113,11 @@ fn header_value_with_non_utf8_byte() {
     assert_local_reply(&response, 403, "Authentication parameters missing\n");
     super::assert_no_backend_call(&stack.admin());
 
+    // The same for a query value whose decoded bytes are not UTF-8.
+    let response = stack.send(&get("/?user_key=%FF"));
+    assert_local_reply(&response, 403, "Authentication parameters missing\n");
+    super::assert_no_backend_call(&stack.admin());
+
     let response = stack.send(&get("/").header("x-user-key", USER_KEY));
     assert_passed(&response);
     let authrep = single_authrep(&stack.admin());
