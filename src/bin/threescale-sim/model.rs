@@ -381,6 +381,12 @@ services:
     }
 
     #[test]
+    fn example_model_is_valid() {
+        let model = Model::from_yaml(include_str!("../../../examples/sim.yaml")).unwrap();
+        assert_eq!(model.services.len(), 2);
+    }
+
+    #[test]
     fn rejects_unknown_fields() {
         let text = MINIMAL.replace("token: tok", "token: tok\n    tokn: x");
         assert!(matches!(Model::from_yaml(&text), Err(ModelError::Yaml(_))));
