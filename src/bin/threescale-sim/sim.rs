@@ -14,6 +14,9 @@ use crate::http::{Handler, Reply, Request, Response};
 use crate::model::Model;
 use crate::system::{self, Configs};
 
+/// Most requests kept in the log; the older half is dropped when it is full.
+const MAX_LOGGED: usize = 10_000;
+
 /// Everything the simulator remembers.
 #[derive(Debug)]
 pub struct State {
@@ -78,6 +81,10 @@ impl Handler for Simulator {
         let scope = scope_of(&request.path);
         let fault = {
             let mut state = self.lock();
+            if state.log.len() >= MAX_LOGGED {
+                // A long demo must not grow without bound; tests reset long before this.
+                state.log.drain(..MAX_LOGGED / 2);
+            }
             state.log.push(LoggedRequest::new(request, now));
             state.fault
         };
