@@ -1,4 +1,6 @@
 //! Runs the `threescale-sim` binary and talks to it over real TCP connections.
+// Marks the helpers below as test code too, so the project's clippy test
+// allowances (unwrap, expect, panic) cover them, not only the #[test] functions.
 #![cfg(test)]
 
 use std::io::{BufRead, BufReader, Write};
