@@ -5,11 +5,11 @@
 //! the validators (application key, application state, limits). Errors end
 //! the call with their own status; validator failures are `409` denials.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 
 use crate::counters::Counters;
 use crate::errors::{ApiError, Denial};
-use crate::model::{Application, Model, Service};
+use crate::model::{Application, Limit, Model, Service};
 use crate::params::{Extensions, Node, ParamError, Params, lookup as lookup_param};
 use crate::periods::{Period, Window};
 use crate::usage::{Delta, RawUsage, delta_of, lookup, process_usage, raw_usage, without_zeros};
@@ -242,6 +242,21 @@ fn within_limits(
     }))
 }
 
+/// The plan's limits in apisonator's report order: by metric (metric ids
+/// ascend in model order), then from the longest period to the shortest.
+fn ordered_limits<'a>(service: &Service, app: &'a Application) -> Vec<&'a Limit> {
+    let metric_position = |name: &str| {
+        service
+            .metrics
+            .iter()
+            .position(|metric| metric.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    let mut limits: Vec<&Limit> = app.plan.limits.iter().collect();
+    limits.sort_by_key(|limit| (metric_position(&limit.metric), Reverse(limit.period)));
+    limits
+}
+
 /// A usage report with the numbers apisonator derives from it.
 #[derive(Debug, Clone)]
 struct Computed {
@@ -280,11 +295,8 @@ fn compute_reports(
 ) -> Vec<Computed> {
     // authrep's usage is actual; authorize's is only predicted and never shown as counted.
     let actual = usage.filter(|_| call == AuthCall::Authrep);
-    context
-        .app
-        .plan
-        .limits
-        .iter()
+    ordered_limits(context.service, context.app)
+        .into_iter()
         .map(|limit| {
             let stored = context.current(&limit.metric, limit.period);
             let shown = match actual {

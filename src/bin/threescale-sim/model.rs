@@ -243,8 +243,15 @@ impl Service {
                     return Err(invalid(app_path, format!("duplicate user_key {key:?}")));
                 }
             }
+            let mut limited = HashSet::new();
             for (limit_index, limit) in app.plan.limits.iter().enumerate() {
                 let limit_path = format!("{app_path}.plan.limits[{limit_index}]");
+                if !limited.insert((limit.metric.as_str(), limit.period)) {
+                    return Err(invalid(
+                        limit_path,
+                        "a plan has one limit per metric and period",
+                    ));
+                }
                 if self.metric(&limit.metric).is_none() {
                     return Err(invalid(
                         limit_path,
@@ -381,6 +388,12 @@ services:
     }
 
     #[test]
+    fn example_model_is_valid() {
+        let model = Model::from_yaml(include_str!("../../../examples/sim.yaml")).unwrap();
+        assert_eq!(model.services.len(), 2);
+    }
+
+    #[test]
     fn rejects_unknown_fields() {
         let text = MINIMAL.replace("token: tok", "token: tok\n    tokn: x");
         assert!(matches!(Model::from_yaml(&text), Err(ModelError::Yaml(_))));
@@ -410,6 +423,16 @@ services:
     fn rejects_application_without_credentials() {
         let text = MINIMAL.replace("      - app_id: 7\n", "      - suspended: true\n");
         assert!(Model::from_yaml(&text).is_err());
+    }
+
+    #[test]
+    fn rejects_two_limits_for_the_same_metric_and_period() {
+        let text = MINIMAL.replace(
+            "max: 5 } ]",
+            "max: 5 }, { metric: hits, period: minute, max: 6 } ]",
+        );
+        let error = Model::from_yaml(&text).unwrap_err().to_string();
+        assert!(error.contains("one limit per metric and period"), "{error}");
     }
 
     #[test]

@@ -14,6 +14,9 @@ use crate::http::{Handler, Reply, Request, Response};
 use crate::model::Model;
 use crate::system::{self, Configs};
 
+/// Most requests kept in the log; the older half is dropped when it is full.
+const MAX_LOGGED: usize = 10_000;
+
 /// Everything the simulator remembers.
 #[derive(Debug)]
 pub struct State {
@@ -78,6 +81,10 @@ impl Handler for Simulator {
         let scope = scope_of(&request.path);
         let fault = {
             let mut state = self.lock();
+            if state.log.len() >= MAX_LOGGED {
+                // A long demo must not grow without bound; tests reset long before this.
+                state.log.drain(..MAX_LOGGED / 2);
+            }
             state.log.push(LoggedRequest::new(request, now));
             state.fault
         };
@@ -161,5 +168,98 @@ fn backend_response(answer: backend::Answer) -> Response {
         status: answer.status,
         headers: answer.headers,
         body: answer.body.into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: &str = r#"
+system: { access_token: sys }
+services:
+  - id: "1"
+    token: tok
+    metrics: [ { name: hits } ]
+    applications:
+      - user_key: uk
+        plan: { name: Basic }
+    system:
+      production: { proxy_rules: [] }
+"#;
+
+    fn simulator() -> Simulator {
+        Simulator::new(Model::from_yaml(MODEL).unwrap())
+    }
+
+    fn request(method: &str, target: &str, body: &str) -> Request {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        Request {
+            method: method.into(),
+            target: target.into(),
+            path: path.into(),
+            query: query.into(),
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn status(reply: Reply) -> Option<u16> {
+        match reply {
+            Reply::Send(response) => Some(response.status),
+            Reply::Hangup => None,
+        }
+    }
+
+    const AUTHREP: &str = "/transactions/authrep.xml?service_token=tok&service_id=1&user_key=uk";
+    const SYSTEM: &str =
+        "/admin/api/services/1/proxy/configs/production/latest.json?access_token=sys";
+
+    #[test]
+    fn routes_backend_system_and_unknown_paths() {
+        let sim = simulator();
+        assert_eq!(status(sim.handle(&request("GET", AUTHREP, ""))), Some(200));
+        assert_eq!(status(sim.handle(&request("GET", SYSTEM, ""))), Some(200));
+        assert_eq!(status(sim.handle(&request("POST", AUTHREP, ""))), Some(404));
+        assert_eq!(
+            status(sim.handle(&request("GET", "/admin/api/x", ""))),
+            Some(404)
+        );
+        assert_eq!(sim.lock().log.len(), 4);
+    }
+
+    #[test]
+    fn admin_calls_are_not_logged() {
+        let sim = simulator();
+        sim.handle(&request("GET", "/_sim/requests", ""));
+        assert!(sim.lock().log.is_empty());
+    }
+
+    #[test]
+    fn faults_follow_their_scope() {
+        let sim = simulator();
+        let put = request(
+            "PUT",
+            "/_sim/fault",
+            r#"{"mode": "close", "scope": "system"}"#,
+        );
+        assert_eq!(status(sim.handle(&put)), Some(200));
+        assert_eq!(status(sim.handle(&request("GET", SYSTEM, ""))), None);
+        assert_eq!(status(sim.handle(&request("GET", AUTHREP, ""))), Some(200));
+        let put = request("PUT", "/_sim/fault", r#"{"mode": "status", "status": 502}"#);
+        sim.handle(&put);
+        assert_eq!(status(sim.handle(&request("GET", AUTHREP, ""))), Some(502));
+        assert_eq!(sim.lock().log.len(), 3, "faulted requests are logged");
+    }
+
+    #[test]
+    fn dropped_report_batches_are_recorded() {
+        let sim = simulator();
+        let body = "service_token=tok&service_id=1&transactions%5B0%5D%5Buser_key%5D=nope&transactions%5B0%5D%5Busage%5D%5Bhits%5D=1";
+        assert_eq!(
+            status(sim.handle(&request("POST", "/transactions.xml", body))),
+            Some(202)
+        );
+        assert_eq!(sim.lock().dropped_reports[0]["code"], "user_key_invalid");
     }
 }

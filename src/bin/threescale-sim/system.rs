@@ -117,9 +117,13 @@ fn decode(segment: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Answers a proxy-config request: 403 without the right access token, 404
-/// for an unknown service or an environment with nothing published.
+/// Answers a proxy-config request: 404 for any other path, then 403 without
+/// the right access token, then 404 for an unknown service or an environment
+/// with nothing published.
 pub fn proxy_config(model: &Model, configs: &Configs, path: &str, query: &str) -> Response {
+    let Some((service_id, environment)) = parse_path(path) else {
+        return not_found();
+    };
     let token = url::form_urlencoded::parse(query.as_bytes())
         .find(|(name, _)| name == "access_token")
         .map(|(_, value)| value.into_owned());
@@ -132,9 +136,6 @@ pub fn proxy_config(model: &Model, configs: &Configs, path: &str, query: &str) -
         (None, _) => return not_found(),
         _ => return Response::json(403, &json!({"error": "Access Denied"})),
     }
-    let Some((service_id, environment)) = parse_path(path) else {
-        return not_found();
-    };
     let Some(service) = model.service(&service_id) else {
         return not_found();
     };

@@ -502,10 +502,10 @@ fn status_body_of_authrep_shows_the_counted_value() {
         answer.body,
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?><status><authorized>true</authorized><plan>Basic</plan><usage_reports>"#,
-            r#"<usage_report metric="hits" period="minute"><period_start>2024-02-29 13:45:00 +0000</period_start>"#,
-            "<period_end>2024-02-29 13:46:00 +0000</period_end><max_value>3</max_value><current_value>1</current_value></usage_report>",
             r#"<usage_report metric="hits" period="day"><period_start>2024-02-29 00:00:00 +0000</period_start>"#,
             "<period_end>2024-03-01 00:00:00 +0000</period_end><max_value>10</max_value><current_value>1</current_value></usage_report>",
+            r#"<usage_report metric="hits" period="minute"><period_start>2024-02-29 13:45:00 +0000</period_start>"#,
+            "<period_end>2024-02-29 13:46:00 +0000</period_end><max_value>3</max_value><current_value>1</current_value></usage_report>",
             r#"<usage_report metric="products" period="eternity"><max_value>2</max_value><current_value>1</current_value></usage_report>"#,
             "</usage_reports></status>"
         )
