@@ -6,6 +6,7 @@ pub mod format;
 pub mod op;
 pub mod ops;
 pub mod query;
+pub mod stack_index;
 
 pub use credentials::{Credential, CredentialQueries, Origin, ResolvedCredentials, resolve};
 pub use op::Op;
