@@ -24,7 +24,7 @@ mod tests;
 
 use std::fmt;
 
-use super::op::Op;
+use super::op::{Op, Placement};
 
 /// The value stack; index 0 is the bottom.
 pub type Stack = Vec<String>;
@@ -36,8 +36,7 @@ pub const MAX_VALUES: usize = 65_536;
 pub const MAX_BYTES: usize = 8 * 1024 * 1024;
 
 /// Why a sequence of ops failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("op `{op}` at {} failed: {reason}", Location(&self.path))]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpFailure {
     /// Position, in the outermost sequence, of the op that failed or holds the failing op.
     pub index: usize,
@@ -48,6 +47,20 @@ pub struct OpFailure {
     /// Where the failing op sits, from the outermost sequence inwards (`[3].test.then[0].strlen`).
     pub path: Vec<Segment>,
 }
+
+impl fmt::Display for OpFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            // Nothing ran: the failure concerns the input itself.
+            write!(f, "{}", self.reason)
+        } else {
+            let location = Location(&self.path);
+            write!(f, "op `{}` at {location} failed: {}", self.op, self.reason)
+        }
+    }
+}
+
+impl std::error::Error for OpFailure {}
 
 /// One step of an [`OpFailure`] path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,7 +297,7 @@ fn apply(op: &Op, stack: Stack) -> Result<Stack, OpFailure> {
         Op::Cloned(params) => control::cloned(params, stack),
         Op::Partial(params) => control::partial(params.result, params.max, &params.ops, stack)
             .map_err(|failure| failure.within("ops")),
-        Op::Top(ops) => control::partial(Default::default(), 1, ops, stack),
+        Op::Top(ops) => control::partial(Placement::Append, 1, ops, stack),
         Op::Log(params) => Ok(control::log(params, stack)),
         Op::Json(document) => leaf(format::json(document, stack)),
         Op::Protobuf(document) => leaf(format::protobuf(document, stack)),

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use super::{MAX_BYTES, MAX_VALUES, OpFailure, Reason, Stack, run_sequence, string, top};
+use super::{MAX_BYTES, MAX_VALUES, OpFailure, Reason, Stack, run_sequence, string};
 use crate::lookup::op::{Ends, Length, Op, Swap, Values};
 use crate::lookup::stack_index;
 
@@ -69,26 +69,29 @@ fn position(index: i64, len: usize) -> Result<usize, Reason> {
     stack_index::resolve(index, len).ok_or(Reason::IndexOutOfRange { index, len })
 }
 
+/// The value at a Ruby-style index, or a failure naming the index.
+fn value_at(stack: &[String], index: i64) -> Result<&String, Reason> {
+    stack
+        .get(position(index, stack.len())?)
+        .ok_or(Reason::IndexOutOfRange {
+            index,
+            len: stack.len(),
+        })
+}
+
 /// `dup`: pushes a copy of the value at the index.
 pub(super) fn dup(index: i64, mut stack: Stack) -> Result<Stack, Reason> {
-    let copy =
-        stack
-            .get(position(index, stack.len())?)
-            .cloned()
-            .ok_or(Reason::IndexOutOfRange {
-                index,
-                len: stack.len(),
-            })?;
+    let copy = value_at(&stack, index)?.clone();
     stack.push(copy);
     Ok(stack)
 }
 
 /// `xchg`: replaces the top value with the string.
 pub(super) fn xchg(value: &str, mut stack: Stack) -> Result<Stack, Reason> {
-    top(&stack)?;
-    if let Some(last) = stack.last_mut() {
-        value.clone_into(last);
-    }
+    let last = stack
+        .last_mut()
+        .ok_or(Reason::NotEnoughValues { needed: 1, len: 0 })?;
+    value.clone_into(last);
     Ok(stack)
 }
 
@@ -112,12 +115,7 @@ pub(super) fn indexes(indexes: &[i64], stack: Stack) -> Result<Stack, Reason> {
     let mut bytes: usize = 0;
     let mut picked = Vec::with_capacity(indexes.len());
     for &index in indexes {
-        let value = stack
-            .get(position(index, stack.len())?)
-            .ok_or(Reason::IndexOutOfRange {
-                index,
-                len: stack.len(),
-            })?;
+        let value = value_at(&stack, index)?;
         // Repeated positions copy a value again: bound the total before copying.
         bytes = bytes.saturating_add(value.len());
         if bytes > MAX_BYTES {

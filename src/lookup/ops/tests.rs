@@ -1002,3 +1002,242 @@ fn seed_authorization_example_behaves_as_described() {
         }
     }
 }
+
+// ---- robustness -------------------------------------------------------------
+
+/// One instance of every op, with small parameters.
+fn one_of_each() -> Vec<Op> {
+    let yaml = r#"
+- base64_standard
+- base64_urlsafe
+- strlen: {min: 1, max: 3}
+- strrev
+- split
+- rsplit: {max: 2}
+- replace: {pattern: a, with: bb}
+- prefix: a
+- suffix: a
+- substr: a
+- glob: [a]
+- length: {min: 1, max: 2}
+- join: '-'
+- reverse
+- contains: a
+- push: a
+- pop: 2
+- dup: -2
+- xchg: z
+- swap: {from: 0, to: -1}
+- indexes: [1, 0, -1]
+- take: {head: 1, tail: 1}
+- drop: {head: 1}
+- flat_map: [split]
+- select: [{prefix: a}]
+- values: {level: error, id: each}
+- ok
+- fail
+- any: [fail, ok]
+- one_of: [ok, fail]
+- all: [ok]
+- none: [fail]
+- assert: [pop]
+- refute: [ok]
+- test: {if: {length: {min: 2}}, then: [pop], else: [dup]}
+- and: [dup, pop]
+- or: [fail, strrev]
+- xor: [ok, fail]
+- cloned: {ops: [split]}
+- partial: {max: 2, result: prepend, ops: [join]}
+- top: [strrev]
+- log: {level: trace, msg: each}
+- json: {keys: [a]}
+- protobuf: {keys: [a]}
+"#;
+    parse(yaml)
+}
+
+#[test]
+fn no_op_panics_on_awkward_stacks() {
+    let ops = one_of_each();
+    assert_eq!(ops.len(), crate::lookup::op::OP_NAMES.len());
+    let stacks: &[&[&str]] = &[
+        &[""],
+        &["a"],
+        &["a", "b"],
+        &["YQ", "a:b:c", "日本:語"],
+        &["\u{0}", "====", "-_+/"],
+        &["a:", ":a", "::"],
+    ];
+    for op in &ops {
+        for stack in stacks {
+            // Success or failure both fine; the point is that nothing panics and
+            // no op leaves an empty stack behind without failing.
+            if let Ok(output) = run(std::slice::from_ref(op), strings(stack)) {
+                assert!(!output.is_empty(), "{} on {stack:?}", op.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn base64_never_panics_on_arbitrary_text() {
+    // A small deterministic generator over an alphabet heavy in base64 edge cases.
+    let alphabet: Vec<char> = "AQYw+/-_=\n é0z".chars().collect();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let ops = parse("[base64_standard]");
+    for _ in 0..2000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = (seed % 9) as usize;
+        let text: String = (0..len)
+            .map(|i| alphabet[((seed >> (i * 5)) % alphabet.len() as u64) as usize])
+            .collect();
+        let _ = run(&ops, vec![text]);
+    }
+}
+
+#[test]
+fn strlen_counts_scalar_values_not_graphemes() {
+    // "é" written as e + combining acute accent: two scalar values, three bytes.
+    check_cases(&[
+        (
+            "[{strlen: {min: 2, max: 2}}]",
+            &["e\u{301}"],
+            Some(&["e\u{301}"]),
+        ),
+        (
+            "[{strlen: {min: 3, max: 3, mode: bytes}}]",
+            &["e\u{301}"],
+            Some(&["e\u{301}"]),
+        ),
+    ]);
+}
+
+#[test]
+fn or_runs_each_alternative_on_the_same_stack() {
+    check_cases(&[
+        // The failed `prefix` does not feed the next alternative.
+        ("[{or: [{prefix: z}, strrev]}]", &["ab"], Some(&["ba"])),
+        ("[{or: [pop, strrev]}]", &["a", "b"], Some(&["a"])),
+        // An alternative that empties the stack fails, so the next one is tried.
+        ("[{or: [pop, strrev]}]", &["ab"], Some(&["ba"])),
+    ]);
+}
+
+#[test]
+fn xor_keeps_the_only_success() {
+    check_cases(&[
+        (
+            "[{xor: [{prefix: z}, {push: y}, fail]}]",
+            &["a"],
+            Some(&["a", "y"]),
+        ),
+        ("[{xor: [{push: x}, {push: y}]}]", &["a"], None),
+    ]);
+}
+
+#[test]
+fn nested_cloned_and_partial() {
+    check_cases(&[
+        (
+            "[{cloned: {ops: [split, {cloned: {result: prepend, ops: [join]}}]}}]",
+            &["a:b"],
+            Some(&["a:b", "ab", "a", "b"]),
+        ),
+        (
+            "[{partial: {max: 1, result: prepend, ops: [split]}}]",
+            &["k", "a:b"],
+            Some(&["a", "b", "k"]),
+        ),
+    ]);
+}
+
+#[test]
+fn join_refuses_to_blow_up() {
+    let separator = "x".repeat(256);
+    let ops = vec![Op::Join(separator)];
+    let stack = vec![String::new(); 40_000];
+    assert_eq!(run(&ops, stack).unwrap_err().reason, Reason::StackLimit);
+}
+
+#[test]
+fn flat_map_growth_is_bounded() {
+    let stack = vec!["a".to_owned(); 40_000];
+    assert_eq!(
+        reason_of("[{flat_map: [dup]}]", stack.clone()),
+        Reason::StackLimit
+    );
+    assert_eq!(
+        run(&parse("[{flat_map: [strrev]}]"), stack).map(|s| s.len()),
+        Ok(40_000)
+    );
+}
+
+#[test]
+fn indexes_longer_than_the_limit_are_refused() {
+    let ops = vec![Op::Indexes(vec![0; MAX_VALUES + 1])];
+    assert_eq!(
+        run(&ops, strings(&["a"])).unwrap_err().reason,
+        Reason::StackLimit
+    );
+}
+
+fn reason_of(yaml: &str, stack: Stack) -> Reason {
+    run(&parse(yaml), stack).expect_err("must fail").reason
+}
+
+#[test]
+fn failure_display_for_the_source() {
+    let failure = run(&[], Vec::new()).unwrap_err();
+    assert_eq!(failure.to_string(), "the source gave no values");
+    assert!(failure.path.is_empty());
+}
+
+#[test]
+fn swap_and_indexes_report_the_index() {
+    assert_eq!(
+        reason("[{swap: {from: 0, to: -3}}]", &["a", "b"]),
+        Reason::IndexOutOfRange { index: -3, len: 2 }
+    );
+    assert_eq!(
+        reason("[{indexes: [0, 2]}]", &["a", "b"]),
+        Reason::IndexOutOfRange { index: 2, len: 2 }
+    );
+}
+
+#[test]
+fn worked_example_basic_auth_from_istio_json() {
+    // Istio hands pluginConfig over as compact JSON with sorted keys and float numbers.
+    let text = r#"[{"split":{"max":2.0,"separator":" "}},{"length":{"min":2.0}},{"drop":{"head":1.0}},"base64_urlsafe",{"split":{"max":2.0}}]"#;
+    let ops: Vec<Op> = serde_json::from_str(text).unwrap();
+    assert_eq!(ops, parse(BASIC_AUTH));
+    assert_eq!(
+        run(&ops, strings(&["Basic YWxhZGRpbjpvcGVuc2VzYW1l"])),
+        Ok(strings(&["aladdin", "opensesame"]))
+    );
+}
+
+#[test]
+fn seed_authorization_example_from_istio_json() {
+    let text = serde_json::to_string(
+        &serde_yaml::from_str::<serde_json::Value>(SEED_AUTHORIZATION).unwrap(),
+    )
+    .unwrap();
+    #[derive(serde::Deserialize)]
+    struct Holder {
+        ops: Vec<Op>,
+    }
+    let holder: Holder = serde_json::from_str(&text).unwrap();
+    assert_eq!(holder.ops, seed_ops());
+}
+
+#[test]
+fn values_log_under_a_disabled_logger_is_harmless() {
+    // No logger is installed in unit tests: `log_enabled!` is false and nothing is formatted.
+    check_cases(&[(
+        "[{values: {level: trace}}, {log: {level: error, msg: m}}]",
+        &["a"],
+        Some(&["a"]),
+    )]);
+}
