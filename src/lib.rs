@@ -6,10 +6,13 @@
 pub mod backend;
 pub mod config;
 pub mod decision;
+pub mod fetched;
 pub mod filter;
 pub mod flow;
 pub mod glob;
 pub mod integer;
 pub mod lookup;
 pub mod mapping;
+pub mod redact;
 pub mod request;
+pub mod system;

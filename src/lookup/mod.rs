@@ -5,7 +5,9 @@ pub mod credentials;
 pub mod format;
 pub mod op;
 pub mod ops;
+mod protobuf;
 pub mod query;
+pub mod source;
 pub mod stack_index;
 
 pub use credentials::{Credential, CredentialQueries, Origin, ResolvedCredentials, resolve};

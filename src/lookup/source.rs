@@ -1,0 +1,435 @@
+//! Resolving one lookup query against a request (SPEC section 4): read the source's value
+//! for the first key found, then run the query's ops on it.
+//!
+//! A key is *found* when the source has a usable value for it; a present but unusable
+//! value counts as absent and the next key is tried:
+//!
+//! - `header`: the header of that name, ASCII-lowercased first (Envoy stores header names
+//!   in lowercase, so `Authorization` in a configuration still means something); its
+//!   bytes must be UTF-8.
+//! - `query_string`: the first parameter whose form-decoded name equals the key (so
+//!   `app%5Fid` is `app_id`); its value, form-decoded, must be UTF-8. `?key` and `?key=`
+//!   give `""`. When that first parameter does not decode, later ones of the same name are
+//!   not tried: a request naming a parameter twice gets no second chance.
+//! - `filter`: the walk of [`metadata_values`] (path of at least two segments).
+//!
+//! Once a key is found, its value is the query's value: ops run on it, and if they fail the
+//! query fails without trying the remaining keys ("the first key found wins").
+
+use std::fmt;
+
+use super::credentials::Origin;
+use super::format::metadata_values;
+use super::ops::{self, OpFailure, Stack};
+use super::query::{FilterSource, KeyedSource, LookupQuery};
+use crate::request::RequestView;
+
+/// The values a lookup query resolved to and where they were read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The stack after the ops: never empty; index 0 is the bottom.
+    pub values: Stack,
+    /// Where the source's value was read from.
+    pub origin: Origin,
+}
+
+/// Why a lookup query did not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// No key gave a usable value.
+    NotFound,
+    /// A `filter` query whose path has fewer than two segments.
+    ShortPath,
+    /// An op failed.
+    OpFailed(OpFailure),
+    /// The ops left an empty stack.
+    EmptyStack,
+}
+
+/// The reason of an op failure is left out: it is free text that may quote the values on
+/// the stack, and those can be secrets.
+impl fmt::Display for Unresolved {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unresolved::NotFound => formatter.write_str("no key has a usable value"),
+            Unresolved::ShortPath => {
+                formatter.write_str("the filter path needs at least two segments")
+            }
+            Unresolved::OpFailed(failure) => {
+                write!(formatter, "op #{} (`{}`) failed", failure.index, failure.op)
+            }
+            Unresolved::EmptyStack => formatter.write_str("the ops left an empty stack"),
+        }
+    }
+}
+
+/// Resolves one lookup query: the source's value for the first key found, then its ops.
+pub fn resolve_query(
+    query: &LookupQuery,
+    request: &dyn RequestView,
+) -> Result<Resolution, Unresolved> {
+    let (stack, origin, query_ops) = match query {
+        LookupQuery::Header(source) => {
+            let (value, origin) = header_value(source, request).ok_or(Unresolved::NotFound)?;
+            (vec![value], origin, &source.ops)
+        }
+        LookupQuery::QueryString(source) => {
+            let (value, origin) =
+                query_string_value(source, request).ok_or(Unresolved::NotFound)?;
+            (vec![value], origin, &source.ops)
+        }
+        LookupQuery::Filter(source) => (
+            filter_values(source, request)?,
+            Origin::Metadata,
+            &source.ops,
+        ),
+    };
+    let values = ops::run(query_ops, stack).map_err(Unresolved::OpFailed)?;
+    if values.is_empty() {
+        return Err(Unresolved::EmptyStack);
+    }
+    Ok(Resolution { values, origin })
+}
+
+fn header_value(source: &KeyedSource, request: &dyn RequestView) -> Option<(String, Origin)> {
+    source.keys.iter().find_map(|key| {
+        let name = key.to_ascii_lowercase();
+        let bytes = request.header(&name)?;
+        let value = String::from_utf8(bytes.into_owned()).ok()?;
+        Some((value, Origin::Header(name)))
+    })
+}
+
+fn query_string_value(source: &KeyedSource, request: &dyn RequestView) -> Option<(String, Origin)> {
+    let query = request.query()?;
+    source.keys.iter().find_map(|key| {
+        let value = query_parameter(&query, key)?;
+        Some((value, Origin::QueryParameter(key.clone())))
+    })
+}
+
+fn filter_values(source: &FilterSource, request: &dyn RequestView) -> Result<Stack, Unresolved> {
+    if source.path.len() < 2 {
+        return Err(Unresolved::ShortPath);
+    }
+    let metadata = request.metadata().ok_or(Unresolved::NotFound)?;
+    metadata_values(&metadata, &source.path, &source.keys).ok_or(Unresolved::NotFound)
+}
+
+/// The form-decoded value of the first parameter of a raw query string whose form-decoded
+/// name is `name`; `None` when there is no such parameter or its value is not UTF-8 once
+/// decoded. A parameter without `=` has the value `""`.
+pub fn query_parameter(query: &str, name: &str) -> Option<String> {
+    let (_, raw_value) = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(raw_name, _)| decode_form_component(raw_name).as_deref() == Some(name))?;
+    decode_form_component(raw_value)
+}
+
+/// Form-decodes one name or value of a query string: `+` is a space and `%XX` (two hex
+/// digits) is that byte; a `%` not followed by two hex digits stays as it is (as browsers
+/// and the WHATWG URL standard do). `None` when the bytes are not UTF-8.
+pub fn decode_form_component(raw: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut rest = raw.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        rest = tail;
+        match byte {
+            b'+' => bytes.push(b' '),
+            b'%' => match tail {
+                [high, low, after @ ..] => match (hex_digit(*high), hex_digit(*low)) {
+                    (Some(high), Some(low)) => {
+                        bytes.push(high << 4 | low);
+                        rest = after;
+                    }
+                    _ => bytes.push(b'%'),
+                },
+                _ => bytes.push(b'%'),
+            },
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    char::from(byte)
+        .to_digit(16)
+        .and_then(|digit| u8::try_from(digit).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lookup::protobuf::encode::{jwt_metadata, list, number, string};
+    use crate::request::PlainRequest;
+
+    fn query(json: &str) -> LookupQuery {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn get(path: &str) -> PlainRequest {
+        PlainRequest::new("GET", "web.app", path)
+    }
+
+    fn resolved(query_json: &str, request: &PlainRequest) -> Option<(Vec<String>, Origin)> {
+        resolve_query(&query(query_json), request)
+            .ok()
+            .map(|resolution| (resolution.values, resolution.origin))
+    }
+
+    fn header(value: &str, name: &str) -> Option<(Vec<String>, Origin)> {
+        Some((vec![value.to_owned()], Origin::Header(name.to_owned())))
+    }
+
+    fn parameter(value: &str, name: &str) -> Option<(Vec<String>, Origin)> {
+        Some((
+            vec![value.to_owned()],
+            Origin::QueryParameter(name.to_owned()),
+        ))
+    }
+
+    #[test]
+    fn header_by_exact_name() {
+        let request = get("/").with_header("x-api-key", "secret");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-api-key"]}}"#, &request),
+            header("secret", "x-api-key")
+        );
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-api"]}}"#, &request),
+            None
+        );
+    }
+
+    #[test]
+    fn header_keys_are_lowercased() {
+        let request = get("/").with_header("authorization", "Basic x");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["Authorization"]}}"#, &request),
+            header("Basic x", "authorization")
+        );
+    }
+
+    #[test]
+    fn header_keys_are_tried_in_order() {
+        let request = get("/").with_header("b", "2").with_header("a", "1");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["c", "b", "a"]}}"#, &request),
+            header("2", "b")
+        );
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["a", "b"]}}"#, &request),
+            header("1", "a")
+        );
+    }
+
+    #[test]
+    fn non_utf8_header_is_skipped() {
+        let request = get("/")
+            .with_header_bytes("x-key", b"\xff\xfe")
+            .with_header("x-other", "fine");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-key"]}}"#, &request),
+            None
+        );
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-key", "x-other"]}}"#, &request),
+            header("fine", "x-other")
+        );
+    }
+
+    #[test]
+    fn empty_header_value_resolves_to_empty_string() {
+        let request = get("/").with_header("x-key", "");
+        assert_eq!(
+            resolved(r#"{"header": {"keys": ["x-key"]}}"#, &request),
+            header("", "x-key")
+        );
+    }
+
+    #[test]
+    fn no_keys_never_resolve() {
+        let request = get("/?a=1").with_header("a", "1");
+        assert_eq!(
+            resolve_query(&query(r#"{"header": {"keys": []}}"#), &request),
+            Err(Unresolved::NotFound)
+        );
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": []}}"#, &request),
+            None
+        );
+    }
+
+    #[test]
+    fn query_parameter_by_name() {
+        let request = get("/path?user_key=abc&other=1");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["user_key"]}}"#, &request),
+            parameter("abc", "user_key")
+        );
+        assert_eq!(
+            resolved(
+                r#"{"query_string": {"keys": ["missing", "other"]}}"#,
+                &request
+            ),
+            parameter("1", "other")
+        );
+    }
+
+    #[test]
+    fn query_values_are_form_decoded() {
+        let cases = [
+            ("k=a%2Bb", Some("a+b")),
+            ("k=a+b", Some("a b")),
+            ("k=a%20b%3d", Some("a b=")),
+            ("k=%ZZ", Some("%ZZ")),
+            ("k=100%", Some("100%")),
+            ("k=%4", Some("%4")),
+            ("k=%C3%B1", Some("ñ")),
+            ("k=%FF", None),
+            ("k=%C3", None),
+            ("k=a=b", Some("a=b")),
+        ];
+        for (query_string, expected) in cases {
+            assert_eq!(
+                query_parameter(query_string, "k").as_deref(),
+                expected,
+                "{query_string}"
+            );
+        }
+    }
+
+    #[test]
+    fn first_of_repeated_parameters_wins() {
+        assert_eq!(query_parameter("k=1&k=2", "k").as_deref(), Some("1"));
+        // The first one does not decode: the second one is not a fallback.
+        assert_eq!(query_parameter("k=%FF&k=2", "k"), None);
+    }
+
+    #[test]
+    fn bare_and_empty_parameters_are_empty_strings() {
+        assert_eq!(query_parameter("a&b=", "a").as_deref(), Some(""));
+        assert_eq!(query_parameter("a&b=", "b").as_deref(), Some(""));
+        assert_eq!(query_parameter("a&b=", "c"), None);
+        assert_eq!(query_parameter("&&a=1&&", "a").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn parameter_names_are_compared_decoded() {
+        assert_eq!(
+            query_parameter("app%5Fid=1", "app_id").as_deref(),
+            Some("1")
+        );
+        assert_eq!(query_parameter("my+key=1", "my key").as_deref(), Some("1"));
+        assert_eq!(query_parameter("app%5Fid=1", "app%5Fid"), None);
+        assert_eq!(query_parameter("%FF=1", "\u{fffd}"), None);
+    }
+
+    #[test]
+    fn parameter_names_are_case_sensitive() {
+        assert_eq!(query_parameter("User_Key=1", "user_key"), None);
+    }
+
+    #[test]
+    fn query_string_of_the_request_path() {
+        let request = get("/a?k=v#frag");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["k"]}}"#, &request),
+            parameter("v", "k")
+        );
+        let request = get("/a?x=1#k=v");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["k"]}}"#, &request),
+            None
+        );
+        let request = get("/a");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["k"]}}"#, &request),
+            None
+        );
+    }
+
+    #[test]
+    fn undecodable_query_value_falls_to_the_next_key() {
+        let request = get("/?a=%FF&b=ok");
+        assert_eq!(
+            resolved(r#"{"query_string": {"keys": ["a", "b"]}}"#, &request),
+            parameter("ok", "b")
+        );
+    }
+
+    const JWT_FILTER: &str = r#"{"filter": {"path": ["envoy.filters.http.jwt_authn", "0"],
+        "keys": ["azp", "aud"]}}"#;
+
+    #[test]
+    fn filter_reads_jwt_authn_metadata() {
+        let request = get("/").with_metadata(jwt_metadata(vec![
+            ("azp", string("client")),
+            ("aud", list(vec![string("a"), string("b")])),
+        ]));
+        assert_eq!(
+            resolved(JWT_FILTER, &request),
+            Some((vec!["client".into()], Origin::Metadata))
+        );
+    }
+
+    #[test]
+    fn filter_gives_every_value_of_a_list() {
+        let request = get("/").with_metadata(jwt_metadata(vec![
+            ("aud", list(vec![string("a"), string("b")])),
+            ("exp", number(1.0)),
+        ]));
+        assert_eq!(
+            resolved(JWT_FILTER, &request),
+            Some((vec!["a".into(), "b".into()], Origin::Metadata))
+        );
+    }
+
+    #[test]
+    fn filter_without_metadata_does_not_resolve() {
+        assert_eq!(
+            resolve_query(&query(JWT_FILTER), &get("/")),
+            Err(Unresolved::NotFound)
+        );
+        let request = get("/").with_metadata(b"\xff\xff\xff".to_vec());
+        assert_eq!(
+            resolve_query(&query(JWT_FILTER), &request),
+            Err(Unresolved::NotFound)
+        );
+    }
+
+    #[test]
+    fn filter_path_needs_two_segments() {
+        let request = get("/").with_metadata(jwt_metadata(vec![("azp", string("client"))]));
+        let short =
+            r#"{"filter": {"path": ["envoy.filters.http.jwt_authn"], "keys": ["verified_jwt"]}}"#;
+        assert_eq!(
+            resolve_query(&query(short), &request),
+            Err(Unresolved::ShortPath)
+        );
+    }
+
+    #[test]
+    fn failing_ops_fail_the_query_without_trying_other_keys() {
+        let request = get("/").with_header("a", "1").with_header("b", "2");
+        let failing = r#"{"header": {"keys": ["a", "b"], "ops": ["fail"]}}"#;
+        assert!(matches!(
+            resolve_query(&query(failing), &request),
+            Err(Unresolved::OpFailed(_))
+        ));
+    }
+
+    #[test]
+    fn op_failures_are_described_without_values() {
+        let failure = Unresolved::OpFailed(OpFailure {
+            index: 3,
+            op: "strlen",
+            reason: crate::lookup::ops::Reason::TooShort { len: 2, min: 3 },
+            path: Vec::new(),
+        });
+        assert_eq!(failure.to_string(), "op #3 (`strlen`) failed");
+    }
+}
