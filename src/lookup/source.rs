@@ -427,7 +427,8 @@ mod tests {
         let failure = Unresolved::OpFailed(OpFailure {
             index: 3,
             op: "strlen",
-            reason: "secret-value is too short".into(),
+            reason: crate::lookup::ops::Reason::TooShort { len: 2, min: 3 },
+            path: Vec::new(),
         });
         assert_eq!(failure.to_string(), "op #3 (`strlen`) failed");
     }
