@@ -410,9 +410,9 @@ mod tests {
             ]
         );
         assert!(
-            logged_lines_mentioning("credentials.user_key[0] did not resolve: op #0")
+            logged_lines_mentioning("credentials.user_key[0] did not resolve: op `fail` at [0]")
                 .iter()
-                .any(|line| line.ends_with("failed"))
+                .any(|line| line.ends_with("`fail` always fails"))
         );
     }
 }
