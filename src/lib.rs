@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod config;
 pub mod decision;
+pub mod fetched;
 pub mod filter;
 pub mod flow;
 pub mod glob;
@@ -14,3 +15,4 @@ pub mod lookup;
 pub mod mapping;
 pub mod redact;
 pub mod request;
+pub mod system;

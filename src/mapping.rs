@@ -1,7 +1,19 @@
 //! 3scale mapping rules: compile, match, and sum usages (SPEC section 6).
-//! STUB: to be replaced by the real implementation.
+//!
+//! A rule matches a request when its method matches (`any`, or the same method
+//! ignoring case) and its pattern matches the request's path and query string.
+//! Every matching rule adds its usages; a matching rule marked `last` ends the
+//! evaluation.
+//!
+//! Patterns are compiled once, when the configuration is read (or when rules
+//! arrive from 3scale System). Path matching simulates the pattern as a small
+//! automaton, so its cost is at most `pattern length × path length` whatever the
+//! placeholders are; nothing in a pattern is a regular expression.
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
+use url::form_urlencoded;
 
 /// One mapping rule of a service.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -18,6 +30,50 @@ pub struct MappingRule {
     pub last: bool,
 }
 
+/// Why a mapping rule built with [`MappingRule::new`] is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingRuleError {
+    /// The method is neither `any` nor an HTTP method token.
+    #[error(transparent)]
+    Method(#[from] MethodError),
+    /// The pattern does not compile.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    /// A usage has an empty name or a zero delta.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+}
+
+impl MappingRule {
+    /// Builds a rule from its parts as written (for rules fetched from 3scale
+    /// System), checking them the way configuration parsing does.
+    pub fn new(
+        method: &str,
+        pattern: &str,
+        usages: Vec<Usage>,
+        last: bool,
+    ) -> Result<MappingRule, MappingRuleError> {
+        for usage in &usages {
+            Usage::new(&usage.name, usage.delta)?;
+        }
+        Ok(MappingRule {
+            method: RuleMethod::parse(method)?,
+            pattern: Pattern::compile(pattern)?,
+            usages,
+            last,
+        })
+    }
+
+    /// Whether the rule matches a request method and its path with query string.
+    pub fn matches(&self, method: &str, path_and_query: &str) -> bool {
+        self.matches_target(method, &RequestTarget::parse(path_and_query))
+    }
+
+    fn matches_target(&self, method: &str, target: &RequestTarget<'_>) -> bool {
+        self.method.matches(method) && self.pattern.matches_target(target)
+    }
+}
+
 /// The method a rule matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleMethod {
@@ -27,14 +83,52 @@ pub enum RuleMethod {
     Exact(String),
 }
 
+/// Why a rule's method is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MethodError {
+    /// The method is an empty string.
+    #[error("mapping rule method is empty; expected an HTTP method such as `GET`, or `any`")]
+    Empty,
+    /// The method contains characters that no HTTP method can contain.
+    #[error(
+        "mapping rule method `{0}` is not an HTTP method token; expected a method such as `GET`, or `any`"
+    )]
+    NotToken(String),
+}
+
+impl RuleMethod {
+    /// Reads `any` (in any case) or an HTTP method token, which is stored uppercase.
+    pub fn parse(method: &str) -> Result<RuleMethod, MethodError> {
+        if method.is_empty() {
+            return Err(MethodError::Empty);
+        }
+        if method.eq_ignore_ascii_case("any") {
+            return Ok(RuleMethod::Any);
+        }
+        if !method.chars().all(is_token_char) {
+            return Err(MethodError::NotToken(method.to_owned()));
+        }
+        Ok(RuleMethod::Exact(method.to_ascii_uppercase()))
+    }
+
+    /// Whether a request method matches, ignoring case.
+    pub fn matches(&self, method: &str) -> bool {
+        match self {
+            RuleMethod::Any => true,
+            RuleMethod::Exact(expected) => expected.eq_ignore_ascii_case(method),
+        }
+    }
+}
+
+/// Characters of an HTTP token (RFC 9110 section 5.6.2), which a method is.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
 impl<'de> Deserialize<'de> for RuleMethod {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let method = String::deserialize(deserializer)?;
-        Ok(if method.eq_ignore_ascii_case("any") {
-            RuleMethod::Any
-        } else {
-            RuleMethod::Exact(method.to_ascii_uppercase())
-        })
+        RuleMethod::parse(&method).map_err(serde::de::Error::custom)
     }
 }
 
@@ -42,46 +136,206 @@ impl<'de> Deserialize<'de> for RuleMethod {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Usage {
-    /// Metric system name.
+    /// Metric system name (not empty).
+    #[serde(deserialize_with = "metric_name")]
     pub name: String,
     /// Positive increment.
-    #[serde(deserialize_with = "crate::integer::whole")]
+    #[serde(deserialize_with = "positive_delta")]
     pub delta: u64,
 }
 
+/// Why a usage is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    /// The metric name is empty.
+    #[error("usage metric name is empty")]
+    EmptyName,
+    /// The delta is zero.
+    #[error("usage delta of metric `{0}` is 0; it must be a positive integer")]
+    ZeroDelta(String),
+}
+
+impl Usage {
+    /// Builds a usage, rejecting an empty name and a zero delta.
+    pub fn new(name: &str, delta: u64) -> Result<Usage, UsageError> {
+        if name.is_empty() {
+            return Err(UsageError::EmptyName);
+        }
+        if delta == 0 {
+            return Err(UsageError::ZeroDelta(name.to_owned()));
+        }
+        Ok(Usage {
+            name: name.to_owned(),
+            delta,
+        })
+    }
+}
+
+/// Deserializes a metric name, rejecting the empty string.
+fn metric_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    if name.is_empty() {
+        return Err(serde::de::Error::custom(UsageError::EmptyName));
+    }
+    Ok(name)
+}
+
+/// Deserializes a delta (integer or whole float), rejecting zero.
+fn positive_delta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let delta: u64 = crate::integer::whole(deserializer)?;
+    if delta == 0 {
+        return Err(serde::de::Error::custom(
+            "usage delta is 0; it must be a positive integer",
+        ));
+    }
+    Ok(delta)
+}
+
 /// A compiled mapping-rule pattern.
+///
+/// The path part (before the first `?`) is compared with the raw request path,
+/// case-sensitively, after collapsing repeated `/` on both sides; `{name}`
+/// matches one or more placeholder characters and a final `$` anchors the end.
+/// Each `key=value` pair of the query part must be met by some parameter of the
+/// request query; keys and literal values are form-decoded on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
     source: String,
+    path: Vec<PathToken>,
+    anchored: bool,
+    query: Vec<QueryRequirement>,
+}
+
+/// One element of a compiled path part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathToken {
+    /// Exactly this character.
+    Literal(char),
+    /// One placeholder character (the mandatory first character of `{name}`).
+    Placeholder,
+    /// Any number of further placeholder characters.
+    PlaceholderRest,
+}
+
+/// A `key=value` pair of the query part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct QueryRequirement {
+    key: String,
+    value: QueryValue,
+}
+
+/// What a query requirement accepts as the parameter's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum QueryValue {
+    /// `{name}`: any value, the empty one included.
+    Any,
+    /// A literal: exactly this value.
+    Equals(String),
 }
 
 /// Why a mapping-rule pattern is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PatternError {
+    /// The pattern is the empty string.
+    #[error("mapping rule pattern is empty; it must start with `/`")]
+    Empty,
     /// The pattern does not start with `/`.
     #[error("mapping rule pattern `{0}` must start with `/`")]
     NotAbsolute(String),
+    /// A `{` without its `}`, a `}` without its `{`, or a `{` inside a placeholder.
+    #[error("mapping rule pattern `{0}` has unbalanced braces `{{`/`}}`")]
+    UnbalancedBraces(String),
+    /// A placeholder without a name.
+    #[error("mapping rule pattern `{0}` has an empty placeholder `{{}}`")]
+    EmptyPlaceholder(String),
+    /// A `$` that is not the last character of the path part.
+    #[error(
+        "mapping rule pattern `{0}` has a `$` that is not at the end of the path (before any `?`)"
+    )]
+    MisplacedAnchor(String),
+    /// A query pair without a key, such as `?=1`.
+    #[error("mapping rule pattern `{0}` has a query pair with an empty key")]
+    EmptyQueryKey(String),
+    /// A placeholder in a query key, or one that is only part of a query value.
+    #[error(
+        "mapping rule pattern `{0}` has a query placeholder that is not a whole value; write `key={{name}}`"
+    )]
+    PartialQueryPlaceholder(String),
 }
 
 impl Pattern {
     /// Compiles a pattern.
     pub fn compile(source: &str) -> Result<Self, PatternError> {
+        if source.is_empty() {
+            return Err(PatternError::Empty);
+        }
         if !source.starts_with('/') {
             return Err(PatternError::NotAbsolute(source.to_owned()));
         }
+        let (path_part, query_part) = source.split_once('?').unwrap_or((source, ""));
+        check_braces(source, path_part)?;
+        check_braces(source, query_part)?;
+        let (path_body, anchored) = match path_part.strip_suffix('$') {
+            Some(body) => (body, true),
+            None => (path_part, false),
+        };
+        if path_body.contains('$') || query_part.contains('$') {
+            return Err(PatternError::MisplacedAnchor(source.to_owned()));
+        }
+        let query = query_part
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| compile_query_pair(source, pair))
+            .collect::<Result<_, _>>()?;
         Ok(Pattern {
             source: source.to_owned(),
+            path: compile_path(path_body),
+            anchored,
+            query,
         })
     }
 
     /// Whether the pattern matches a request path with its query string.
     pub fn matches(&self, path_and_query: &str) -> bool {
-        path_and_query.starts_with(&self.source)
+        self.matches_target(&RequestTarget::parse(path_and_query))
     }
 
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.source
+    }
+
+    fn matches_target(&self, target: &RequestTarget<'_>) -> bool {
+        self.path_matches(target.path)
+            && self
+                .query
+                .iter()
+                .all(|requirement| requirement.is_met_by(&target.query))
+    }
+
+    /// Runs the path part as a nondeterministic automaton over the request path
+    /// (repeated `/` collapsed): state `i` means "the first `i` tokens matched the
+    /// characters read so far". Without an anchor, reaching the final state at
+    /// any point is a (prefix) match.
+    fn path_matches(&self, path: &str) -> bool {
+        let tokens = self.path.as_slice();
+        let mut current = vec![false; tokens.len() + 1];
+        let mut next = current.clone();
+        if let Some(start) = current.first_mut() {
+            *start = true;
+        }
+        follow_empty_matches(tokens, &mut current);
+        for c in collapse_slashes(path) {
+            if !self.anchored && is_final(&current) {
+                return true;
+            }
+            advance(tokens, &current, &mut next, c);
+            if !next.contains(&true) {
+                return false;
+            }
+            std::mem::swap(&mut current, &mut next);
+        }
+        is_final(&current)
     }
 }
 
@@ -92,30 +346,927 @@ impl<'de> Deserialize<'de> for Pattern {
     }
 }
 
-/// Metric deltas in order of first appearance.
+/// Checks that the braces of one part of pattern `source` pair up without
+/// nesting and that no placeholder is empty.
+fn check_braces(source: &str, part: &str) -> Result<(), PatternError> {
+    let mut placeholder_length: Option<usize> = None;
+    for c in part.chars() {
+        placeholder_length = match (c, placeholder_length) {
+            ('{', None) => Some(0),
+            ('}', Some(0)) => return Err(PatternError::EmptyPlaceholder(source.to_owned())),
+            ('}', Some(_)) => None,
+            ('{' | '}', _) => return Err(PatternError::UnbalancedBraces(source.to_owned())),
+            (_, length) => length.map(|length| length + 1),
+        };
+    }
+    match placeholder_length {
+        Some(_) => Err(PatternError::UnbalancedBraces(source.to_owned())),
+        None => Ok(()),
+    }
+}
+
+/// Turns a path part (without its anchor, braces already checked) into tokens,
+/// collapsing repeated `/`.
+fn compile_path(path: &str) -> Vec<PathToken> {
+    let mut tokens = Vec::with_capacity(path.len());
+    let mut chars = collapse_slashes(path);
+    while let Some(c) = chars.next() {
+        if c == '{' {
+            // The name is irrelevant to matching; skip to the closing brace.
+            chars.by_ref().find(|&c| c == '}');
+            tokens.push(PathToken::Placeholder);
+            tokens.push(PathToken::PlaceholderRest);
+        } else {
+            tokens.push(PathToken::Literal(c));
+        }
+    }
+    tokens
+}
+
+/// Compiles one non-empty `key=value` pair of the query part of `source`. A pair without
+/// `=` has an empty value, as in form encoding. Keys and literal values are
+/// form-decoded like the request's, so `%20`, `+` and a space all compare equal.
+fn compile_query_pair(source: &str, pair: &str) -> Result<QueryRequirement, PatternError> {
+    let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+    if raw_key.is_empty() {
+        return Err(PatternError::EmptyQueryKey(source.to_owned()));
+    }
+    let whole_placeholder = raw_value
+        .strip_prefix('{')
+        .and_then(|value| value.strip_suffix('}'))
+        .is_some_and(|name| !name.contains(['{', '}']));
+    let braces_in_value = raw_value.contains(['{', '}']);
+    if raw_key.contains(['{', '}']) || (braces_in_value && !whole_placeholder) {
+        return Err(PatternError::PartialQueryPlaceholder(source.to_owned()));
+    }
+    let (key, literal) = form_urlencoded::parse(pair.as_bytes())
+        .next()
+        .unwrap_or_default();
+    let value = if whole_placeholder {
+        QueryValue::Any
+    } else {
+        QueryValue::Equals(literal.into_owned())
+    };
+    Ok(QueryRequirement {
+        key: key.into_owned(),
+        value,
+    })
+}
+
+impl QueryRequirement {
+    /// Whether some parameter of the request query has this key and an
+    /// acceptable value.
+    fn is_met_by(&self, query: &[(Cow<'_, str>, Cow<'_, str>)]) -> bool {
+        query.iter().any(|(key, value)| {
+            *key == self.key
+                && match &self.value {
+                    QueryValue::Any => true,
+                    QueryValue::Equals(expected) => value == expected,
+                }
+        })
+    }
+}
+
+/// The characters a `{name}` placeholder matches: RFC 3986 unreserved and
+/// sub-delimiters, `%` (percent-encoded octets), `@` and `:`; never `/`.
+fn is_placeholder_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=@:".contains(c)
+}
+
+/// The characters of `text` with every run of `/` reduced to one.
+fn collapse_slashes(text: &str) -> impl Iterator<Item = char> + '_ {
+    let mut after_slash = false;
+    text.chars().filter(move |&c| {
+        let repeated = c == '/' && after_slash;
+        after_slash = c == '/';
+        !repeated
+    })
+}
+
+/// Whether the automaton's final state is live.
+fn is_final(states: &[bool]) -> bool {
+    states.last().copied().unwrap_or(false)
+}
+
+/// Computes the states reached from `current` by reading `c`.
+fn advance(tokens: &[PathToken], current: &[bool], next: &mut [bool], c: char) {
+    next.fill(false);
+    for (index, (token, _)) in tokens
+        .iter()
+        .zip(current)
+        .enumerate()
+        .filter(|(_, (_, live))| **live)
+    {
+        let target = match token {
+            PathToken::Literal(expected) if *expected == c => Some(index + 1),
+            PathToken::Placeholder if is_placeholder_char(c) => Some(index + 1),
+            PathToken::PlaceholderRest if is_placeholder_char(c) => Some(index),
+            _ => None,
+        };
+        if let Some(state) = target.and_then(|target| next.get_mut(target)) {
+            *state = true;
+        }
+    }
+    follow_empty_matches(tokens, next);
+}
+
+/// Adds the states reachable by letting `PlaceholderRest` match nothing. Such
+/// moves go one state forward, so one pass in increasing order is enough.
+fn follow_empty_matches(tokens: &[PathToken], states: &mut [bool]) {
+    for (index, token) in tokens.iter().enumerate() {
+        let live = states.get(index).copied().unwrap_or(false);
+        if live && *token == PathToken::PlaceholderRest {
+            if let Some(state) = states.get_mut(index + 1) {
+                *state = true;
+            }
+        }
+    }
+}
+
+/// A request's path and decoded query parameters, split once per request.
+struct RequestTarget<'a> {
+    path: &'a str,
+    query: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl<'a> RequestTarget<'a> {
+    fn parse(path_and_query: &'a str) -> RequestTarget<'a> {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        RequestTarget {
+            path,
+            query: form_urlencoded::parse(query.as_bytes()).collect(),
+        }
+    }
+}
+
+/// Metric deltas in order of first appearance, one entry per metric when built
+/// with [`Usages::add`] or [`match_rules`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Usages(pub Vec<(String, u64)>);
 
-/// Evaluates rules in order and sums the usages of every matching rule.
+impl Usages {
+    /// Adds `delta` to metric `name` (saturating), appending the metric if new.
+    pub fn add(&mut self, name: &str, delta: u64) {
+        match self.0.iter_mut().find(|(metric, _)| metric == name) {
+            Some((_, total)) => *total = total.saturating_add(delta),
+            None => self.0.push((name.to_owned(), delta)),
+        }
+    }
+
+    /// Whether no metric has been added (no rule matched).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Number of distinct metrics.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The total delta of one metric, if present.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.iter()
+            .find(|(metric, _)| *metric == name)
+            .map(|(_, delta)| delta)
+    }
+
+    /// Metrics and their deltas in order of first appearance.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        self.0.iter().map(|(name, delta)| (name.as_str(), *delta))
+    }
+}
+
+/// Evaluates rules in order and sums the usages of every matching rule; a
+/// matching rule with `last` set ends the evaluation.
 pub fn match_rules<'a>(
     rules: impl IntoIterator<Item = &'a MappingRule>,
     method: &str,
     path_and_query: &str,
 ) -> Usages {
+    let target = RequestTarget::parse(path_and_query);
     let mut usages = Usages::default();
     for rule in rules {
-        let method_ok = match &rule.method {
-            RuleMethod::Any => true,
-            RuleMethod::Exact(m) => m.eq_ignore_ascii_case(method),
-        };
-        if method_ok && rule.pattern.matches(path_and_query) {
-            for usage in &rule.usages {
-                usages.0.push((usage.name.clone(), usage.delta));
-            }
-            if rule.last {
-                break;
-            }
+        if !rule.matches_target(method, &target) {
+            continue;
+        }
+        for usage in &rule.usages {
+            usages.add(&usage.name, usage.delta);
+        }
+        if rule.last {
+            break;
         }
     }
     usages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// One row of `tests/vectors/mapping.tsv`.
+    struct Row<'a> {
+        line: usize,
+        rule_method: &'a str,
+        rule_pattern: &'a str,
+        request_method: &'a str,
+        path_and_query: &'a str,
+        expected: bool,
+    }
+
+    fn vector_rows() -> Vec<Row<'static>> {
+        include_str!("../tests/vectors/mapping.tsv")
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.starts_with('#') && !line.trim().is_empty())
+            .map(|(index, line)| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                assert_eq!(fields.len(), 5, "mapping.tsv line {}: {line:?}", index + 1);
+                let expected = match fields[4].trim() {
+                    "yes" => true,
+                    "no" => false,
+                    other => panic!("mapping.tsv line {}: bad verdict {other:?}", index + 1),
+                };
+                Row {
+                    line: index + 1,
+                    rule_method: fields[0],
+                    rule_pattern: fields[1],
+                    request_method: fields[2],
+                    path_and_query: fields[3],
+                    expected,
+                }
+            })
+            .collect()
+    }
+
+    fn usage(name: &str, delta: u64) -> Usage {
+        Usage::new(name, delta).unwrap()
+    }
+
+    fn rule(method: &str, pattern: &str, usages: &[(&str, u64)]) -> MappingRule {
+        let usages = usages.iter().map(|(n, d)| usage(n, *d)).collect();
+        MappingRule::new(method, pattern, usages, false).unwrap()
+    }
+
+    fn last_rule(method: &str, pattern: &str, usages: &[(&str, u64)]) -> MappingRule {
+        MappingRule {
+            last: true,
+            ..rule(method, pattern, usages)
+        }
+    }
+
+    fn pattern(source: &str) -> Pattern {
+        Pattern::compile(source).unwrap()
+    }
+
+    fn totals(usages: &Usages) -> Vec<(&str, u64)> {
+        usages.iter().collect()
+    }
+
+    fn spec_example_rules() -> Vec<MappingRule> {
+        vec![
+            rule("GET", "/", &[("hits", 1)]),
+            rule("GET", "/products/", &[("products", 1)]),
+            rule(
+                "ANY",
+                "/products/{id}/sold",
+                &[("sales", 1), ("products", 1)],
+            ),
+        ]
+    }
+
+    #[test]
+    fn vector_table() {
+        let rows = vector_rows();
+        assert!(rows.len() >= 35, "mapping.tsv has only {} rows", rows.len());
+        let failures: Vec<String> = rows
+            .iter()
+            .filter(|row| {
+                let rule = rule(row.rule_method, row.rule_pattern, &[("hits", 1)]);
+                rule.matches(row.request_method, row.path_and_query) != row.expected
+            })
+            .map(|row| {
+                format!(
+                    "line {}: {} {} against {} {} should give {}",
+                    row.line,
+                    row.rule_method,
+                    row.rule_pattern,
+                    row.request_method,
+                    row.path_and_query,
+                    row.expected
+                )
+            })
+            .collect();
+        assert!(
+            failures.is_empty(),
+            "failing rows:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn vector_table_through_match_rules() {
+        for row in vector_rows() {
+            let rules = [rule(row.rule_method, row.rule_pattern, &[("hits", 1)])];
+            let usages = match_rules(&rules, row.request_method, row.path_and_query);
+            assert_eq!(!usages.is_empty(), row.expected, "line {}", row.line);
+        }
+    }
+
+    #[test]
+    fn spec_example_sums_usages_in_order_of_first_appearance() {
+        let usages = match_rules(&spec_example_rules(), "GET", "/products/1/sold");
+        assert_eq!(
+            totals(&usages),
+            [("hits", 1), ("products", 2), ("sales", 1)]
+        );
+    }
+
+    #[test]
+    fn spec_example_other_requests() {
+        let rules = spec_example_rules();
+        assert_eq!(totals(&match_rules(&rules, "GET", "/")), [("hits", 1)]);
+        assert_eq!(
+            totals(&match_rules(&rules, "GET", "/products/")),
+            [("hits", 1), ("products", 1)]
+        );
+        assert_eq!(
+            totals(&match_rules(&rules, "POST", "/products/7/sold")),
+            [("sales", 1), ("products", 1)]
+        );
+        assert!(match_rules(&rules, "POST", "/other").is_empty());
+    }
+
+    #[test]
+    fn last_rule_stops_evaluation_when_it_matches() {
+        let rules = vec![
+            rule("GET", "/", &[("hits", 1)]),
+            last_rule("GET", "/products", &[("products", 1)]),
+            rule("GET", "/products/1", &[("one", 1)]),
+        ];
+        assert_eq!(
+            totals(&match_rules(&rules, "GET", "/products/1")),
+            [("hits", 1), ("products", 1)]
+        );
+    }
+
+    #[test]
+    fn last_rule_that_does_not_match_does_not_stop_evaluation() {
+        let rules = vec![
+            last_rule("POST", "/", &[("writes", 1)]),
+            rule("GET", "/", &[("hits", 1)]),
+        ];
+        assert_eq!(totals(&match_rules(&rules, "GET", "/x")), [("hits", 1)]);
+    }
+
+    #[test]
+    fn deltas_of_the_same_metric_are_summed() {
+        let rules = vec![
+            rule("GET", "/", &[("hits", 2)]),
+            rule("GET", "/a", &[("hits", 3), ("a", 1)]),
+        ];
+        assert_eq!(
+            totals(&match_rules(&rules, "GET", "/a")),
+            [("hits", 5), ("a", 1)]
+        );
+    }
+
+    #[test]
+    fn sums_saturate_instead_of_overflowing() {
+        let rules = vec![
+            rule("GET", "/", &[("hits", u64::MAX)]),
+            rule("GET", "/", &[("hits", 5)]),
+        ];
+        assert_eq!(
+            totals(&match_rules(&rules, "GET", "/")),
+            [("hits", u64::MAX)]
+        );
+    }
+
+    #[test]
+    fn no_rules_means_no_usages() {
+        assert!(match_rules(&[], "GET", "/").is_empty());
+    }
+
+    #[test]
+    fn usages_add_get_len_iter() {
+        let mut usages = Usages::default();
+        assert!(usages.is_empty());
+        usages.add("b", 1);
+        usages.add("a", 2);
+        usages.add("b", 3);
+        assert_eq!(usages.len(), 2);
+        assert_eq!(usages.get("b"), Some(4));
+        assert_eq!(usages.get("c"), None);
+        assert_eq!(totals(&usages), [("b", 4), ("a", 2)]);
+    }
+
+    #[test]
+    fn method_matching_ignores_case() {
+        let rule = rule("get", "/", &[("hits", 1)]);
+        assert_eq!(rule.method, RuleMethod::Exact("GET".into()));
+        assert!(rule.matches("GET", "/"));
+        assert!(rule.matches("get", "/"));
+        assert!(rule.matches("Get", "/"));
+        assert!(!rule.matches("POST", "/"));
+        assert!(!rule.matches("GETX", "/"));
+    }
+
+    #[test]
+    fn any_in_any_case_matches_every_method() {
+        for written in ["any", "ANY", "Any"] {
+            let rule = rule(written, "/", &[("hits", 1)]);
+            assert_eq!(rule.method, RuleMethod::Any);
+            for method in ["GET", "POST", "DELETE", "PURGE", "options"] {
+                assert!(rule.matches(method, "/"), "{written} {method}");
+            }
+        }
+    }
+
+    #[test]
+    fn extension_methods_are_accepted() {
+        assert_eq!(
+            RuleMethod::parse("purge"),
+            Ok(RuleMethod::Exact("PURGE".into()))
+        );
+        assert_eq!(
+            RuleMethod::parse("M-SEARCH"),
+            Ok(RuleMethod::Exact("M-SEARCH".into()))
+        );
+    }
+
+    #[test]
+    fn invalid_methods_are_rejected() {
+        assert_eq!(RuleMethod::parse(""), Err(MethodError::Empty));
+        for method in ["GET ", " GET", "GE T", "GET/", "GÉT", "(GET)"] {
+            let error = RuleMethod::parse(method).unwrap_err();
+            assert_eq!(error, MethodError::NotToken(method.into()));
+            assert!(
+                error.to_string().contains(&format!("`{method}`")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn path_literals_are_not_regular_expressions() {
+        assert!(pattern("/a.c").matches("/a.c"));
+        assert!(!pattern("/a.c").matches("/abc"));
+        assert!(pattern("/a*c").matches("/a*c"));
+        assert!(!pattern("/a*c").matches("/abbc"));
+        assert!(pattern("/a+").matches("/a+"));
+        assert!(!pattern("/a+").matches("/aa"));
+        assert!(pattern("/(x)|[y]^").matches("/(x)|[y]^"));
+    }
+
+    #[test]
+    fn placeholder_character_set() {
+        let p = pattern("/{x}$");
+        let allowed = "ABCXYZabcxyz0189-._~%!$&'()*+,;=@:";
+        for c in allowed.chars() {
+            assert!(p.matches(&format!("/{c}")), "{c:?} should match");
+        }
+        for c in [
+            '/', '#', '[', ']', '"', '<', '>', '\\', '^', '`', '{', '|', '}', ' ', 'é',
+        ] {
+            assert!(!p.matches(&format!("/{c}")), "{c:?} should not match");
+        }
+    }
+
+    #[test]
+    fn placeholder_needs_at_least_one_character() {
+        assert!(!pattern("/a/{x}").matches("/a/"));
+        assert!(pattern("/a/{x}").matches("/a/b"));
+        assert!(!pattern("/a{x}").matches("/a"));
+    }
+
+    #[test]
+    fn placeholders_next_to_literals_and_each_other() {
+        assert!(pattern("/{a}.{b}$").matches("/file.tar.gz"));
+        assert!(!pattern("/{a}.{b}$").matches("/file."));
+        assert!(pattern("/{a}{b}$").matches("/ab"));
+        assert!(!pattern("/{a}{b}$").matches("/a"));
+        assert!(pattern("/v{version}/items").matches("/v2/items/3"));
+        assert!(!pattern("/v{version}/items").matches("/v/items"));
+    }
+
+    #[test]
+    fn prefix_match_without_anchor() {
+        let p = pattern("/foo");
+        assert!(p.matches("/foo"));
+        assert!(p.matches("/foobar"));
+        assert!(p.matches("/foo/1?x=y"));
+        assert!(!p.matches("/fo"));
+        assert!(!p.matches("/bar/foo"));
+    }
+
+    #[test]
+    fn anchor_ends_the_path_not_the_query() {
+        let p = pattern("/foo/{id}$");
+        assert!(p.matches("/foo/1"));
+        assert!(p.matches("/foo/1?x=y"));
+        assert!(!p.matches("/foo/1/"));
+        assert!(!p.matches("/foo/1/bar"));
+        assert!(pattern("/$").matches("/"));
+        assert!(pattern("/$").matches("//?a=b"));
+        assert!(!pattern("/$").matches("/a"));
+    }
+
+    #[test]
+    fn anchored_pattern_with_query_part() {
+        let p = pattern("/foo$?a=1");
+        assert!(p.matches("/foo?a=1"));
+        assert!(!p.matches("/foo/bar?a=1"));
+        assert!(!p.matches("/foo?a=2"));
+    }
+
+    #[test]
+    fn repeated_slashes_collapse_on_both_sides() {
+        assert!(pattern("/a//b").matches("/a/b"));
+        assert!(pattern("/a/b").matches("/a///b"));
+        assert!(pattern("///").matches("/"));
+        assert!(pattern("/a/{x}//c$").matches("//a//b/c"));
+        assert!(!pattern("/a/{x}/c").matches("/a//c"));
+    }
+
+    #[test]
+    fn query_pairs_in_any_order_with_others_allowed() {
+        let p = pattern("/s?a=1&b=2");
+        assert!(p.matches("/s?b=2&a=1"));
+        assert!(p.matches("/s?z=0&a=1&y=&b=2"));
+        assert!(!p.matches("/s?a=1"));
+        assert!(!p.matches("/s?b=2"));
+        assert!(!p.matches("/s"));
+    }
+
+    #[test]
+    fn query_placeholder_accepts_any_value_including_empty() {
+        let p = pattern("/s?q={q}");
+        for query in ["/s?q=x", "/s?q=", "/s?q", "/s?a=1&q", "/s?q=a=b"] {
+            assert!(p.matches(query), "{query}");
+        }
+        for query in ["/s?qq=x", "/s?Q=x", "/s?a=q", "/s?"] {
+            assert!(!p.matches(query), "{query}");
+        }
+    }
+
+    #[test]
+    fn empty_literal_value_requires_an_empty_parameter() {
+        let p = pattern("/s?e=");
+        assert!(p.matches("/s?e="));
+        assert!(p.matches("/s?e"));
+        assert!(!p.matches("/s?e=1"));
+        assert!(!p.matches("/s?x="));
+        assert_eq!(
+            pattern("/s?e"),
+            Pattern {
+                source: "/s?e".into(),
+                ..p
+            }
+        );
+    }
+
+    #[test]
+    fn repeated_request_parameters_any_occurrence_counts() {
+        let p = pattern("/s?tag=b");
+        assert!(p.matches("/s?tag=a&tag=b"));
+        assert!(!p.matches("/s?tag=a&tag=c"));
+    }
+
+    #[test]
+    fn query_keys_and_values_are_form_decoded_on_both_sides() {
+        assert!(pattern("/s?q=a b").matches("/s?q=a+b"));
+        assert!(pattern("/s?q=a b").matches("/s?q=a%20b"));
+        assert!(pattern("/s?q=a%20b").matches("/s?q=a+b"));
+        assert!(pattern("/s?my%20key=1").matches("/s?my+key=1"));
+        assert!(pattern("/s?q=%C3%A9").matches("/s?q=é"));
+        assert!(!pattern("/s?q=a+b").matches("/s?q=a%2Bb"));
+    }
+
+    #[test]
+    fn empty_query_part_and_empty_pairs_add_no_requirement() {
+        assert!(pattern("/s?").matches("/s"));
+        assert!(pattern("/s?&a=1&&").matches("/s?a=1"));
+        assert!(!pattern("/s?&a=1&&").matches("/s"));
+    }
+
+    #[test]
+    fn the_path_of_the_request_ignores_its_query() {
+        assert!(!pattern("/s/x").matches("/s?/x"));
+        assert!(!pattern("/s$").matches("/sa?b"));
+    }
+
+    #[test]
+    fn error_empty_pattern() {
+        assert_eq!(Pattern::compile(""), Err(PatternError::Empty));
+    }
+
+    #[test]
+    fn error_not_absolute() {
+        for source in ["foo", "?a=1", "{id}", " /"] {
+            let error = Pattern::compile(source).unwrap_err();
+            assert_eq!(error, PatternError::NotAbsolute(source.into()));
+            assert!(
+                error.to_string().contains(&format!("`{source}`")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_unbalanced_braces() {
+        for source in [
+            "/{id", "/id}", "/{a{b}}", "/}{", "/a?q={x", "/a?q=x}", "/{a?b}",
+        ] {
+            let error = Pattern::compile(source).unwrap_err();
+            assert_eq!(
+                error,
+                PatternError::UnbalancedBraces(source.into()),
+                "{source}"
+            );
+            assert!(
+                error.to_string().contains(&format!("`{source}`")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_empty_placeholder() {
+        for source in ["/{}", "/a/{}/b", "/a?q={}"] {
+            let error = Pattern::compile(source).unwrap_err();
+            assert_eq!(
+                error,
+                PatternError::EmptyPlaceholder(source.into()),
+                "{source}"
+            );
+            assert!(
+                error.to_string().contains(&format!("`{source}`")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_misplaced_anchor() {
+        for source in [
+            "/a$b", "/$/", "/a$$", "/{a$}", "/a?q=$", "/a?q=1$", "/a$?q=$",
+        ] {
+            let error = Pattern::compile(source).unwrap_err();
+            assert_eq!(
+                error,
+                PatternError::MisplacedAnchor(source.into()),
+                "{source}"
+            );
+            assert!(
+                error.to_string().contains(&format!("`{source}`")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_empty_query_key() {
+        for source in ["/a?=1", "/a?b=1&=2", "/a?="] {
+            let error = Pattern::compile(source).unwrap_err();
+            assert_eq!(
+                error,
+                PatternError::EmptyQueryKey(source.into()),
+                "{source}"
+            );
+            assert!(
+                error.to_string().contains(&format!("`{source}`")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_partial_query_placeholder() {
+        for source in ["/a?{k}=1", "/a?q=x{v}", "/a?q={v}x", "/a?q={a}{b}"] {
+            let error = Pattern::compile(source).unwrap_err();
+            assert_eq!(
+                error,
+                PatternError::PartialQueryPlaceholder(source.into()),
+                "{source}"
+            );
+            assert!(
+                error.to_string().contains(&format!("`{source}`")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn as_str_returns_the_pattern_as_written() {
+        assert_eq!(pattern("//a/{b}$?c={d}").as_str(), "//a/{b}$?c={d}");
+    }
+
+    #[test]
+    fn many_adjacent_placeholders_are_fast() {
+        let p = pattern(&format!("/{}/end$", "{x}".repeat(40)));
+        let path = format!("/{}", "a".repeat(5_000));
+        let started = Instant::now();
+        assert!(!p.matches(&path));
+        assert!(p.matches(&format!("{path}/end")));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn placeholders_separated_by_literals_are_fast() {
+        let p = pattern(&format!("/{}b$", "{x}a".repeat(20)));
+        let path = format!("/{}", "a".repeat(5_000));
+        let started = Instant::now();
+        assert!(!p.matches(&path));
+        assert!(p.matches(&format!("{path}b")));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn long_query_strings_are_fine() {
+        let query: Vec<String> = (0..2_000).map(|i| format!("k{i}=v{i}")).collect();
+        let request = format!("/s?{}", query.join("&"));
+        assert!(pattern("/s?k1999=v1999&k0={x}").matches(&request));
+        assert!(!pattern("/s?k1999=v0").matches(&request));
+    }
+
+    #[test]
+    fn usage_rejects_empty_name_and_zero_delta() {
+        assert_eq!(Usage::new("", 1), Err(UsageError::EmptyName));
+        let error = Usage::new("hits", 0).unwrap_err();
+        assert_eq!(error, UsageError::ZeroDelta("hits".into()));
+        assert!(error.to_string().contains("`hits`"), "{error}");
+    }
+
+    #[test]
+    fn mapping_rule_new_reports_each_kind_of_error() {
+        let hits = vec![usage("hits", 1)];
+        assert_eq!(
+            MappingRule::new("", "/", hits.clone(), false),
+            Err(MappingRuleError::Method(MethodError::Empty))
+        );
+        assert_eq!(
+            MappingRule::new("GET", "x", hits.clone(), false),
+            Err(MappingRuleError::Pattern(PatternError::NotAbsolute(
+                "x".into()
+            )))
+        );
+        let zero = Usage {
+            name: "hits".into(),
+            delta: 0,
+        };
+        let error = MappingRule::new("GET", "/", vec![zero], false).unwrap_err();
+        assert_eq!(
+            error,
+            MappingRuleError::Usage(UsageError::ZeroDelta("hits".into()))
+        );
+        assert_eq!(
+            error.to_string(),
+            UsageError::ZeroDelta("hits".into()).to_string()
+        );
+    }
+
+    #[test]
+    fn mapping_rule_new_builds_a_working_rule() {
+        let rule = MappingRule::new("post", "/orders$", vec![usage("orders", 2)], true).unwrap();
+        assert_eq!(rule.method, RuleMethod::Exact("POST".into()));
+        assert!(rule.last);
+        assert_eq!(
+            totals(&match_rules([&rule], "POST", "/orders")),
+            [("orders", 2)]
+        );
+    }
+
+    fn from_json(json: &str) -> Result<MappingRule, String> {
+        let deserializer = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(deserializer).map_err(|e| e.to_string())
+    }
+
+    fn from_yaml(yaml: &str) -> Result<MappingRule, String> {
+        let deserializer = serde_yaml::Deserializer::from_str(yaml);
+        serde_path_to_error::deserialize(deserializer).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn deserializes_from_json() {
+        let rule = from_json(
+            r#"{"method":"get","pattern":"/p/{id}$","usages":[{"name":"hits","delta":1}],"last":true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rule,
+            MappingRule {
+                last: true,
+                ..self::rule("GET", "/p/{id}$", &[("hits", 1)])
+            }
+        );
+    }
+
+    #[test]
+    fn deserializes_from_yaml_with_last_defaulting_to_false() {
+        let rule = from_yaml(
+            "method: ANY\npattern: /products/{id}/sold\nusages:\n  - name: sales\n    delta: 1\n  - name: products\n    delta: 2\n",
+        )
+        .unwrap();
+        assert_eq!(rule.method, RuleMethod::Any);
+        assert!(!rule.last);
+        assert_eq!(rule.usages, [usage("sales", 1), usage("products", 2)]);
+    }
+
+    #[test]
+    fn whole_float_delta_is_accepted() {
+        let rule =
+            from_json(r#"{"method":"GET","pattern":"/","usages":[{"name":"hits","delta":1.0}]}"#)
+                .unwrap();
+        assert_eq!(rule.usages, [usage("hits", 1)]);
+    }
+
+    #[test]
+    fn fractional_and_negative_deltas_are_rejected() {
+        for delta in ["1.5", "-1", "\"1\""] {
+            let json = format!(
+                r#"{{"method":"GET","pattern":"/","usages":[{{"name":"hits","delta":{delta}}}]}}"#
+            );
+            let error = from_json(&json).unwrap_err();
+            assert!(error.starts_with("usages[0].delta"), "{error}");
+        }
+    }
+
+    #[test]
+    fn zero_delta_is_rejected_with_its_path() {
+        let error =
+            from_json(r#"{"method":"GET","pattern":"/","usages":[{"name":"hits","delta":0}]}"#)
+                .unwrap_err();
+        assert!(error.starts_with("usages[0].delta"), "{error}");
+        assert!(error.contains("positive"), "{error}");
+        assert!(error.contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn empty_metric_name_is_rejected_with_its_path() {
+        let error = from_yaml("method: GET\npattern: /\nusages:\n  - name: ''\n    delta: 1\n")
+            .unwrap_err();
+        assert!(error.starts_with("usages[0].name"), "{error}");
+        assert!(error.contains("empty"), "{error}");
+        assert!(error.contains("line 4"), "{error}");
+    }
+
+    #[test]
+    fn invalid_pattern_is_rejected_with_its_path_and_quote() {
+        let error = from_yaml("method: GET\npattern: /a/{id\nusages: []\n").unwrap_err();
+        assert!(error.starts_with("pattern"), "{error}");
+        assert!(error.contains("`/a/{id`"), "{error}");
+    }
+
+    #[test]
+    fn errors_in_a_rule_list_carry_the_index_and_line() {
+        let yaml = "- method: GET\n  pattern: /\n  usages: []\n- method: GET\n  pattern: /a$b\n  usages: []\n";
+        let deserializer = serde_yaml::Deserializer::from_str(yaml);
+        let error = serde_path_to_error::deserialize::<_, Vec<MappingRule>>(deserializer)
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("[1].pattern"), "{error}");
+        assert!(error.contains("`/a$b`"), "{error}");
+        assert!(error.contains("line 4"), "{error}");
+    }
+
+    #[test]
+    fn invalid_method_is_rejected_with_its_path() {
+        let error = from_json(r#"{"method":"GE T","pattern":"/","usages":[]}"#).unwrap_err();
+        assert!(error.starts_with("method"), "{error}");
+        assert!(error.contains("`GE T`"), "{error}");
+        let error = from_json(r#"{"method":"","pattern":"/","usages":[]}"#).unwrap_err();
+        assert!(error.contains("empty"), "{error}");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let error =
+            from_json(r#"{"method":"GET","pattern":"/","usages":[],"lats":true}"#).unwrap_err();
+        assert!(error.contains("lats"), "{error}");
+        let error = from_json(
+            r#"{"method":"GET","pattern":"/","usages":[{"name":"h","delta":1,"metric":"x"}]}"#,
+        )
+        .unwrap_err();
+        assert!(error.starts_with("usages[0]"), "{error}");
+        assert!(error.contains("metric"), "{error}");
+    }
+
+    #[test]
+    fn missing_required_fields_are_rejected() {
+        assert!(from_json(r#"{"pattern":"/","usages":[]}"#).is_err());
+        assert!(from_json(r#"{"method":"GET","usages":[]}"#).is_err());
+        assert!(from_json(r#"{"method":"GET","pattern":"/"}"#).is_err());
+        assert!(from_json(r#"{"method":"GET","pattern":"/","usages":[{"name":"h"}]}"#).is_err());
+    }
 }

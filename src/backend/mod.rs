@@ -1,1 +1,11 @@
-//! STUB: to be written.
+//! The 3scale Service Management API (SPEC section 7): request builders,
+//! parameter encoding, and the meaning of answers.
+
+pub mod answer;
+pub mod authrep;
+pub mod encode;
+pub mod limits;
+
+pub use answer::{BackendAnswer, Unreachable, Verdict, verdict};
+pub use authrep::{Report, Transaction, authorize, authrep, report};
+pub use limits::Limits;

@@ -6,9 +6,16 @@
 //! `validate`.
 
 mod error;
+mod load;
+mod locate;
+mod path;
 mod upstream;
+mod validate;
 
 pub use error::ConfigError;
+pub use load::parse;
+pub use locate::Position;
+pub use path::{FieldPath, Segment};
 pub use upstream::{Upstream, UpstreamUrl};
 
 use std::collections::BTreeMap;
@@ -53,6 +60,9 @@ pub struct Config {
     /// Add `Powered-By: 3scale` to responses.
     #[serde(default = "yes")]
     pub powered_by: bool,
+    /// Things worth a warning in the log that do not make the configuration invalid.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -221,9 +231,5 @@ pub struct ReplyOverride {
     pub headers: BTreeMap<String, String>,
 }
 
-/// Parses and validates a plugin configuration given as JSON or YAML bytes.
-pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| ConfigError::plain("", "the configuration is not UTF-8 text"))?;
-    serde_json::from_str(text).map_err(|e| ConfigError::plain("", &e.to_string()))
-}
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,15 @@
-//! STUB: to be written.
+//! The Proxy-Wasm shell: the only code that talks to the host. Each hook reads
+//! what the core needs, asks the core, and carries out its decision.
+
+mod host;
+mod http;
+mod log;
+mod root;
+
+use proxy_wasm::types::LogLevel;
+
+proxy_wasm::main! {{
+    // Until the host's level is read in `on_configure`, only info and above.
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| Box::new(root::Root::default()));
+}}

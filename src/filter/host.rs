@@ -1,0 +1,120 @@
+//! Host calls the shell needs, with host errors logged instead of panicking.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::MapType;
+
+use crate::decision::{Forward, HttpCall, LocalReply};
+use crate::request::RequestView;
+
+/// The current request, read through host calls as raw bytes (the string getters
+/// of the SDK panic on values that are not UTF-8).
+pub struct HostRequest;
+
+impl RequestView for HostRequest {
+    fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+            .ok()
+            .flatten()
+            .map(Cow::Owned)
+    }
+
+    fn metadata(&self) -> Option<Cow<'_, [u8]>> {
+        hostcalls::get_property(vec!["metadata"])
+            .ok()
+            .flatten()
+            .map(Cow::Owned)
+    }
+}
+
+/// Applies the request changes: removals first, then new values and `:path`.
+pub fn forward(forward: &Forward) {
+    for name in &forward.remove_headers {
+        remove_request_header(name);
+    }
+    if !forward.remove_header_prefixes.is_empty() {
+        let present = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).unwrap_or_default();
+        for (name, _) in present.iter().filter(|(name, _)| forward.removes(name)) {
+            remove_request_header(name);
+        }
+    }
+    let path = forward.new_path.iter().map(|path| (":path", path.as_str()));
+    let set = forward
+        .set_headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
+    for (name, value) in set.chain(path) {
+        if let Err(status) =
+            hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
+        {
+            log::warn!("could not set request header `{name}`: {status:?}");
+        }
+    }
+}
+
+fn remove_request_header(name: &str) {
+    if let Err(status) = hostcalls::remove_map_value(MapType::HttpRequestHeaders, name) {
+        log::warn!("could not remove request header `{name}`: {status:?}");
+    }
+}
+
+/// Sends a local reply.
+pub fn reply(reply: &LocalReply) {
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    if let Err(status) =
+        hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body))
+    {
+        log::error!(
+            "could not send the local reply {}: {status:?}",
+            reply.status
+        );
+    }
+}
+
+/// Dispatches a call; `Err` when the host refuses it (e.g. an unknown cluster).
+pub fn dispatch(call: &HttpCall) -> Result<(), ()> {
+    let headers: Vec<(&str, &str)> = call
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let body = (!call.body.is_empty()).then_some(call.body.as_slice());
+    let timeout = Duration::from_millis(call.timeout_ms);
+    hostcalls::dispatch_http_call(&call.cluster, headers, body, Vec::new(), timeout)
+        .map(|_token| ())
+        .map_err(|status| {
+            log::warn!(
+                "could not dispatch a call to cluster `{}`: {status:?}",
+                call.cluster
+            );
+        })
+}
+
+/// The headers of the answer to the call being handled.
+pub fn call_response_headers() -> Vec<(String, Vec<u8>)> {
+    hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders).unwrap_or_default()
+}
+
+/// Lets a paused request go on.
+pub fn resume_request() {
+    if let Err(status) = hostcalls::resume_http_request() {
+        log::warn!("could not resume the request: {status:?}");
+    }
+}
+
+/// Sets headers on the upstream response.
+pub fn add_response_headers(headers: &[(String, String)]) {
+    for (name, value) in headers {
+        if let Err(status) =
+            hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value))
+        {
+            log::warn!("could not set response header `{name}`: {status:?}");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The HTTP context: one per request; carries out the core's decisions.
+
+use std::rc::Rc;
+
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::Action;
+
+use super::host::{self, HostRequest};
+use crate::backend::{BackendAnswer, Limits};
+use crate::config::Config;
+use crate::decision::{Decision, Pending};
+use crate::fetched::Fetched;
+use crate::flow;
+
+/// The state of one request.
+pub struct Http {
+    config: Option<Rc<Config>>,
+    fetched: Rc<Fetched>,
+    /// Set while the request waits for 3scale.
+    pending: Option<Pending>,
+    /// The backend's limits, for the upstream response's headers.
+    limits: Option<Limits>,
+    /// The filter answered the request itself; its reply has its headers already.
+    replied: bool,
+}
+
+impl Http {
+    /// A request context sharing the plugin's configuration.
+    pub fn new(config: Option<Rc<Config>>, fetched: Rc<Fetched>) -> Self {
+        Http {
+            config,
+            fetched,
+            pending: None,
+            limits: None,
+            replied: false,
+        }
+    }
+
+    /// Carries out a decision; `Pause` unless the request may go on now.
+    fn apply(&mut self, decision: Decision) -> Action {
+        match decision {
+            Decision::Continue(forward) => {
+                host::forward(&forward);
+                self.limits = forward.limits;
+                Action::Continue
+            }
+            Decision::Reply(reply) => {
+                host::reply(&reply);
+                self.replied = true;
+                Action::Pause
+            }
+            Decision::CallOut(call_out) => match host::dispatch(&call_out.call) {
+                Ok(()) => {
+                    self.pending = Some(call_out.pending);
+                    Action::Pause
+                }
+                Err(()) => self.answer(&call_out.pending, &BackendAnswer::DispatchFailed),
+            },
+        }
+    }
+
+    /// Finishes a paused request from 3scale's answer.
+    fn answer(&mut self, pending: &Pending, answer: &BackendAnswer) -> Action {
+        let decision = match &self.config {
+            Some(config) => flow::on_backend_answer(config, pending, answer),
+            None => Decision::Reply(flow::reply::unconfigured()),
+        };
+        self.apply(decision)
+    }
+}
+
+impl Context for Http {
+    fn on_http_call_response(&mut self, _: u32, _: usize, _: usize, _: usize) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        let answer = BackendAnswer::from_headers(host::call_response_headers());
+        if let Action::Continue = self.answer(&pending, &answer) {
+            host::resume_request();
+        }
+    }
+}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
+        let decision = match &self.config {
+            Some(config) => flow::on_request(config, &self.fetched, &HostRequest),
+            None => Decision::Reply(flow::reply::unconfigured()),
+        };
+        self.apply(decision)
+    }
+
+    fn on_http_response_headers(&mut self, _: usize, _: bool) -> Action {
+        if let (Some(config), false) = (&self.config, self.replied) {
+            host::add_response_headers(&flow::on_response_headers(config, self.limits.as_ref()));
+        }
+        Action::Continue
+    }
+}

@@ -1,0 +1,204 @@
+//! The request flow of SPEC section 3 as pure decisions.
+//!
+//! [`on_request`] looks at a request and decides; [`on_backend_answer`] finishes
+//! a request that waited for 3scale; [`on_response_headers`] gives the headers
+//! added to the upstream's response. None of them touches the host.
+
+mod passthrough;
+pub mod reply;
+mod strip;
+pub mod target;
+#[cfg(test)]
+mod tests;
+
+use log::{debug, warn};
+
+use crate::backend::{self, BackendAnswer, Limits, Transaction, Unreachable, Verdict};
+use crate::config::{Config, FailurePolicy, Service};
+use crate::decision::{CallOut, Decision, Forward, Pending};
+use crate::fetched::Fetched;
+use crate::lookup::{self, Credential, ResolvedCredentials};
+use crate::mapping::{self, Usages};
+use crate::redact::redact;
+use crate::request::RequestView;
+
+pub use reply::{ReplyKind, local_reply};
+pub use target::Target;
+
+/// Decides what to do with a request from its headers (steps 1 to 6, in order).
+pub fn on_request(config: &Config, fetched: &Fetched, request: &dyn RequestView) -> Decision {
+    decide(config, fetched, request).unwrap_or_else(|kind| local_reply(config, kind, None).into())
+}
+
+/// Finishes a request paused on a call to 3scale, from the call's answer.
+pub fn on_backend_answer(config: &Config, pending: &Pending, answer: &BackendAnswer) -> Decision {
+    let service_id = config
+        .services
+        .get(pending.service_index)
+        .map_or("?", |service| service.id.as_str());
+    match backend::verdict(answer) {
+        Verdict::Authorized(limits) => {
+            debug!("service {service_id}: 3scale authorized the request");
+            Decision::Continue(Forward {
+                limits: Some(limits),
+                ..pending.forward.clone()
+            })
+        }
+        Verdict::LimitsExceeded(limits) => {
+            debug!("service {service_id}: 3scale denied the request: limits_exceeded");
+            local_reply(config, ReplyKind::LimitsExceeded, Some(&limits)).into()
+        }
+        Verdict::Denied { status, reason } => {
+            debug!(
+                "service {service_id}: 3scale denied the request with {status} ({})",
+                reason.as_deref().unwrap_or("no reason given")
+            );
+            local_reply(config, ReplyKind::AuthFailed, None).into()
+        }
+        Verdict::Unreachable(why) => unreachable(config, service_id, why, &pending.forward),
+    }
+}
+
+/// The headers to add to an upstream response: `Powered-By` and, with
+/// `rate_limit_headers`, the `RateLimit-*` headers of the backend's last answer.
+pub fn on_response_headers(config: &Config, limits: Option<&Limits>) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    if config.rate_limit_headers {
+        headers.extend(limits.iter().flat_map(|limits| limits.rate_limit_headers()));
+    }
+    headers.extend(reply::powered_by(config));
+    headers
+}
+
+impl From<crate::decision::LocalReply> for Decision {
+    fn from(reply: crate::decision::LocalReply) -> Self {
+        Decision::Reply(reply)
+    }
+}
+
+fn decide(
+    config: &Config,
+    fetched: &Fetched,
+    request: &dyn RequestView,
+) -> Result<Decision, ReplyKind> {
+    let Some(target) = Target::of(request) else {
+        debug!("request without a readable authority or path");
+        return Err(ReplyKind::AuthFailed);
+    };
+    let Some((index, service)) = select_service(config, &target.authority) else {
+        debug!("no service matches authority `{}`", target.authority);
+        return Err(ReplyKind::UnknownService);
+    };
+    let Some(resolved) = lookup::resolve(&service.credentials, request) else {
+        debug!("service {}: no credentials found", service.id);
+        return Err(ReplyKind::AuthMissing);
+    };
+    let forward = if config.strip_credentials {
+        strip::strip(&resolved.origins, &target.path)
+    } else {
+        Forward::default()
+    };
+    let fetched_service = fetched.service(index);
+    let token = service
+        .token
+        .as_deref()
+        .or_else(|| fetched_service.and_then(|f| f.token.as_deref()));
+    let rules_known = !service.mapping_rules.is_empty() || fetched_service.is_some();
+    let Some(token) = token.filter(|_| rules_known) else {
+        let why = Unreachable::ConfigurationUnknown;
+        return Ok(unreachable(config, &service.id, why, &forward));
+    };
+    let fetched_rules = fetched_service.into_iter().flat_map(|f| f.rules.iter());
+    let rules = service.mapping_rules.iter().chain(fetched_rules);
+    let usages = mapping::match_rules(rules, &target.method, &target.path);
+    if usages.0.is_empty() {
+        debug!(
+            "service {}: no mapping rule matches {} {}",
+            service.id, target.method, target.path
+        );
+        return Err(ReplyKind::NoMatch);
+    }
+    if config.passthrough_metadata {
+        let headers = passthrough::headers(config, service, token, &resolved.credential, &usages)
+            .ok_or(ReplyKind::AuthFailed)?;
+        return Ok(Decision::Continue(passthrough::forward(forward, headers)));
+    }
+    Ok(call_out(
+        config, index, service, token, resolved, usages, forward,
+    ))
+}
+
+/// The first service whose authority globs match.
+fn select_service<'a>(config: &'a Config, authority: &str) -> Option<(usize, &'a Service)> {
+    config.services.iter().enumerate().find(|(_, service)| {
+        service
+            .authorities
+            .iter()
+            .any(|glob| glob.matches(authority))
+    })
+}
+
+fn call_out(
+    config: &Config,
+    service_index: usize,
+    service: &Service,
+    token: &str,
+    resolved: ResolvedCredentials,
+    usages: Usages,
+    forward: Forward,
+) -> Decision {
+    let call = backend::authrep(
+        &config.backend,
+        &Transaction {
+            service_id: &service.id,
+            service_token: token,
+            credential: &resolved.credential,
+            usages: &usages,
+        },
+    );
+    if log::log_enabled!(log::Level::Debug) {
+        debug!(
+            "service {}: authrep to cluster `{}` for {} with usages {:?}",
+            service.id,
+            call.cluster,
+            describe(&resolved.credential),
+            usages.0
+        );
+    }
+    Decision::CallOut(CallOut {
+        call,
+        pending: Pending {
+            service_index,
+            usages,
+            origins: resolved.origins,
+            forward,
+        },
+    })
+}
+
+/// A credential for debug logs: app ids as they are, keys redacted.
+fn describe(credential: &Credential) -> String {
+    match credential {
+        Credential::UserKey(key) => format!("user_key {}", redact(key)),
+        Credential::AppId { app_id, app_key } => match app_key {
+            Some(key) => format!("app_id {app_id} app_key {}", redact(key)),
+            None => format!("app_id {app_id}"),
+        },
+    }
+}
+
+/// 3scale cannot be reached: the failure policy decides.
+fn unreachable(config: &Config, service_id: &str, why: Unreachable, forward: &Forward) -> Decision {
+    match config.failure_policy {
+        FailurePolicy::Deny => {
+            warn!("service {service_id}: {why}; denying the request (failure_policy: deny)");
+            local_reply(config, ReplyKind::Unavailable, None).into()
+        }
+        FailurePolicy::Allow => {
+            warn!(
+                "service {service_id}: {why}; letting the request through (failure_policy: allow)"
+            );
+            Decision::Continue(forward.clone())
+        }
+    }
+}

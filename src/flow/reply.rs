@@ -1,0 +1,119 @@
+//! The filter's own replies, with the operator's `errors` overrides applied.
+
+use crate::backend::Limits;
+use crate::config::{Config, ErrorReplies, ReplyOverride};
+use crate::decision::LocalReply;
+
+/// The kinds of local reply (the keys of `errors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyKind {
+    /// No service matches the authority.
+    UnknownService,
+    /// No credentials found.
+    AuthMissing,
+    /// 3scale refused the credentials, or the request cannot be authenticated.
+    AuthFailed,
+    /// No mapping rule matched.
+    NoMatch,
+    /// Usage limits exceeded.
+    LimitsExceeded,
+    /// 3scale unreachable under `failure_policy: deny`.
+    Unavailable,
+}
+
+impl ReplyKind {
+    fn default_status(self) -> u16 {
+        match self {
+            ReplyKind::UnknownService | ReplyKind::AuthMissing | ReplyKind::AuthFailed => 403,
+            ReplyKind::NoMatch => 404,
+            ReplyKind::LimitsExceeded => 429,
+            ReplyKind::Unavailable => 503,
+        }
+    }
+
+    fn default_text(self) -> &'static str {
+        match self {
+            ReplyKind::UnknownService => "Unknown service",
+            ReplyKind::AuthMissing => "Authentication parameters missing",
+            ReplyKind::AuthFailed => "Authentication failed",
+            ReplyKind::NoMatch => "No Mapping Rule matched",
+            ReplyKind::LimitsExceeded => "Usage limit exceeded",
+            ReplyKind::Unavailable => "Service Unavailable",
+        }
+    }
+
+    fn configured(self, errors: &ErrorReplies) -> Option<&ReplyOverride> {
+        match self {
+            ReplyKind::UnknownService => errors.unknown_service.as_ref(),
+            ReplyKind::AuthMissing => errors.auth_missing.as_ref(),
+            ReplyKind::AuthFailed => errors.auth_failed.as_ref(),
+            ReplyKind::NoMatch => errors.no_match.as_ref(),
+            ReplyKind::LimitsExceeded => errors.limits_exceeded.as_ref(),
+            ReplyKind::Unavailable => errors.unavailable.as_ref(),
+        }
+    }
+}
+
+const PLAIN_TEXT: &str = "text/plain; charset=utf-8";
+
+/// The `Powered-By` header, unless `powered_by: false`.
+pub fn powered_by(config: &Config) -> Option<(String, String)> {
+    config
+        .powered_by
+        .then(|| ("powered-by".to_owned(), "3scale".to_owned()))
+}
+
+/// Builds a local reply: the default, then the kind's override, plus
+/// `Powered-By` and, for 429 with `rate_limit_headers`, the limit headers.
+pub fn local_reply(config: &Config, kind: ReplyKind, limits: Option<&Limits>) -> LocalReply {
+    let configured = kind.configured(&config.errors);
+    let status = configured
+        .and_then(|o| o.status)
+        .unwrap_or_else(|| kind.default_status());
+    let body = match configured.and_then(|o| o.body.as_deref()) {
+        // A configured body is sent exactly as written.
+        Some(body) => body.as_bytes().to_vec(),
+        None => format!("{}\n", kind.default_text()).into_bytes(),
+    };
+    let content_type = configured
+        .and_then(|o| o.content_type.clone())
+        .unwrap_or_else(|| PLAIN_TEXT.to_owned());
+    let mut headers = vec![("content-type".to_owned(), content_type)];
+    if let (ReplyKind::LimitsExceeded, true, Some(limits)) =
+        (kind, config.rate_limit_headers, limits)
+    {
+        headers.extend(limits.rate_limit_headers());
+        headers.extend(limits.retry_after());
+    }
+    headers.extend(powered_by(config));
+    for (name, value) in configured.iter().flat_map(|o| o.headers.iter()) {
+        set_header(&mut headers, name, value);
+    }
+    LocalReply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Sets a header, replacing any of the same (case-insensitive) name.
+fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
+    let lower = name.to_ascii_lowercase();
+    match headers.iter_mut().find(|(key, _)| *key == lower) {
+        Some((_, old)) => *old = value.to_owned(),
+        None => headers.push((lower, value.to_owned())),
+    }
+}
+
+/// The reply when the filter has no valid configuration (the host should have
+/// refused it; this keeps the filter closed rather than open).
+pub fn unconfigured() -> LocalReply {
+    LocalReply {
+        status: 503,
+        headers: vec![
+            ("content-type".to_owned(), PLAIN_TEXT.to_owned()),
+            ("powered-by".to_owned(), "3scale".to_owned()),
+        ],
+        body: format!("{}\n", ReplyKind::Unavailable.default_text()).into_bytes(),
+    }
+}

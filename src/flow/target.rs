@@ -1,0 +1,126 @@
+//! Step 1 of the request flow: the request's scheme, authority, path and method.
+
+use crate::request::RequestView;
+
+/// What the flow needs to know about where a request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `:scheme`, else the first `x-forwarded-proto`, else `https`; lowercase.
+    pub scheme: String,
+    /// The authority, lowercase, without the scheme's default port.
+    pub authority: String,
+    /// `:path` with its query string.
+    pub path: String,
+    /// `:method` (empty when the host gave none, so only `any` rules match).
+    pub method: String,
+}
+
+impl Target {
+    /// Rebuilds the target of a request, or `None` when it has no usable authority or path.
+    pub fn of(request: &dyn RequestView) -> Option<Target> {
+        let scheme = text(request, ":scheme")
+            .or_else(|| forwarded_proto(request))
+            .unwrap_or_else(|| "https".to_owned())
+            .to_ascii_lowercase();
+        let authority = text(request, ":authority").or_else(|| text(request, "host"))?;
+        let path = text(request, ":path")?;
+        let method = text(request, ":method").unwrap_or_default();
+        Some(Target {
+            authority: normalise_authority(&scheme, &authority),
+            scheme,
+            path,
+            method,
+        })
+    }
+}
+
+/// A header's value as non-empty UTF-8 text.
+fn text(request: &dyn RequestView, name: &str) -> Option<String> {
+    let value = request.header(name)?;
+    let value = std::str::from_utf8(&value).ok()?.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// The first protocol of `x-forwarded-proto` (proxies may append theirs after it).
+fn forwarded_proto(request: &dyn RequestView) -> Option<String> {
+    let value = text(request, "x-forwarded-proto")?;
+    let first = value.split(',').next()?.trim();
+    (!first.is_empty()).then(|| first.to_owned())
+}
+
+/// Lowercases an authority and removes the scheme's default port, so that
+/// `Web.App:443` over https selects the same service as `web.app`.
+pub fn normalise_authority(scheme: &str, authority: &str) -> String {
+    let lower = authority.to_ascii_lowercase();
+    let default_port = match scheme {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return lower,
+    };
+    match lower.strip_suffix(default_port) {
+        Some(host) if !host.is_empty() => host.to_owned(),
+        _ => lower,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::PlainRequest;
+
+    #[test]
+    fn default_ports_are_removed_for_their_scheme_only() {
+        let cases = [
+            ("https", "web.app:443", "web.app"),
+            ("http", "web.app:80", "web.app"),
+            ("https", "web.app:80", "web.app:80"),
+            ("http", "web.app:443", "web.app:443"),
+            ("https", "web.app:8443", "web.app:8443"),
+            ("https", "WEB.App:443", "web.app"),
+            ("https", "[::1]:443", "[::1]"),
+            ("https", ":443", ":443"),
+            ("ftp", "web.app:21", "web.app:21"),
+        ];
+        for (scheme, authority, expected) in cases {
+            assert_eq!(normalise_authority(scheme, authority), expected);
+        }
+    }
+
+    #[test]
+    fn scheme_falls_back_to_forwarded_proto_then_https() {
+        let request = PlainRequest::default()
+            .with_header(":authority", "web.app:80")
+            .with_header(":path", "/")
+            .with_header("x-forwarded-proto", "HTTP, https");
+        let target = Target::of(&request).unwrap();
+        assert_eq!(target.scheme, "http");
+        assert_eq!(target.authority, "web.app");
+        let bare = PlainRequest::default()
+            .with_header(":authority", "web.app:443")
+            .with_header(":path", "/");
+        let target = Target::of(&bare).unwrap();
+        assert_eq!(target.scheme, "https");
+        assert_eq!(target.authority, "web.app");
+        assert_eq!(target.method, "");
+    }
+
+    #[test]
+    fn authority_falls_back_to_host() {
+        let request = PlainRequest::default()
+            .with_header("host", "Api.Example.com")
+            .with_header(":path", "/x");
+        assert_eq!(Target::of(&request).unwrap().authority, "api.example.com");
+    }
+
+    #[test]
+    fn missing_or_unreadable_authority_or_path_is_none() {
+        let no_path = PlainRequest::default().with_header(":authority", "a");
+        let no_authority = PlainRequest::default().with_header(":path", "/");
+        let binary = PlainRequest::default()
+            .with_header_bytes(":authority", b"\xFF")
+            .with_header(":path", "/");
+        for request in [no_path, no_authority, binary] {
+            assert_eq!(Target::of(&request), None);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The answer of System's proxy-configuration endpoint (SPEC section 8): only the
+//! service token and the proxy rules are read; every other field is ignored.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::mapping::{MappingRule, Usage};
+
+/// What a proxy configuration gives the filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyConfig {
+    /// The service token, when the service authenticates with one.
+    pub token: Option<String>,
+    /// The rules that could be compiled, in System's order.
+    pub rules: Vec<MappingRule>,
+    /// One message per rule that was skipped, saying which and why.
+    pub skipped: Vec<String>,
+}
+
+/// Why an answer cannot be used at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyConfigError {
+    /// The body is not JSON.
+    #[error("the answer is not JSON: {0}")]
+    NotJson(String),
+    /// A field the filter needs is missing or has the wrong type.
+    #[error("the answer has no {0}")]
+    Missing(&'static str),
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    proxy_config: Option<ProxyConfigWrapper>,
+}
+
+#[derive(Deserialize)]
+struct ProxyConfigWrapper {
+    content: Option<Content>,
+}
+
+#[derive(Deserialize)]
+struct Content {
+    backend_authentication_type: Option<Value>,
+    backend_authentication_value: Option<Value>,
+    proxy: Option<Proxy>,
+}
+
+#[derive(Deserialize)]
+struct Proxy {
+    proxy_rules: Option<Value>,
+}
+
+/// Reads a proxy configuration; a rule that cannot be used is skipped, not fatal.
+pub fn parse(body: &[u8]) -> Result<ProxyConfig, ProxyConfigError> {
+    let answer: Answer = serde_json::from_slice(body)
+        .map_err(|error| ProxyConfigError::NotJson(error.to_string()))?;
+    let content = answer
+        .proxy_config
+        .and_then(|wrapper| wrapper.content)
+        .ok_or(ProxyConfigError::Missing("`proxy_config.content`"))?;
+    let rules =
+        content
+            .proxy
+            .and_then(|proxy| proxy.proxy_rules)
+            .ok_or(ProxyConfigError::Missing(
+                "`proxy_config.content.proxy.proxy_rules`",
+            ))?;
+    let Value::Array(rules) = rules else {
+        return Err(ProxyConfigError::Missing("list of `proxy_rules`"));
+    };
+    let mut config = ProxyConfig {
+        token: service_token(
+            &content.backend_authentication_type,
+            &content.backend_authentication_value,
+        ),
+        ..ProxyConfig::default()
+    };
+    for (index, rule) in rules.iter().enumerate() {
+        match rule_of(rule) {
+            Ok(rule) => config.rules.push(rule),
+            Err(why) => config
+                .skipped
+                .push(format!("proxy_rules[{index}] skipped: {why}")),
+        }
+    }
+    Ok(config)
+}
+
+/// The token, when the service authenticates to the backend with a service token.
+fn service_token(kind: &Option<Value>, value: &Option<Value>) -> Option<String> {
+    let is_service_token = match kind {
+        Some(Value::String(kind)) => kind == "service_token",
+        None | Some(Value::Null) => true,
+        Some(_) => false,
+    };
+    match value {
+        Some(Value::String(token)) if is_service_token && !token.is_empty() => Some(token.clone()),
+        _ => None,
+    }
+}
+
+/// One proxy rule as a mapping rule with a single usage.
+fn rule_of(rule: &Value) -> Result<MappingRule, String> {
+    let text = |name: &str| match rule.get(name) {
+        Some(Value::String(value)) => Ok(Some(value.as_str())),
+        None | Some(Value::Null) => Ok(None),
+        Some(other) => Err(format!("`{name}` is {other}, not a string")),
+    };
+    let method = text("http_method")?.ok_or("no `http_method`")?;
+    let pattern = text("pattern")?.ok_or("no `pattern`")?;
+    let metric = text("metric_system_name")?.unwrap_or("hits");
+    let delta = delta_of(rule.get("delta"))?;
+    let last = match rule.get("last") {
+        Some(Value::Bool(last)) => *last,
+        None | Some(Value::Null) => false,
+        Some(other) => return Err(format!("`last` is {other}, not a boolean")),
+    };
+    let usage = Usage::new(metric, delta).map_err(|error| error.to_string())?;
+    MappingRule::new(method, pattern, vec![usage], last).map_err(|error| error.to_string())
+}
+
+/// `delta` as System writes it: an integer, sometimes a numeric string; default 1.
+fn delta_of(delta: Option<&Value>) -> Result<u64, String> {
+    match delta {
+        None | Some(Value::Null) => Ok(1),
+        Some(Value::Number(number)) => number
+            .as_u64()
+            .or_else(|| {
+                number
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9.0e15)
+                    .map(|f| f as u64)
+            })
+            .ok_or_else(|| format!("`delta` {number} is not a positive integer")),
+        Some(Value::String(text)) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("`delta` `{text}` is not a positive integer")),
+        Some(other) => Err(format!("`delta` is {other}, not a number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(rules: &str) -> String {
+        format!(
+            r#"{{"proxy_config": {{"id": 7, "version": 3, "environment": "production", "content": {{"id": 42, "backend_authentication_type": "service_token", "backend_authentication_value": "tok-123", "backend_version": "1", "proxy": {{"id": 9, "api_backend": "https://echo-api.3scale.net:443", "proxy_rules": {rules}, "policy_chain": []}}}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn reads_token_and_rules_and_ignores_the_rest() {
+        let body = answer(
+            r#"[{"id": 1, "http_method": "GET", "pattern": "/", "metric_id": 5, "metric_system_name": "hits", "delta": 1, "tenant_id": 2, "last": false, "position": 1},
+                {"http_method": "POST", "pattern": "/orders$", "metric_system_name": "orders", "delta": 3, "last": true}]"#,
+        );
+        let config = parse(body.as_bytes()).unwrap();
+        assert_eq!(config.token.as_deref(), Some("tok-123"));
+        assert_eq!(config.rules.len(), 2);
+        assert!(config.skipped.is_empty());
+        let orders = &config.rules[1];
+        assert!(orders.last);
+        assert_eq!(orders.usages, vec![Usage::new("orders", 3).unwrap()]);
+        assert!(orders.matches("POST", "/orders"));
+        assert!(!orders.matches("POST", "/orders/1"));
+    }
+
+    #[test]
+    fn metric_defaults_to_hits_and_delta_to_one() {
+        let config =
+            parse(answer(r#"[{"http_method": "GET", "pattern": "/"}]"#).as_bytes()).unwrap();
+        assert_eq!(config.rules[0].usages, vec![Usage::new("hits", 1).unwrap()]);
+        let config = parse(
+            answer(r#"[{"http_method": "GET", "pattern": "/", "delta": "2", "last": null}]"#)
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(config.rules[0].usages[0].delta, 2);
+    }
+
+    #[test]
+    fn invalid_rules_are_skipped_with_a_reason() {
+        let body = answer(
+            r#"[{"http_method": "GET", "pattern": "no-slash"},
+                {"http_method": "GET", "pattern": "/ok"},
+                {"http_method": "GET"},
+                {"http_method": 7, "pattern": "/"},
+                {"http_method": "GET", "pattern": "/", "delta": 0},
+                {"http_method": "GET", "pattern": "/", "delta": -1},
+                {"http_method": "GET", "pattern": "/", "last": "yes"},
+                {"http_method": "GET", "pattern": "/{unclosed"},
+                "not a rule"]"#,
+        );
+        let config = parse(body.as_bytes()).unwrap();
+        assert_eq!(config.rules.len(), 1);
+        assert_eq!(config.rules[0].pattern.as_str(), "/ok");
+        assert_eq!(config.skipped.len(), 8, "{:?}", config.skipped);
+        assert!(config.skipped[0].starts_with("proxy_rules[0] skipped"));
+        assert!(config.skipped[0].contains("no-slash"));
+        assert!(config.skipped[1].starts_with("proxy_rules[2]"));
+    }
+
+    #[test]
+    fn token_only_for_service_token_authentication() {
+        let body = answer("[]").replace("\"service_token\"", "\"provider_key\"");
+        assert_eq!(parse(body.as_bytes()).unwrap().token, None);
+        let body = answer("[]").replace("\"tok-123\"", "\"\"");
+        assert_eq!(parse(body.as_bytes()).unwrap().token, None);
+        let body = answer("[]").replace("\"tok-123\"", "12");
+        assert_eq!(parse(body.as_bytes()).unwrap().token, None);
+    }
+
+    #[test]
+    fn unusable_answers_are_errors() {
+        for body in [
+            &b""[..],
+            b"<html>bad gateway</html>",
+            b"{\"proxy_config\": null}",
+            b"{\"proxy_config\": {\"content\": {}}}",
+            b"{\"proxy_config\": {\"content\": {\"proxy\": {}}}}",
+            b"{\"proxy_config\": {\"content\": {\"proxy\": {\"proxy_rules\": {}}}}}",
+            b"[1, 2]",
+            b"\xff\xfe",
+        ] {
+            assert!(parse(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let body = answer(r#"[{"http_method": "GET", "pattern": "/", "delta": 1e400}]"#);
+        let _ = parse(body.as_bytes());
+        let mut seed = 7u32;
+        for length in 0..200 {
+            let bytes: Vec<u8> = (0..length)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    b"{}[]\":,0123 abcnul"[(seed >> 16) as usize % 18]
+                })
+                .collect();
+            let _ = parse(&bytes);
+        }
+    }
+}
