@@ -573,7 +573,12 @@ app_id:
 
     #[test]
     fn seed_jwt_header_without_usable_claims_finds_nothing() {
-        for payload in [r#"{"sub":"x"}"#, r#"{"aud":[]}"#, "not json", r#"{"azp":true}"#] {
+        for payload in [
+            r#"{"sub":"x"}"#,
+            r#"{"aud":[]}"#,
+            "not json",
+            r#"{"azp":true}"#,
+        ] {
             let request = jwt_payload_header(payload);
             assert_eq!(resolve(&yaml(JWT_HEADER), &request), None, "{payload}");
         }
