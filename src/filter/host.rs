@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::MapType;
+use proxy_wasm::types::{BufferType, MapType};
 
 use crate::decision::{Forward, HttpCall, LocalReply};
 use crate::request::RequestView;
@@ -77,8 +77,9 @@ pub fn reply(reply: &LocalReply) {
     }
 }
 
-/// Dispatches a call; `Err` when the host refuses it (e.g. an unknown cluster).
-pub fn dispatch(call: &HttpCall) -> Result<(), ()> {
+/// Dispatches a call and returns its token; `Err` when the host refuses it (e.g. an
+/// unknown cluster).
+pub fn dispatch(call: &HttpCall) -> Result<u32, ()> {
     let headers: Vec<(&str, &str)> = call
         .headers
         .iter()
@@ -86,19 +87,35 @@ pub fn dispatch(call: &HttpCall) -> Result<(), ()> {
         .collect();
     let body = (!call.body.is_empty()).then_some(call.body.as_slice());
     let timeout = Duration::from_millis(call.timeout_ms);
-    hostcalls::dispatch_http_call(&call.cluster, headers, body, Vec::new(), timeout)
-        .map(|_token| ())
-        .map_err(|status| {
+    hostcalls::dispatch_http_call(&call.cluster, headers, body, Vec::new(), timeout).map_err(
+        |status| {
             log::warn!(
                 "could not dispatch a call to cluster `{}`: {status:?}",
                 call.cluster
             );
-        })
+        },
+    )
 }
 
 /// The headers of the answer to the call being handled.
 pub fn call_response_headers() -> Vec<(String, Vec<u8>)> {
     hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders).unwrap_or_default()
+}
+
+/// The body of the answer to the call being handled.
+pub fn call_response_body(size: usize) -> Vec<u8> {
+    hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, size)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Milliseconds since the Unix epoch, by the host's clock (0 if it has none).
+pub fn now() -> Duration {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .unwrap_or_default()
 }
 
 /// Lets a paused request go on.

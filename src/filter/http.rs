@@ -50,7 +50,7 @@ impl Http {
                 Action::Pause
             }
             Decision::CallOut(call_out) => match host::dispatch(&call_out.call) {
-                Ok(()) => {
+                Ok(_token) => {
                     self.pending = Some(call_out.pending);
                     Action::Pause
                 }

@@ -1,25 +1,96 @@
-//! The root context: reads and validates the plugin configuration.
+//! The root context: reads and validates the plugin configuration, and keeps each
+//! service's System configuration fresh.
 
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType};
 
+use super::host;
 use super::http::Http;
+use crate::backend::BackendAnswer;
 use crate::config::{self, Config};
 use crate::fetched::Fetched;
+use crate::system::{FetchFailure, Fetcher, Outcome};
 
-/// The plugin's root: one per plugin configuration and VM.
+/// How often the root checks whether a System fetch is due. Fetches happen when
+/// the ttl expires; this only bounds how late (and how soon the first one runs).
+const TICK: Duration = Duration::from_millis(500);
+
+/// The plugin's root: one per plugin configuration and VM (so one per Envoy
+/// worker thread, each fetching from System on its own).
 #[derive(Default)]
 pub struct Root {
     /// The configuration, shared with every HTTP context without copying.
     config: Option<Rc<Config>>,
-    /// What System has supplied so far.
+    /// What System has supplied so far. Replaced (never mutated) on each update,
+    /// so a request keeps the snapshot it started with.
     fetched: Rc<Fetched>,
+    /// Fetch timing and failure memory per service.
+    fetcher: Fetcher,
+    /// Fetches waiting for their answer: call token → service index.
+    in_flight: HashMap<u32, usize>,
 }
 
-impl Context for Root {}
+impl Root {
+    fn fetch_due(&mut self, config: &Config) {
+        let now = host::now();
+        for (index, call) in self.fetcher.due_calls(config, millis(now)) {
+            match host::dispatch(&call) {
+                Ok(token) => {
+                    self.in_flight.insert(token, index);
+                }
+                Err(()) => {
+                    let outcome = self.fetcher.answered(
+                        config,
+                        index,
+                        Err(FetchFailure::Dispatch),
+                        millis(now),
+                        jitter(now, index),
+                    );
+                    self.apply(index, outcome);
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, index: usize, outcome: Outcome) {
+        for (level, line) in outcome.log {
+            log::log!(level, "{line}");
+        }
+        if let Some(service) = outcome.fetched {
+            let mut fetched = Fetched::clone(&self.fetched);
+            fetched.set(index, service);
+            self.fetched = Rc::new(fetched);
+        }
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
+        let (Some(index), Some(config)) = (self.in_flight.remove(&token), self.config.clone())
+        else {
+            return;
+        };
+        let status = match BackendAnswer::from_headers(host::call_response_headers()) {
+            BackendAnswer::Received { status, .. } => status,
+            BackendAnswer::DispatchFailed => None,
+        };
+        let body = host::call_response_body(body_size);
+        let now = host::now();
+        let outcome = self.fetcher.answered(
+            &config,
+            index,
+            Ok((status, &body)),
+            millis(now),
+            jitter(now, index),
+        );
+        self.apply(index, outcome);
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
@@ -33,13 +104,27 @@ impl RootContext for Root {
                 for warning in &config.warnings {
                     log::warn!("threescale-wasm-auth configuration: {warning}");
                 }
+                self.fetcher = Fetcher::new(&config);
+                self.fetched = Rc::new(Fetched::new());
+                self.in_flight.clear();
+                if self.fetcher.is_active() {
+                    if let Err(status) = hostcalls::set_tick_period(TICK) {
+                        log::error!("could not start the System refresh timer: {status:?}");
+                    }
+                }
                 self.config = Some(Rc::new(config));
                 true
             }
             Err(error) => {
-                log::error!("invalid threescale-wasm-auth configuration: {error}");
+                log::error!("threescale-wasm-auth: {error}");
                 false
             }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(config) = self.config.clone() {
+            self.fetch_due(&config);
         }
     }
 
@@ -53,4 +138,19 @@ impl RootContext for Root {
     fn get_type(&self) -> Option<ContextType> {
         Some(ContextType::HttpContext)
     }
+}
+
+fn millis(time: Duration) -> u64 {
+    u64::try_from(time.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A value in `[0, 1)` that differs between services and between VMs started at
+/// different instants, from the clock's nanoseconds (no randomness source needed).
+fn jitter(now: Duration, index: usize) -> f64 {
+    let seed = u64::from(now.subsec_nanos()) ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mixed = seed.wrapping_mul(0xBF58_476D_1CE4_E5B9).rotate_left(31);
+    // The top 53 bits give an exact float below 1.
+    #[allow(clippy::cast_precision_loss)]
+    let fraction = (mixed >> 11) as f64 / (1u64 << 53) as f64;
+    fraction
 }

@@ -410,9 +410,177 @@ mod tests {
             ]
         );
         assert!(
-            logged_lines_mentioning("credentials.user_key[0] did not resolve: op #0")
+            logged_lines_mentioning("credentials.user_key[0] did not resolve: op `fail` at [0]")
                 .iter()
-                .any(|line| line.ends_with("failed"))
+                .any(|line| line.ends_with("`fail` always fails"))
         );
+    }
+
+    /// Credential queries written as in a WasmPlugin's `credentials` (YAML).
+    fn yaml(text: &str) -> CredentialQueries {
+        serde_yaml::from_str(text).unwrap()
+    }
+
+    const BASIC_AUTH: &str = "
+app_id:
+  - header:
+      keys:
+        - authorization
+      ops:
+        - split:
+            separator: \" \"
+            max: 2
+        - length:
+            min: 2
+        - drop:
+            head: 1
+        - base64_urlsafe
+        - split:
+            max: 2
+app_key:
+  - header:
+      keys:
+        - app_key
+";
+
+    #[test]
+    fn seed_basic_auth_gives_app_id_and_key() {
+        let request = get("/").with_header("authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l");
+        assert_eq!(
+            resolve(&yaml(BASIC_AUTH), &request),
+            Some(ResolvedCredentials {
+                credential: app("aladdin", Some("opensesame")),
+                origins: vec![Origin::Header("authorization".into())],
+            })
+        );
+    }
+
+    #[test]
+    fn seed_basic_auth_without_key_takes_the_app_key_header() {
+        // base64 of "aladdin" alone: the header gives only the app id.
+        let request = get("/")
+            .with_header("authorization", "Basic YWxhZGRpbg==")
+            .with_header("app_key", "from-header");
+        assert_eq!(
+            resolve(&yaml(BASIC_AUTH), &request),
+            Some(ResolvedCredentials {
+                credential: app("aladdin", Some("from-header")),
+                origins: vec![
+                    Origin::Header("authorization".into()),
+                    Origin::Header("app_key".into()),
+                ],
+            })
+        );
+    }
+
+    #[test]
+    fn seed_basic_auth_rejects_a_header_without_credentials() {
+        let request = get("/").with_header("authorization", "Basic");
+        assert_eq!(resolve(&yaml(BASIC_AUTH), &request), None);
+        let request = get("/").with_header("authorization", "Basic !!!not-base64");
+        assert_eq!(resolve(&yaml(BASIC_AUTH), &request), None);
+    }
+
+    const OIDC: &str = "
+app_id:
+  - filter:
+      path:
+        - envoy.filters.http.jwt_authn
+        - \"0\"
+      keys:
+        - azp
+        - aud
+      ops:
+        - take:
+            head: 1
+";
+
+    #[test]
+    fn seed_oidc_takes_azp_from_jwt_authn_metadata() {
+        let request = get("/").with_metadata(jwt_metadata(vec![
+            ("azp", string("my-client")),
+            ("aud", list(vec![string("account"), string("other")])),
+        ]));
+        assert_eq!(
+            resolve(&yaml(OIDC), &request),
+            Some(ResolvedCredentials {
+                credential: app("my-client", None),
+                origins: vec![Origin::Metadata],
+            })
+        );
+    }
+
+    #[test]
+    fn seed_oidc_keeps_only_the_first_aud() {
+        let request = get("/").with_metadata(jwt_metadata(vec![(
+            "aud",
+            list(vec![string("account"), string("other")]),
+        )]));
+        assert_eq!(
+            resolve(&yaml(OIDC), &request).map(|resolved| resolved.credential),
+            Some(app("account", None))
+        );
+    }
+
+    #[test]
+    fn seed_oidc_without_metadata_finds_nothing() {
+        assert_eq!(resolve(&yaml(OIDC), &get("/")), None);
+    }
+
+    const JWT_HEADER: &str = "
+app_id:
+  - header:
+      keys:
+        - x-jwt-payload
+      ops:
+        - base64_urlsafe
+        - json:
+          - keys:
+            - azp
+            - aud
+        - take:
+            head: 1
+";
+
+    fn jwt_payload_header(payload: &str) -> PlainRequest {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload);
+        get("/").with_header("x-jwt-payload", &encoded)
+    }
+
+    #[test]
+    fn seed_jwt_header_takes_azp() {
+        let request = jwt_payload_header(
+            r#"{"iss":"https://sso.example/realms/r","azp":"web-app","aud":["account"],"exp":1}"#,
+        );
+        assert_eq!(
+            resolve(&yaml(JWT_HEADER), &request),
+            Some(ResolvedCredentials {
+                credential: app("web-app", None),
+                origins: vec![Origin::Header("x-jwt-payload".into())],
+            })
+        );
+    }
+
+    #[test]
+    fn seed_jwt_header_falls_back_to_the_first_aud() {
+        let request = jwt_payload_header(r#"{"aud":["first~?>","second"],"azp":7}"#);
+        assert_eq!(
+            resolve(&yaml(JWT_HEADER), &request).map(|resolved| resolved.credential),
+            Some(app("first~?>", None))
+        );
+    }
+
+    #[test]
+    fn seed_jwt_header_without_usable_claims_finds_nothing() {
+        for payload in [
+            r#"{"sub":"x"}"#,
+            r#"{"aud":[]}"#,
+            "not json",
+            r#"{"azp":true}"#,
+        ] {
+            let request = jwt_payload_header(payload);
+            assert_eq!(resolve(&yaml(JWT_HEADER), &request), None, "{payload}");
+        }
     }
 }

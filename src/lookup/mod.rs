@@ -8,6 +8,7 @@ pub mod ops;
 mod protobuf;
 pub mod query;
 pub mod source;
+pub mod stack_index;
 
 pub use credentials::{Credential, CredentialQueries, Origin, ResolvedCredentials, resolve};
 pub use op::Op;

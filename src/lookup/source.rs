@@ -46,8 +46,8 @@ pub enum Unresolved {
     EmptyStack,
 }
 
-/// The reason of an op failure is left out: it is free text that may quote the values on
-/// the stack, and those can be secrets.
+/// An op failure shows the failing op's position and reason, which never quote stack
+/// values (they can be secrets).
 impl fmt::Display for Unresolved {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -55,9 +55,7 @@ impl fmt::Display for Unresolved {
             Unresolved::ShortPath => {
                 formatter.write_str("the filter path needs at least two segments")
             }
-            Unresolved::OpFailed(failure) => {
-                write!(formatter, "op #{} (`{}`) failed", failure.index, failure.op)
-            }
+            Unresolved::OpFailed(failure) => write!(formatter, "{failure}"),
             Unresolved::EmptyStack => formatter.write_str("the ops left an empty stack"),
         }
     }
@@ -423,12 +421,14 @@ mod tests {
     }
 
     #[test]
-    fn op_failures_are_described_without_values() {
-        let failure = Unresolved::OpFailed(OpFailure {
-            index: 3,
-            op: "strlen",
-            reason: "secret-value is too short".into(),
-        });
-        assert_eq!(failure.to_string(), "op #3 (`strlen`) failed");
+    fn op_failures_name_the_failing_op_and_its_position() {
+        let request = get("/").with_header("authorization", "Basic");
+        let basic = r#"{"header": {"keys": ["authorization"],
+            "ops": [{"split": {"separator": " "}}, {"length": {"min": 2}}]}}"#;
+        let why = resolve_query(&query(basic), &request).unwrap_err();
+        assert_eq!(
+            why.to_string(),
+            "op `length` at [1].length failed: length 1 is below the minimum 2"
+        );
     }
 }

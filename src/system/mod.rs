@@ -1,8 +1,11 @@
-//! 3scale System (Porta): each service's proxy configuration, its parsing and
-//! the refresh timing (SPEC section 8).
+//! 3scale System (Porta): fetching each service's proxy configuration, parsing it,
+//! and the refresh timing (SPEC section 8).
 
+pub mod fetcher;
 pub mod proxy_config;
+pub mod request;
 pub mod schedule;
 
+pub use fetcher::{FetchFailure, Fetcher, Outcome};
 pub use proxy_config::{ProxyConfig, ProxyConfigError};
 pub use schedule::Schedule;
