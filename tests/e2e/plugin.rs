@@ -88,3 +88,29 @@ pub fn set(plugin: &mut Value, key: &str, value: Value) {
         object.insert(key.to_owned(), value);
     }
 }
+
+/// The System access token the simulator model accepts.
+pub const SYSTEM_TOKEN: &str = "e2e-access-token";
+
+/// Makes the first service get its token and mapping rules from System (the
+/// simulator serves System on the backend's listener, so the same cluster is
+/// used for both).
+pub fn use_system(plugin: &mut Value, backend_cluster: &str, system_url: &str) {
+    set(
+        plugin,
+        "system",
+        json!({
+            "name": "system",
+            "upstream": { "name": backend_cluster, "url": system_url, "timeout": 2000 },
+            "token": SYSTEM_TOKEN,
+            "ttl": 300,
+        }),
+    );
+    if let Some(service) = plugin
+        .pointer_mut("/services/0")
+        .and_then(Value::as_object_mut)
+    {
+        service.remove("token");
+        service.remove("mapping_rules");
+    }
+}

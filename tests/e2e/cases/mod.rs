@@ -5,6 +5,7 @@ mod credentials;
 mod extensions;
 mod failures;
 mod replies;
+mod system;
 
 use serde_json::Value;
 
