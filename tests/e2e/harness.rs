@@ -7,7 +7,6 @@
 use std::fs::{self, File};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +20,8 @@ use crate::sim::SimAdmin;
 
 /// How long a process may take to come up before the test fails.
 const STARTUP_LIMIT: Duration = Duration::from_secs(20);
+/// How long a process may take to end after SIGTERM before it is killed.
+const STOP_LIMIT: Duration = Duration::from_secs(3);
 /// Lines of each log printed when a test fails.
 const LOG_TAIL_LINES: usize = 60;
 
@@ -98,10 +99,12 @@ impl Drop for Scratch {
     }
 }
 
-/// A child process that is killed and reaped when dropped.
+/// A child process that is stopped and reaped when dropped.
 ///
-/// Each runs in its own process group and the whole group is killed, so that a
-/// script's children (the demo starts Envoy and the simulator) do not outlive it.
+/// Children stay in the test's process group, so a Ctrl-C at the terminal
+/// reaches them too. On drop a child gets SIGTERM first, so that a script can
+/// stop what it started (the demo script's trap stops Envoy and the simulator),
+/// and SIGKILL if it has not ended shortly after.
 pub struct Process {
     name: String,
     child: Child,
@@ -114,7 +117,6 @@ impl Process {
         let out = File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
         let child = command
-            .process_group(0)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -129,7 +131,7 @@ impl Process {
 
     /// The exit status, if the process has ended.
     pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().unwrap()
+        self.child.try_wait().ok().flatten()
     }
 
     /// Waits up to `limit` for the process to end on its own.
@@ -165,8 +167,12 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        kill_group(self.child.id());
-        let _ = self.child.kill();
+        if self.exited().is_none() {
+            terminate(self.child.id());
+            if self.wait_exit(STOP_LIMIT).is_none() {
+                let _ = self.child.kill();
+            }
+        }
         let _ = self.child.wait();
         if std::thread::panicking() {
             eprintln!(
@@ -180,12 +186,11 @@ impl Drop for Process {
     }
 }
 
-/// Sends SIGKILL to every process of the group `leader` leads.
-fn kill_group(leader: u32) {
+/// Sends SIGTERM to the process `pid`.
+fn terminate(pid: u32) {
     let _ = Command::new("kill")
-        .arg("-KILL")
-        .arg("--")
-        .arg(format!("-{leader}"))
+        .arg("-TERM")
+        .arg(pid.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
@@ -383,9 +388,10 @@ impl Stack {
     /// Starts a simulator with `model`, then Envoy configured by `configure`,
     /// which receives a bootstrap already pointing at that simulator.
     pub fn start(test: &str, model: &str, configure: impl FnOnce(&mut Bootstrap)) -> Stack {
+        let artifacts = artifacts();
         let scratch = Scratch::new(test);
         let sim = Sim::start(&scratch, &fixture(model));
-        let mut bootstrap = Bootstrap::new(&artifacts().wasm, sim.backend, sim.upstream);
+        let mut bootstrap = Bootstrap::new(&artifacts.wasm, sim.backend, sim.upstream);
         configure(&mut bootstrap);
         let envoy = Envoy::start(&scratch, &bootstrap);
         Stack {
