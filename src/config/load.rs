@@ -41,73 +41,49 @@ fn detect_syntax(text: &str) -> Syntax {
     }
 }
 
+/// Reads the text into a document tree, then the tree into [`Config`]. Going
+/// through one tree type means every `Deserialize` impl is compiled once, not
+/// once per syntax (which halves the serde code in the module); positions are
+/// found afterwards by the locator, from the field path.
 fn deserialize(text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
-    match syntax {
-        Syntax::Json => {
-            let mut deserializer = serde_json::Deserializer::from_str(text);
-            let config = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                let path = FieldPath::from_serde(error.path());
-                let inner = error.into_inner();
-                let reported = Position {
-                    line: inner.line(),
-                    column: inner.column(),
-                };
-                from_deserializer(text, syntax, path, &inner.to_string(), Some(reported))
-            })?;
-            deserializer.end().map_err(|error| {
-                let reported = Position {
-                    line: error.line(),
-                    column: error.column(),
-                };
-                from_deserializer(
-                    text,
-                    syntax,
-                    FieldPath::root(),
-                    &error.to_string(),
-                    Some(reported),
-                )
-            })?;
-            Ok(config)
-        }
-        Syntax::Yaml => {
-            let deserializer = serde_yaml::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(deserializer).map_err(|error| {
-                let path = FieldPath::from_serde(error.path());
-                let inner = error.into_inner();
-                let reported = inner.location().map(|location| Position {
-                    line: location.line(),
-                    column: location.column(),
-                });
-                let message = strip_yaml_path(&inner.to_string());
-                from_deserializer(text, syntax, path, &message, reported)
-            })
-        }
-    }
+    let document = read_document(text, syntax)?;
+    serde_path_to_error::deserialize(document).map_err(|error| {
+        let path = FieldPath::from_serde(error.path());
+        let error = ConfigError::at(path, error.into_inner().to_string());
+        place(error, text, syntax)
+    })
 }
 
-/// An error the deserializer raised at `reported`. The locator is preferred when it
-/// finds the path: serde_yaml reports errors raised inside a value at the start of
-/// the enclosing map, the locator at the value itself.
-fn from_deserializer(
-    text: &str,
-    syntax: Syntax,
-    path: FieldPath,
-    message: &str,
-    reported: Option<Position>,
-) -> ConfigError {
-    let message = match reported {
-        Some(reported) => strip_position(message, reported),
-        None => message.to_owned(),
-    };
-    let position = if path.0.is_empty() {
-        reported
-    } else {
-        locate(text, syntax, &path).or(reported)
-    };
-    let error = ConfigError::at(path, message);
-    match position {
-        Some(position) => error.placed(text, position),
-        None => error,
+/// Syntax errors, placed where the parser stopped.
+fn read_document(text: &str, syntax: Syntax) -> Result<serde_json::Value, ConfigError> {
+    match syntax {
+        Syntax::Json => serde_json::from_str(text).map_err(|error| {
+            let reported = Position {
+                line: error.line(),
+                column: error.column(),
+            };
+            ConfigError::at(
+                FieldPath::root(),
+                strip_position(&error.to_string(), reported),
+            )
+            .placed(text, reported)
+        }),
+        Syntax::Yaml => serde_yaml::from_str(text).map_err(|error| {
+            let reported = error.location().map(|location| Position {
+                line: location.line(),
+                column: location.column(),
+            });
+            let message = error.to_string();
+            let message = match reported {
+                Some(reported) => strip_position(&message, reported),
+                None => message,
+            };
+            let error = ConfigError::at(FieldPath::root(), strip_yaml_path(&message));
+            match reported {
+                Some(reported) => error.placed(text, reported),
+                None => error,
+            }
+        }),
     }
 }
 

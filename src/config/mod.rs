@@ -124,6 +124,7 @@ pub struct Backend {
 #[serde(deny_unknown_fields)]
 pub struct Service {
     /// The 3scale service id, as a string.
+    #[serde(deserialize_with = "service_id")]
     pub id: String,
     /// Service token (a secret); may come from System instead.
     #[serde(default)]
@@ -139,6 +140,30 @@ pub struct Service {
     /// Static mapping rules, evaluated before fetched ones.
     #[serde(default)]
     pub mapping_rules: Vec<MappingRule>,
+}
+
+/// A service id: a string, or an integer written without quotes in YAML. A float
+/// is refused with a hint, because that is what Istio makes of an unquoted id.
+fn service_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct Id;
+    impl serde::de::Visitor<'_> for Id {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a service id as a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<String, E> {
+            Ok(id.to_owned())
+        }
+        fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<String, E> {
+            Ok(id.to_string())
+        }
+        fn visit_f64<E: serde::de::Error>(self, id: f64) -> Result<String, E> {
+            Err(E::custom(format_args!(
+                "service id {id} is a number; write it as a quoted string (Istio turns unquoted numbers into floats)"
+            )))
+        }
+    }
+    deserializer.deserialize_any(Id)
 }
 
 fn any_authority() -> Vec<Glob> {

@@ -272,7 +272,7 @@ fn wrong_types_and_values_are_rejected_with_their_path() {
         &VALID_JSON.replace("\"id\":\"2555417834780\"", "\"id\":2555417834780.0"),
         "services[0].id",
         Some(1),
-        "expected a string",
+        "write it as a quoted string",
     );
     assert_error(
         "fractional timeout",
@@ -583,4 +583,18 @@ fn mangled_configurations_never_panic() {
             let _ = parse(&mangled);
         }
     }
+}
+
+#[test]
+fn an_unquoted_integer_service_id_in_yaml_is_its_text() {
+    let config =
+        parse_str(&yaml_with_service_extra("").replace("id: \"42\"", "id: 2555417834780")).unwrap();
+    assert_eq!(config.services[0].id, "2555417834780");
+    assert_error(
+        "boolean id",
+        &yaml_with_service_extra("").replace("id: \"42\"", "id: true"),
+        "services[0].id",
+        Some(7),
+        "a service id as a string",
+    );
 }
