@@ -112,7 +112,7 @@ pub struct Process {
 }
 
 impl Process {
-    /// Starts `command` with stdout and stderr appended to `log`.
+    /// Starts `command` with stdout and stderr written to the file `log`.
     pub fn spawn(name: &str, mut command: Command, log: PathBuf) -> Process {
         let out = File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
