@@ -278,6 +278,8 @@ fn printed_address(log: &str, prefix: &str) -> Option<SocketAddr> {
 /// A running Envoy with the filter.
 pub struct Envoy {
     process: Process,
+    /// The admin interface.
+    pub admin: SocketAddr,
     /// The HTTP listener the filter sits on.
     pub listener: SocketAddr,
 }
@@ -310,7 +312,11 @@ impl Envoy {
                 process.log_tail(LOG_TAIL_LINES)
             );
         };
-        Envoy { process, listener }
+        Envoy {
+            process,
+            admin,
+            listener,
+        }
     }
 
     /// Starts Envoy on `bootstrap` without waiting for anything (for configurations
@@ -337,6 +343,39 @@ impl Envoy {
     /// Fails the test if Envoy has died.
     pub fn assert_running(&mut self) {
         self.process.assert_running();
+    }
+
+    /// Fails the test if Envoy has died or the filter's VM has failed: a panic
+    /// kills the VM and `FAIL_RELOAD` would hide that behind a fresh one.
+    pub fn assert_healthy(&mut self) {
+        self.assert_running();
+        let reloads = self.stats("threescale-wasm-auth.vm_reload");
+        assert!(
+            reloads.iter().all(|(_, value)| *value == 0),
+            "the filter's VM was reloaded: {reloads:?}\n{}",
+            self.process.log_tail(LOG_TAIL_LINES)
+        );
+        let log = self.process.log();
+        assert!(
+            !log.contains("panicked at"),
+            "the filter panicked:\n{}",
+            self.process.log_tail(LOG_TAIL_LINES)
+        );
+    }
+
+    /// The counters and gauges whose names match `filter` (a regular expression).
+    pub fn stats(&self, filter: &str) -> Vec<(String, u64)> {
+        let response = Request::get(&format!("/stats?filter={filter}"))
+            .send(self.admin)
+            .unwrap_or_else(|e| panic!("Envoy admin /stats failed: {e}"));
+        response
+            .text()
+            .lines()
+            .filter_map(|line| {
+                let (name, value) = line.split_once(": ")?;
+                Some((name.to_owned(), value.trim().parse().ok()?))
+            })
+            .collect()
     }
 
     /// A request to the filter's listener.
@@ -401,10 +440,11 @@ impl Stack {
         }
     }
 
-    /// A request through Envoy; also checks that neither process has died.
+    /// A request through Envoy; also checks that neither process has died and
+    /// that the filter has not failed.
     pub fn send(&mut self, request: &Request) -> crate::http::Response {
         let response = self.envoy.send(request);
-        self.envoy.assert_running();
+        self.envoy.assert_healthy();
         self.sim.assert_running();
         response
     }

@@ -99,5 +99,11 @@ fn two_worker_threads() {
     for thread in threads {
         assert_eq!(thread.join().unwrap().unwrap(), 200);
     }
-    stack.envoy.assert_running();
+    stack.envoy.assert_healthy();
+    let per_worker = stack.envoy.stats("worker_[0-9].downstream_cx_total");
+    assert_eq!(per_worker.len(), 2, "two workers: {per_worker:?}");
+    assert!(
+        per_worker.iter().all(|(_, connections)| *connections > 0),
+        "both workers (each with its own VM) served connections: {per_worker:?}"
+    );
 }
