@@ -229,24 +229,13 @@ mod tests {
     }
 
     fn vector_rows() -> Vec<Row<'static>> {
-        include_str!("../tests/vectors/glob.tsv")
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| !line.starts_with('#') && !line.trim().is_empty())
-            .map(|(index, line)| {
-                let fields: Vec<&str> = line.split('\t').collect();
-                assert_eq!(fields.len(), 3, "glob.tsv line {}: {line:?}", index + 1);
-                let expected = match fields[2].trim() {
-                    "yes" => true,
-                    "no" => false,
-                    other => panic!("glob.tsv line {}: bad verdict {other:?}", index + 1),
-                };
-                Row {
-                    line: index + 1,
-                    pattern: fields[0],
-                    input: fields[1],
-                    expected,
-                }
+        crate::vectors::rows("glob.tsv", include_str!("../tests/vectors/glob.tsv"), 3)
+            .into_iter()
+            .map(|row| Row {
+                line: row.line,
+                pattern: row.fields[0],
+                input: row.fields[1],
+                expected: row.expected,
             })
             .collect()
     }

@@ -16,3 +16,5 @@ pub mod mapping;
 pub mod redact;
 pub mod request;
 pub mod system;
+#[cfg(test)]
+mod vectors;

@@ -577,28 +577,21 @@ mod tests {
     }
 
     fn vector_rows() -> Vec<Row<'static>> {
-        include_str!("../tests/vectors/mapping.tsv")
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| !line.starts_with('#') && !line.trim().is_empty())
-            .map(|(index, line)| {
-                let fields: Vec<&str> = line.split('\t').collect();
-                assert_eq!(fields.len(), 5, "mapping.tsv line {}: {line:?}", index + 1);
-                let expected = match fields[4].trim() {
-                    "yes" => true,
-                    "no" => false,
-                    other => panic!("mapping.tsv line {}: bad verdict {other:?}", index + 1),
-                };
-                Row {
-                    line: index + 1,
-                    rule_method: fields[0],
-                    rule_pattern: fields[1],
-                    request_method: fields[2],
-                    path_and_query: fields[3],
-                    expected,
-                }
-            })
-            .collect()
+        crate::vectors::rows(
+            "mapping.tsv",
+            include_str!("../tests/vectors/mapping.tsv"),
+            5,
+        )
+        .into_iter()
+        .map(|row| Row {
+            line: row.line,
+            rule_method: row.fields[0],
+            rule_pattern: row.fields[1],
+            request_method: row.fields[2],
+            path_and_query: row.fields[3],
+            expected: row.expected,
+        })
+        .collect()
     }
 
     fn usage(name: &str, delta: u64) -> Usage {
