@@ -16,7 +16,7 @@ PLAIN=127.0.0.1:18101
 ADMIN=127.0.0.1:19100
 BACKEND=127.0.0.1:18181
 UPSTREAM=127.0.0.1:18182
-DEFAULT_WASM=target/wasm32-wasip1/release/threescale_wasm_auth.wasm
+DEFAULT_WASM=target/threescale_wasm_auth.wasm
 MODEL=examples/sim.yaml
 # An application of examples/sim.yaml without limits.
 CREDENTIALS=app_id=open-app

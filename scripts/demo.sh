@@ -18,7 +18,7 @@ LISTENER=127.0.0.1:18000
 ADMIN=127.0.0.1:19000
 BACKEND=127.0.0.1:18081
 UPSTREAM=127.0.0.1:18082
-DEFAULT_WASM=target/wasm32-wasip1/release/threescale_wasm_auth.wasm
+DEFAULT_WASM=target/threescale_wasm_auth.wasm
 MODEL=examples/sim.yaml
 
 once=0

@@ -17,7 +17,7 @@ use crate::plugin::USER_KEY;
 /// How long Envoy may take to refuse a configuration and exit.
 const REFUSAL_LIMIT: Duration = Duration::from_secs(20);
 /// The `.wasm` path `envoy/envoy.yaml` names, relative to the repository root.
-const DEMO_WASM_PATH: &str = "target/wasm32-wasip1/release/threescale_wasm_auth.wasm";
+const DEMO_WASM_PATH: &str = "target/threescale_wasm_auth.wasm";
 
 /// Starts Envoy with `plugin` and checks that it refuses it, naming `field` in its log.
 fn assert_refused(test: &str, plugin: PluginConfiguration, expected_in_log: &[&str]) {
