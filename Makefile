@@ -61,7 +61,8 @@ fmt:
 demo:
 	scripts/demo.sh $(ARGS)
 
-# Throughput with the filter divided by throughput without it, one run of wrk each
+# Throughput with the filter divided by throughput without it, one run of wrk each,
+# and Envoy's memory with the filter loaded against an Envoy without it
 # (scripts/bench.sh installs wrk with apt-get if it is missing).
 bench:
 	scripts/bench.sh $(ARGS)

@@ -16,6 +16,8 @@ PLAIN=127.0.0.1:18101
 ADMIN=127.0.0.1:19100
 BACKEND=127.0.0.1:18181
 UPSTREAM=127.0.0.1:18182
+BASELINE=127.0.0.1:18201
+BASELINE_ADMIN=127.0.0.1:19201
 DEFAULT_WASM=target/threescale_wasm_auth.wasm
 MODEL=examples/sim.yaml
 # An application of examples/sim.yaml without limits.
@@ -88,11 +90,18 @@ wait_for() {
 pids+=($!)
 wait_for "the simulator" grep -q "upstream listening on" "$run_dir/sim.log"
 "$envoy" -c "$config" --concurrency 1 --disable-hot-restart --log-level warn > "$run_dir/envoy.log" 2>&1 &
-pids+=($!)
+envoy_pid=$!
+pids+=($envoy_pid)
 wait_for "Envoy" curl --silent --fail "http://$ADMIN/ready"
+# The memory baseline: an Envoy with the plain listener only and no Wasm at all.
+"$envoy" -c envoy/bench-baseline.yaml --concurrency 1 --disable-hot-restart \
+  --log-level warn > "$run_dir/envoy-baseline.log" 2>&1 &
+baseline_pid=$!
+pids+=($baseline_pid)
+wait_for "the baseline Envoy" curl --silent --fail "http://$BASELINE_ADMIN/ready"
 
 # Both listeners must answer 200 before anything is measured.
-for listener in "$FILTERED" "$PLAIN"; do
+for listener in "$FILTERED" "$PLAIN" "$BASELINE"; do
   status=$(curl --silent -o /dev/null -w '%{http_code}' "http://$listener/?$CREDENTIALS")
   [[ $status == 200 ]] || { echo "bench.sh: http://$listener/ answered $status, not 200" >&2; exit 1; }
 done
@@ -117,3 +126,17 @@ filtered=$(requests_per_second "$FILTERED")
 echo "without the filter: $plain requests/s"
 echo "with the filter:    $filtered requests/s (each one authorized with the simulator)"
 awk -v f="$filtered" -v p="$plain" 'BEGIN { printf "ratio (with / without): %.3f\n", f / p }'
+
+# Memory, after the load: resident set of each Envoy process, and the heap Envoy
+# itself reports (server.memory_allocated), with the filter loaded and without.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+heap_bytes() { curl --silent "http://$1/stats?filter=^server\.memory_allocated$" | awk '{ print $2 }'; }
+wrk --threads 1 --connections "$connections" --duration 2s "http://$BASELINE/?$CREDENTIALS" > /dev/null
+with_rss=$(rss_kib "$envoy_pid")
+without_rss=$(rss_kib "$baseline_pid")
+with_heap=$(heap_bytes "$ADMIN")
+without_heap=$(heap_bytes "$BASELINE_ADMIN")
+echo "Envoy RSS with the filter loaded: $with_rss KiB; without any filter: $without_rss KiB"
+echo "Envoy heap with the filter loaded: $with_heap bytes; without any filter: $without_heap bytes"
+awk -v a="$with_rss" -v b="$without_rss" 'BEGIN { printf "RSS ratio (with / without): %.3f\n", a / b }'
+echo "wasm module: $(stat -c %s "$wasm") bytes"
