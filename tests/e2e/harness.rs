@@ -345,6 +345,11 @@ impl Envoy {
         self.process.assert_running();
     }
 
+    /// Everything Envoy has logged so far (the filter's lines included).
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
     /// Fails the test if Envoy has died or the filter's VM has failed: a panic
     /// kills the VM and `FAIL_RELOAD` would hide that behind a fresh one.
     pub fn assert_healthy(&mut self) {

@@ -110,6 +110,16 @@ impl SimAdmin {
                 .body(fault.to_string()),
         );
     }
+
+    /// Replaces what System publishes for `service_id` in `environment`
+    /// (`{"proxy_rules": [...], "token": "...", "include_token": true}`).
+    pub fn publish(&self, service_id: &str, environment: &str, config: &Value) {
+        self.call(
+            Request::new("PUT", &format!("/_sim/system/{service_id}/{environment}"))
+                .header("content-type", "application/json")
+                .body(config.to_string()),
+        );
+    }
 }
 
 /// A received request from its JSON form in the admin API.
