@@ -42,6 +42,10 @@ impl FetchFailure {
                 "the call could not be sent (is the System cluster defined?)".to_owned()
             }
             FetchFailure::Status(Some(504)) => "System did not answer in time (504)".to_owned(),
+            // Envoy answers 503 itself when it cannot connect.
+            FetchFailure::Status(Some(503)) => {
+                "System answered 503 or could not be reached".to_owned()
+            }
             FetchFailure::Status(Some(status)) => format!("System answered {status}"),
             FetchFailure::Status(None) => "System's answer had no status".to_owned(),
             FetchFailure::BadAnswer(error) => format!("System's answer is unusable: {error}"),
