@@ -53,51 +53,25 @@ if [[ $build == 1 ]]; then
   make --no-print-directory build envoy
   cargo build --quiet --release --bin threescale-sim
 fi
-for artifact in "$wasm" "$sim" "$envoy" "$MODEL"; do
-  [[ -f $artifact ]] || { echo "bench.sh: $artifact is missing" >&2; exit 1; }
-done
-
+SCRIPT=bench.sh
+source scripts/processes.sh
+require_files "run without --no-build" "$wasm" "$sim" "$envoy" "$MODEL"
 mkdir -p "$run_dir"
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
-}
-trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-config=envoy/bench.yaml
-if [[ $(realpath "$wasm") != $(realpath -m "$DEFAULT_WASM") ]]; then
-  config=$run_dir/bench.yaml
-  sed "s#filename: $DEFAULT_WASM#filename: $(realpath "$wasm")#" envoy/bench.yaml > "$config"
-fi
-
-# wait_for WHAT CHECK...: retries CHECK for up to 20 s.
-wait_for() {
-  local what=$1
-  shift
-  for _ in $(seq 100); do
-    if "$@" > /dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  echo "bench.sh: $what did not come up; logs in $run_dir" >&2
-  tail -n 30 "$run_dir"/*.log >&2
-  exit 1
-}
+config=$(config_for_wasm envoy/bench.yaml "$DEFAULT_WASM" "$wasm")
 
 "$sim" --listen "$BACKEND" --upstream-listen "$UPSTREAM" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
-pids+=($!)
+started $!
 wait_for "the simulator" grep -q "upstream listening on" "$run_dir/sim.log"
 "$envoy" -c "$config" --concurrency 1 --disable-hot-restart --log-level warn > "$run_dir/envoy.log" 2>&1 &
 envoy_pid=$!
-pids+=($envoy_pid)
+started $envoy_pid
 wait_for "Envoy" curl --silent --fail "http://$ADMIN/ready"
 # The memory baseline: an Envoy with the plain listener only and no Wasm at all.
 "$envoy" -c envoy/bench-baseline.yaml --concurrency 1 --disable-hot-restart \
   --log-level warn > "$run_dir/envoy-baseline.log" 2>&1 &
 baseline_pid=$!
-pids+=($baseline_pid)
+started $baseline_pid
 wait_for "the baseline Envoy" curl --silent --fail "http://$BASELINE_ADMIN/ready"
 
 # Both listeners must answer 200 before anything is measured.

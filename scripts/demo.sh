@@ -42,27 +42,12 @@ if [[ $build == 1 ]]; then
   make --no-print-directory build envoy
   cargo build --quiet --bin threescale-sim
 fi
-for artifact in "$wasm" "$sim" "$envoy" "$MODEL"; do
-  [[ -f $artifact ]] || { echo "demo.sh: $artifact is missing (run without --no-build, or make build envoy)" >&2; exit 1; }
-done
-
+SCRIPT=demo.sh
+source scripts/processes.sh
+require_files "run without --no-build, or make build envoy" "$wasm" "$sim" "$envoy" "$MODEL"
 mkdir -p "$run_dir"
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 trap 'echo; echo "== stopping"; exit 0' INT TERM
-
-# envoy/envoy.yaml names the .wasm relative to the repository root; another
-# location gets a copy of the configuration with that path.
-config=envoy/envoy.yaml
-if [[ $(realpath "$wasm") != $(realpath -m "$DEFAULT_WASM") ]]; then
-  config=$run_dir/envoy.yaml
-  sed "s#filename: $DEFAULT_WASM#filename: $(realpath "$wasm")#" envoy/envoy.yaml > "$config"
-fi
+config=$(config_for_wasm envoy/envoy.yaml "$DEFAULT_WASM" "$wasm")
 
 # http_call METHOD URL [HEADER...]: prints "HTTP <status>" and the body.
 http_call() {
@@ -98,32 +83,16 @@ EOF
   echo
 }
 
-# wait_for WHAT CHECK...: retries CHECK for up to 20 s.
-wait_for() {
-  local what=$1
-  shift
-  for _ in $(seq 100); do
-    if "$@" > /dev/null 2>&1; then return 0; fi
-    for pid in "${pids[@]}"; do
-      kill -0 "$pid" 2> /dev/null || { echo "demo.sh: a process died while waiting for $what" >&2; tail -n 30 "$run_dir"/*.log >&2; exit 1; }
-    done
-    sleep 0.2
-  done
-  echo "demo.sh: $what did not come up; logs in $run_dir" >&2
-  tail -n 30 "$run_dir"/*.log >&2
-  exit 1
-}
-
 envoy_ready() { [[ $(http_call GET "http://$ADMIN/ready") == "HTTP 200"* ]]; }
 
 echo "== starting the 3scale simulator (backend $BACKEND, API $UPSTREAM)"
 "$sim" --listen "$BACKEND" --upstream-listen "$UPSTREAM" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
-pids+=($!)
+started $!
 wait_for "the simulator" grep -q "upstream listening on" "$run_dir/sim.log"
 
 echo "== starting Envoy with $config (listener $LISTENER, admin $ADMIN)"
 "$envoy" -c "$config" --concurrency 1 --disable-hot-restart --log-level warn > "$run_dir/envoy.log" 2>&1 &
-pids+=($!)
+started $!
 wait_for "Envoy" envoy_ready
 
 show() {

@@ -1,0 +1,56 @@
+# Process plumbing shared by scripts/demo.sh and scripts/bench.sh (sourced, not run).
+# The sourcing script sets SCRIPT (its name, for messages) and run_dir before use.
+
+pids=()
+
+# Stops every process started with `started`, once, on any exit.
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
+}
+trap cleanup EXIT
+
+# started PID: remembers a background process for cleanup and for wait_for's liveness check.
+started() { pids+=("$1"); }
+
+# require_files HINT FILE...: stops with HINT when one of the files is missing.
+require_files() {
+  local hint=$1 file
+  shift
+  for file in "$@"; do
+    [[ -f $file ]] || { echo "$SCRIPT: $file is missing ($hint)" >&2; exit 1; }
+  done
+}
+
+# config_for_wasm CONFIG DEFAULT_WASM WASM: prints the Envoy configuration to use.
+# The files under envoy/ name the module relative to the repository root; another
+# module gets a copy of the configuration (in run_dir) with its absolute path.
+config_for_wasm() {
+  local config=$1 default=$2 wasm=$3
+  if [[ $(realpath "$wasm") == $(realpath -m "$default") ]]; then
+    echo "$config"
+    return
+  fi
+  local copy
+  copy=$run_dir/$(basename "$config")
+  sed "s#filename: $default#filename: $(realpath "$wasm")#" "$config" > "$copy"
+  echo "$copy"
+}
+
+# wait_for WHAT CHECK...: retries CHECK for up to 20 s; stops early, with the logs,
+# when a started process has died.
+wait_for() {
+  local what=$1 pid
+  shift
+  for _ in $(seq 100); do
+    if "$@" > /dev/null 2>&1; then return 0; fi
+    for pid in "${pids[@]}"; do
+      kill -0 "$pid" 2> /dev/null || { echo "$SCRIPT: a process died while waiting for $what" >&2; tail -n 30 "$run_dir"/*.log >&2; exit 1; }
+    done
+    sleep 0.2
+  done
+  echo "$SCRIPT: $what did not come up; logs in $run_dir" >&2
+  tail -n 30 "$run_dir"/*.log >&2
+  exit 1
+}
