@@ -5,8 +5,10 @@
 //! fields need no escaping): `<selector>`, `:method`, `:authority`, `:path`,
 //! `authorization`, `x-user-key`, `x-jwt-payload`, the serialized Envoy `Metadata`,
 //! then the backend answer's headers as `name:value` lines (`:status:200`).
-//! A missing field leaves that header out. The selector's first byte picks one of
-//! two fixed configurations (odd: passthrough metadata and fail-open).
+//! An empty field is an empty header; fields missing at the end leave those
+//! headers out (and no answer field means the call could not be dispatched).
+//! The selector's first byte picks one of two fixed configurations (odd:
+//! passthrough metadata and fail-open).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -145,6 +147,12 @@ fn fetched() -> &'static Fetched {
     })
 }
 
+/// `FUZZ_DEBUG=1` prints each decision, to see what an input (or a seed) reaches.
+fn debug() -> bool {
+    static DEBUG: OnceLock<bool> = OnceLock::new();
+    *DEBUG.get_or_init(|| std::env::var_os("FUZZ_DEBUG").is_some())
+}
+
 const HEADERS: [&str; 6] = [
     ":method",
     ":authority",
@@ -162,14 +170,20 @@ fn answer_headers(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let start = usize::from(line.first() == Some(&b':'));
             let colon = start + line.get(start..)?.iter().position(|&byte| byte == b':')?;
             let (name, value) = line.split_at(colon);
-            Some((String::from_utf8_lossy(name).into_owned(), value.get(1..)?.to_vec()))
+            Some((
+                String::from_utf8_lossy(name).into_owned(),
+                value.get(1..)?.to_vec(),
+            ))
         })
         .collect()
 }
 
 fuzz_target!(|data: &[u8]| {
     let mut fields = data.split(|&byte| byte == 0xFF);
-    let selector = fields.next().and_then(|field| field.first().copied()).unwrap_or(0);
+    let selector = fields
+        .next()
+        .and_then(|field| field.first().copied())
+        .unwrap_or(0);
     let (strict, lenient) = configs();
     let config = if selector % 2 == 0 { strict } else { lenient };
 
@@ -188,6 +202,9 @@ fuzz_target!(|data: &[u8]| {
     };
 
     let decision = flow::on_request(config, fetched(), &request);
+    if debug() {
+        eprintln!("on_request: {decision:?}");
+    }
     let pending = match decision {
         Decision::CallOut(call_out) => call_out.pending,
         // Still exercise the answer step, with a service index from the input
@@ -199,7 +216,11 @@ fuzz_target!(|data: &[u8]| {
             forward: Forward::default(),
         },
     };
-    let limits = match flow::on_backend_answer(config, &pending, &answer) {
+    let answered = flow::on_backend_answer(config, &pending, &answer);
+    if debug() {
+        eprintln!("on_backend_answer: {answered:?}");
+    }
+    let limits = match answered {
         Decision::Continue(forward) => forward.limits,
         _ => None,
     };
