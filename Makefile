@@ -16,7 +16,7 @@ WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals
 export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 
-.PHONY: all build wasm-target wasm-opt envoy test lint fmt clean demo bench
+.PHONY: all build wasm-target wasm-opt envoy test lint fmt clean demo bench fuzz
 
 all: build
 
@@ -66,6 +66,23 @@ demo:
 # (scripts/bench.sh installs wrk with apt-get if it is missing).
 bench:
 	scripts/bench.sh $(ARGS)
+
+# Coverage-guided fuzzing of the parsers and the decision core (fuzz/README.md).
+# `make fuzz TARGET=config SECONDS=60` runs one target; without TARGET, each target
+# runs SECONDS (default 30) in turn. Needs cargo-fuzz; runs on stable through
+# RUSTC_BOOTSTRAP=1. New inputs go to fuzz/generated/, crashes to fuzz/artifacts/.
+FUZZ_TARGETS := config ops format request mapping system
+TARGET ?= $(FUZZ_TARGETS)
+SECONDS ?= 30
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	@set -e; cd fuzz; for target in $(TARGET); do \
+	  case $$target in config|system) len=4096;; mapping) len=512;; *) len=2048;; esac; \
+	  mkdir -p generated/$$target; \
+	  echo "fuzz: $$target for $(SECONDS)s (inputs up to $$len bytes)"; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target generated/$$target corpus/$$target -- \
+	    -max_total_time=$(SECONDS) -max_len=$$len -timeout=5 -rss_limit_mb=2048; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -68,23 +68,115 @@ fn read_document(text: &str, syntax: Syntax) -> Result<serde_json::Value, Config
             )
             .placed(text, reported)
         }),
-        Syntax::Yaml => serde_yaml::from_str(text).map_err(|error| {
-            let reported = error.location().map(|location| Position {
-                line: location.line(),
-                column: location.column(),
-            });
-            let message = error.to_string();
-            let message = match reported {
-                Some(reported) => strip_position(&message, reported),
-                None => message,
-            };
-            let error = ConfigError::at(FieldPath::root(), strip_yaml_path(&message));
-            match reported {
-                Some(reported) => error.placed(text, reported),
-                None => error,
-            }
-        }),
+        Syntax::Yaml => {
+            check_flow_depth(text)?;
+            read_yaml(text)
+        }
     }
+}
+
+/// Deepest nesting of YAML flow collections (`[...]`, `{...}`) read. serde_yaml
+/// refuses documents nested deeper than 128 levels anyway, but only after its
+/// scanner (libyaml) has read them, and that scanner spends time proportional to
+/// the flow depth on every token: 20 KB of `[` take seconds. Refusing such text
+/// before it reaches the scanner keeps the cost linear.
+const MAX_FLOW_DEPTH: usize = 128;
+
+/// Refuses YAML whose flow collections nest deeper than [`MAX_FLOW_DEPTH`].
+///
+/// A cheap over-approximation of the YAML grammar: every `[` or `{` outside comments
+/// and quoted scalars opens a level, every `]` or `}` closes one. Brackets inside
+/// plain scalars count too, so only text with more than 128 unclosed brackets there
+/// could be refused wrongly, and such text is no plugin configuration.
+fn check_flow_depth(text: &str) -> Result<(), ConfigError> {
+    let mut depth = 0usize;
+    let mut previous = '\n';
+    let mut chars = text.char_indices().peekable();
+    while let Some((offset, c)) = chars.next() {
+        let starts_token = previous.is_whitespace() || matches!(previous, '[' | '{' | ',' | ':');
+        match c {
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Err(ConfigError::at(
+                        FieldPath::root(),
+                        format!(
+                            "flow collections (`[`, `{{`) nest deeper than {MAX_FLOW_DEPTH} levels"
+                        ),
+                    )
+                    .placed(text, position_of(text, offset)));
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            '#' if starts_token => skip_while(&mut chars, |c| c != '\n'),
+            '"' if starts_token => skip_double_quoted(&mut chars),
+            '\'' if starts_token => skip_single_quoted(&mut chars),
+            _ => {}
+        }
+        previous = c;
+    }
+    Ok(())
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::CharIndices<'a>>;
+
+fn skip_while(chars: &mut Chars<'_>, keep_going: impl Fn(char) -> bool) {
+    while chars.next_if(|&(_, c)| keep_going(c)).is_some() {}
+}
+
+/// Skips to the closing `"`, over backslash escapes.
+fn skip_double_quoted(chars: &mut Chars<'_>) {
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '"' => return,
+            _ => {}
+        }
+    }
+}
+
+/// Skips to the closing `'`; `''` inside is an escaped quote.
+fn skip_single_quoted(chars: &mut Chars<'_>) {
+    while let Some((_, c)) = chars.next() {
+        if c == '\'' && chars.next_if(|&(_, next)| next == '\'').is_none() {
+            return;
+        }
+    }
+}
+
+/// Line and column (from 1, in characters) of a byte offset.
+fn position_of(text: &str, offset: usize) -> Position {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    Position {
+        line: before.matches('\n').count() + 1,
+        column: before
+            .get(line_start..)
+            .map_or(0, |line| line.chars().count())
+            + 1,
+    }
+}
+
+/// Reads YAML; syntax errors are placed where serde_yaml stopped.
+fn read_yaml(text: &str) -> Result<serde_json::Value, ConfigError> {
+    serde_yaml::from_str(text).map_err(|error| {
+        let reported = error.location().map(|location| Position {
+            line: location.line(),
+            column: location.column(),
+        });
+        let message = error.to_string();
+        let message = match reported {
+            Some(reported) => strip_position(&message, reported),
+            None => message,
+        };
+        let error = ConfigError::at(FieldPath::root(), strip_yaml_path(&message));
+        match reported {
+            Some(reported) => error.placed(text, reported),
+            None => error,
+        }
+    })
 }
 
 /// Both deserializers append ` at line L column C`; the error shows it once, its own way.
@@ -107,5 +199,44 @@ fn place(error: ConfigError, text: &str, syntax: Syntax) -> ConfigError {
     match locate(text, syntax, &error.path) {
         Some(position) => error.placed(text, position),
         None => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(depth: usize) -> String {
+        format!("api: {}{}\n", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    /// Found by fuzzing: libyaml's scanner is quadratic in flow depth, and 20 KB
+    /// of `[` took seconds before serde_yaml's own depth limit refused them.
+    #[test]
+    fn deep_flow_nesting_is_refused_before_the_yaml_scanner() {
+        let started = std::time::Instant::now();
+        let error = parse(nested(50_000).as_bytes()).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(
+            error.to_string().contains("nest deeper than 128"),
+            "{error}"
+        );
+        assert_eq!(error.position.map(|p| (p.line, p.column)), Some((1, 134)));
+    }
+
+    #[test]
+    fn flow_depth_ignores_brackets_in_comments_and_quoted_scalars() {
+        let brackets = "[".repeat(200);
+        for text in [
+            format!("# {brackets}\napi: v1\n"),
+            format!("api: \"{brackets}\\\" {brackets}\"\n"),
+            format!("api: '{brackets}'' {brackets}'\n"),
+            format!("a: ['{brackets}', \"{brackets}\"] # {brackets}\n"),
+        ] {
+            assert!(check_flow_depth(&text).is_ok(), "{text}");
+        }
+        assert!(check_flow_depth(&nested(128)).is_ok());
+        assert!(check_flow_depth(&nested(129)).is_err());
+        assert!(check_flow_depth(&format!("a: don't {brackets}\n")).is_err());
     }
 }

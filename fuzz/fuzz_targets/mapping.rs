@@ -1,0 +1,23 @@
+//! Mapping-rule patterns and authority globs: compile one part of the input,
+//! match it against the other.
+//!
+//! Input: `<pattern>\0<subject>`; without a `\0` the input is both.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use threescale_wasm_auth::glob::Glob;
+use threescale_wasm_auth::mapping::Pattern;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let (pattern, subject) = text.split_once('\0').unwrap_or((&text, &text));
+    if let Ok(compiled) = Pattern::compile(pattern) {
+        let _ = compiled.matches(subject);
+        let _ = compiled.matches(pattern);
+        let _ = compiled.as_str();
+    }
+    if let Ok(compiled) = Glob::compile(pattern) {
+        let _ = compiled.matches(subject);
+        let _ = compiled.matches(pattern);
+    }
+});
