@@ -51,7 +51,6 @@ impl<T: TryFrom<i128>> Visitor<'_> for WholeVisitor<T> {
             return Err(E::invalid_value(de::Unexpected::Float(value), &self));
         }
         // The checks above make this conversion exact.
-        #[allow(clippy::cast_possible_truncation)]
         Self::convert(value as i128)
     }
 }

@@ -150,7 +150,5 @@ fn jitter(now: Duration, index: usize) -> f64 {
     let seed = u64::from(now.subsec_nanos()) ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mixed = seed.wrapping_mul(0xBF58_476D_1CE4_E5B9).rotate_left(31);
     // The top 53 bits give an exact float below 1.
-    #[allow(clippy::cast_precision_loss)]
-    let fraction = (mixed >> 11) as f64 / (1u64 << 53) as f64;
-    fraction
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
 }

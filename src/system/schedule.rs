@@ -84,11 +84,6 @@ fn scale(amount: u64, jitter: f64) -> u64 {
         0.0
     };
     // Both factors are bounded, so the product fits and truncation is intended.
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
     let scaled = (amount as f64 * jitter) as u64;
     scaled.min(amount)
 }
