@@ -334,9 +334,9 @@ impl Envoy {
             .arg(scratch.file("envoy-admin-address"))
             .arg("--disable-hot-restart")
             .arg("--log-level")
-            .arg("info")
+            .arg(bootstrap.log_level)
             .arg("--component-log-level")
-            .arg("wasm:debug");
+            .arg(format!("wasm:{}", bootstrap.wasm_log_level));
         Process::spawn("envoy", command, scratch.file("envoy.log"))
     }
 
@@ -355,6 +355,12 @@ impl Envoy {
     pub fn assert_healthy(&mut self) {
         self.assert_running();
         let reloads = self.stats("threescale-wasm-auth.vm_reload");
+        // Envoy 1.40 keeps `wasm.<plugin name>.vm_reload{,_backoff,_failure,_success}`;
+        // without them this check could never fail.
+        assert!(
+            reloads.len() >= 4,
+            "Envoy has no `wasm.threescale-wasm-auth.vm_reload*` counters to check: {reloads:?}"
+        );
         assert!(
             reloads.iter().all(|(_, value)| *value == 0),
             "the filter's VM was reloaded: {reloads:?}\n{}",

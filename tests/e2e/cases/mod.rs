@@ -1,10 +1,12 @@
 //! The cases, by theme, and the checks they share.
 
+mod adversarial;
 mod configuration;
 mod credentials;
 mod extensions;
 mod failures;
 mod replies;
+mod secrets;
 mod system;
 
 use serde_json::Value;
