@@ -42,10 +42,16 @@ fn use_limits(limits: &Limits) {
     assert!(headers.len() <= 3, "{headers:?}");
     for (name, value) in &headers {
         assert!(name.starts_with("ratelimit-"), "{name}");
-        assert!(value.parse::<i64>().is_ok_and(|number| number >= 0), "{value}");
+        assert!(
+            value.parse::<i64>().is_ok_and(|number| number >= 0),
+            "{value}"
+        );
     }
     if let Some((_, reset)) = limits.retry_after() {
-        assert!(reset.parse::<i64>().is_ok_and(|number| number >= 0), "{reset}");
+        assert!(
+            reset.parse::<i64>().is_ok_and(|number| number >= 0),
+            "{reset}"
+        );
     }
 }
 

@@ -199,13 +199,17 @@ fn assert_stripped(request: &PlainRequest, pending: &Pending) {
                 "header {name} not removed: {pending:?}"
             ),
             Origin::QueryParameter(name) => {
-                let left = query_of(path).into_iter().flat_map(|query| query.split('&')).find(
-                    |pair| {
+                let left = query_of(path)
+                    .into_iter()
+                    .flat_map(|query| query.split('&'))
+                    .find(|pair| {
                         let raw = pair.split_once('=').map_or(*pair, |(raw, _)| raw);
                         raw == name || decode_form_component(raw).as_deref() == Some(name)
-                    },
+                    });
+                assert!(
+                    left.is_none(),
+                    "parameter {name} left in {path:?}: {pending:?}"
                 );
-                assert!(left.is_none(), "parameter {name} left in {path:?}: {pending:?}");
             }
             Origin::Metadata => {}
         }

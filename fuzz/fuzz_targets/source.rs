@@ -51,7 +51,10 @@ fuzz_target!(|data: &[u8]| {
             panic!("a header lookup resolved from {:?}", resolution.origin);
         };
         let bytes = request.header(name).expect("the header the lookup read");
-        assert_eq!(resolution.values, vec![String::from_utf8_lossy(&bytes).into_owned()]);
+        assert_eq!(
+            resolution.values,
+            vec![String::from_utf8_lossy(&bytes).into_owned()]
+        );
     }
 
     let query = request.query();
@@ -60,7 +63,10 @@ fuzz_target!(|data: &[u8]| {
             panic!("a query lookup resolved from {:?}", resolution.origin);
         };
         let query = query.as_deref().expect("a query lookup needs a query");
-        assert_eq!(Some(&resolution.values), query_parameter(query, name).map(|v| vec![v]).as_ref());
+        assert_eq!(
+            Some(&resolution.values),
+            query_parameter(query, name).map(|v| vec![v]).as_ref()
+        );
     }
     if let Some(query) = &query {
         for key in &keys {
@@ -73,7 +79,10 @@ fuzz_target!(|data: &[u8]| {
 
     if let Some(target) = Target::of(&request) {
         for text in [&target.scheme, &target.authority] {
-            assert!(!text.bytes().any(|byte| byte.is_ascii_uppercase()), "{target:?}");
+            assert!(
+                !text.bytes().any(|byte| byte.is_ascii_uppercase()),
+                "{target:?}"
+            );
         }
         let _ = normalise_authority(&target.scheme, &target.path);
         let _ = query_of(&target.path);
