@@ -8,6 +8,7 @@
 //! ordinary request must still pass, and no request without valid credentials may
 //! have reached the upstream: every refusal is checked to be the filter's own reply.
 
+use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine;
@@ -19,7 +20,7 @@ use super::{
     single_authrep,
 };
 use crate::envoy_config::Bootstrap;
-use crate::harness::{Stack, poll};
+use crate::harness::{Scratch, Stack, fixture, poll};
 use crate::http::{Request, Response};
 use crate::plugin::{USER_KEY, set, use_system};
 
@@ -314,4 +315,62 @@ fn system_answers_that_are_not_json_or_are_huge() {
         bootstrap.plugin_json()["system"]["upstream"]["timeout"] = json!(5000);
     });
     wait_until_passing(&mut stack);
+}
+
+/// Assembles `fixtures/trap.wat` (binaryen's `wasm-as`, installed by `make build`
+/// with `wasm-opt`) into `scratch`.
+fn trapping_module(scratch: &Scratch) -> std::path::PathBuf {
+    let module = scratch.file("trap.wasm");
+    let status = Command::new("wasm-as")
+        .arg(fixture("trap.wat"))
+        .arg("-o")
+        .arg(&module)
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("cannot run wasm-as (binaryen, installed by `make build`): {e}")
+        });
+    assert!(status.success(), "wasm-as failed: {status}");
+    module
+}
+
+/// What the suite's health check rests on: a VM that fails is answered with 503
+/// under `FAIL_RELOAD` (never let through), and the failure shows in the
+/// `vm_reload` counters that `Stack::send` checks after every request. The
+/// module stands in for a filter that panics: it traps on every request.
+#[test]
+fn a_failing_vm_denies_and_is_detected() {
+    let modules = Scratch::new("adversarial_trap_module");
+    let module = trapping_module(&modules);
+    let stack = Stack::start("adversarial_trap", MODEL, |bootstrap| {
+        bootstrap.wasm = module.clone();
+    });
+    assert!(
+        stack
+            .envoy
+            .vm_reloads()
+            .iter()
+            .all(|(_, count)| *count == 0),
+        "reloads before any request"
+    );
+    let request = get(&format!("/?user_key={USER_KEY}"));
+    // The VM fails on the first request; the next ones are answered while Envoy
+    // backs off, or reload it and fail again.
+    let detected = poll(FETCH_LIMIT, || {
+        let response = stack.envoy.send(&request);
+        assert_eq!(
+            response.status, 503,
+            "a failed VM let a request through:\n{response:?}"
+        );
+        assert!(!from_upstream(&response), "{response:?}");
+        let reloads = stack.envoy.vm_reloads();
+        reloads
+            .iter()
+            .any(|(_, count)| *count > 0)
+            .then_some(reloads)
+    });
+    assert!(
+        detected.is_some(),
+        "the VM failure never showed in the reload counters"
+    );
+    assert_no_backend_call(&stack.admin());
 }
