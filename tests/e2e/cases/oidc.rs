@@ -33,6 +33,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::single_authrep;
@@ -508,4 +509,141 @@ fn oidc_client_supplied_payload_header_is_removed_by_jwt_authn() {
     assert_local_reply(&response, 403, "Authentication failed\n");
     let authrep = single_authrep(&stack.admin());
     assert_authrep(&authrep, &[("app_id", "another-client")], &[("hits", "1")]);
+}
+
+/// An example file of `examples/oidc/`.
+fn oidc_example(name: &str) -> String {
+    let path = crate::harness::repo_root().join("examples/oidc").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The module path the standalone example names, replaced by the build's.
+const EXAMPLE_MODULE_PATH: &str = "/etc/envoy/threescale_wasm_auth.wasm";
+
+#[test]
+fn oidc_example_envoy_configuration_validates() {
+    // `--mode validate` also loads the module and configures it, so this checks the
+    // inline plugin configuration in the real VM as well.
+    let artifacts = crate::harness::artifacts();
+    let scratch = crate::harness::Scratch::new("oidc_example_validates");
+    let example = oidc_example("envoy.yaml");
+    assert!(
+        example.contains(EXAMPLE_MODULE_PATH),
+        "the example names {EXAMPLE_MODULE_PATH}"
+    );
+    let config = scratch.file("envoy.yaml");
+    std::fs::write(
+        &config,
+        example.replace(EXAMPLE_MODULE_PATH, &artifacts.wasm.display().to_string()),
+    )
+    .unwrap();
+    let mut command = std::process::Command::new(&artifacts.envoy_bin);
+    command.arg("--mode").arg("validate").arg("-c").arg(&config);
+    let (status, output) = crate::harness::run_with_limit(
+        "envoy --mode validate",
+        command,
+        scratch.file("validate.log"),
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap();
+    assert!(
+        status.success() && output.contains(" OK"),
+        "examples/oidc/envoy.yaml does not validate ({status}):\n{output}"
+    );
+}
+
+/// The inline plugin configuration of the standalone example.
+fn standalone_plugin_configuration() -> String {
+    let bootstrap: serde_yaml::Value = serde_yaml::from_str(&oidc_example("envoy.yaml")).unwrap();
+    let bootstrap = serde_json::to_value(bootstrap).unwrap();
+    let filters = bootstrap
+        .pointer(
+            "/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/http_filters",
+        )
+        .and_then(Value::as_array)
+        .unwrap();
+    let names: Vec<&str> = filters
+        .iter()
+        .filter_map(|filter| filter.get("name").and_then(Value::as_str))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            JWT_NAMESPACE,
+            "envoy.filters.http.wasm",
+            "envoy.filters.http.router"
+        ],
+        "jwt_authn must run before the module"
+    );
+    let wasm = filters[1].pointer("/typed_config/config").unwrap();
+    assert_eq!(wasm["failure_policy"], "FAIL_RELOAD");
+    wasm.pointer("/configuration/value")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned()
+}
+
+/// The WasmPlugin's `pluginConfig` as the JSON Istio hands the module: integers
+/// become floats on the way.
+fn istio_plugin_configuration() -> String {
+    let documents: Vec<Value> = serde_yaml::Deserializer::from_str(&oidc_example("istio.yaml"))
+        .map(|document| {
+            serde_json::to_value(serde_yaml::Value::deserialize(document).unwrap()).unwrap()
+        })
+        .collect();
+    let kinds: Vec<&str> = documents
+        .iter()
+        .filter_map(|document| document.get("kind").and_then(Value::as_str))
+        .collect();
+    assert_eq!(kinds, ["RequestAuthentication", "WasmPlugin"]);
+    let plugin = &documents[1];
+    assert_eq!(plugin.pointer("/spec/phase"), Some(&json!("AUTHZ")));
+    assert_eq!(
+        plugin.pointer("/spec/selector"),
+        documents[0].pointer("/spec/selector"),
+        "both select the same workloads"
+    );
+    let mut config = plugin.pointer("/spec/pluginConfig").unwrap().clone();
+    integers_to_floats(&mut config);
+    config.to_string()
+}
+
+fn integers_to_floats(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64() {
+                *value = json!(float);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integers_to_floats),
+        Value::Object(fields) => fields.values_mut().for_each(integers_to_floats),
+        _ => {}
+    }
+}
+
+#[test]
+fn oidc_example_plugin_configurations_parse() {
+    use threescale_wasm_auth::lookup::LookupQuery;
+    let standalone =
+        threescale_wasm_auth::config::parse(standalone_plugin_configuration().as_bytes())
+            .unwrap_or_else(|e| panic!("examples/oidc/envoy.yaml plugin configuration: {e}"));
+    let istio_text = istio_plugin_configuration();
+    assert!(
+        istio_text.contains("5000.0"),
+        "Istio-style floats: {istio_text}"
+    );
+    let istio = threescale_wasm_auth::config::parse(istio_text.as_bytes())
+        .unwrap_or_else(|e| panic!("examples/oidc/istio.yaml pluginConfig: {e}"));
+    assert_eq!(
+        standalone.services[0].credentials, istio.services[0].credentials,
+        "the two examples read the same credentials"
+    );
+    let [LookupQuery::Filter(query)] = istio.services[0].credentials.app_id.as_slice() else {
+        panic!(
+            "app_id is one filter query: {:?}",
+            istio.services[0].credentials.app_id
+        );
+    };
+    assert_eq!(query.path, [JWT_NAMESPACE, "0"]);
+    assert_eq!(query.keys, ["azp", "aud"]);
 }
