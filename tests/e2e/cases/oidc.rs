@@ -331,10 +331,20 @@ fn oidc_invalid_tokens_never_reach_3scale() {
     let response = stack.send(&with_token("/", &forged));
     assert_rejected_by_jwt_authn(&stack, &response, "Jwt verification fails");
 
+    // Signed with the right key, but by another issuer.
+    let elsewhere = idp.sign(&claims(
+        json!({ "azp": AZP_CLIENT, "iss": "https://other.test/" }),
+    ));
+    let response = stack.send(&with_token("/", &elsewhere));
+    assert_rejected_by_jwt_authn(&stack, &response, "Jwt issuer is not configured");
+
     // A valid token whose signature was tampered with.
     let genuine = idp.sign(&claims(json!({ "azp": AZP_CLIENT })));
     let (signed, signature) = genuine.rsplit_once('.').unwrap();
-    let tampered = format!("{signed}.{}", signature.chars().rev().collect::<String>());
+    // One character changed early in the signature: still well-formed base64url.
+    let mut changed: Vec<char> = signature.chars().collect();
+    changed[10] = if changed[10] == 'A' { 'B' } else { 'A' };
+    let tampered = format!("{signed}.{}", changed.into_iter().collect::<String>());
     let response = stack.send(&with_token("/", &tampered));
     assert_rejected_by_jwt_authn(&stack, &response, "Jwt verification fails");
 
