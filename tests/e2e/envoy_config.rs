@@ -46,6 +46,8 @@ pub struct Bootstrap {
     pub plugin: PluginConfiguration,
     /// Envoy worker threads (`--concurrency`).
     pub concurrency: u32,
+    /// HTTP filters placed before the Wasm filter, in order (e.g. `jwt_authn`).
+    pub filters_before: Vec<Value>,
 }
 
 impl Bootstrap {
@@ -61,6 +63,7 @@ impl Bootstrap {
             backend,
             upstream,
             concurrency: 1,
+            filters_before: Vec::new(),
         }
     }
 
@@ -87,7 +90,7 @@ impl Bootstrap {
         let bootstrap = json!({
             "admin": { "address": socket_address(any_local_port()) },
             "static_resources": {
-                "listeners": [listener(&self.wasm, &plugin_text)],
+                "listeners": [listener(&self.wasm, &plugin_text, &self.filters_before)],
                 "clusters": [
                     cluster(&self.backend_cluster, self.backend),
                     cluster(UPSTREAM_CLUSTER, self.upstream),
@@ -107,7 +110,13 @@ fn socket_address(address: SocketAddr) -> Value {
     json!({ "socket_address": { "address": address.ip().to_string(), "port_value": address.port() } })
 }
 
-fn listener(wasm: &Path, plugin_text: &str) -> Value {
+fn listener(wasm: &Path, plugin_text: &str, filters_before: &[Value]) -> Value {
+    let mut http_filters = filters_before.to_vec();
+    http_filters.push(wasm_filter(wasm, plugin_text));
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+    }));
     json!({
         "name": LISTENER_NAME,
         "address": socket_address(any_local_port()),
@@ -126,10 +135,7 @@ fn listener(wasm: &Path, plugin_text: &str) -> Value {
                             "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": UPSTREAM_CLUSTER } }],
                         }],
                     },
-                    "http_filters": [wasm_filter(wasm, plugin_text), {
-                        "name": "envoy.filters.http.router",
-                        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
-                    }],
+                    "http_filters": http_filters,
                 },
             }],
         }],
