@@ -17,6 +17,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 
 .PHONY: all build wasm-target wasm-opt envoy test lint fmt clean demo bench fuzz
+.PHONY: image push image-digest test-image test-compose
 
 all: build
 
@@ -83,6 +84,54 @@ fuzz:
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target generated/$$target corpus/$$target -- \
 	    -max_total_time=$(SECONDS) -max_len=$$len -timeout=5 -rss_limit_mb=2048; \
 	done
+
+# --- Deploying (README, "Deploying it") -------------------------------------------------------
+# The OCI image for Istio's WasmPlugin (scripts/image.sh): an OCI image layout under target/oci/,
+# the same module always giving the same manifest digest (the WasmPlugin's spec.sha256).
+IMAGE_LAYOUT := $(CURDIR)/target/oci/threescale-wasm-auth
+# Where `make push` sends it: host[:port]/repository:tag.
+REGISTRY ?=
+# false for a registry served over plain HTTP.
+REGISTRY_TLS_VERIFY ?= true
+
+# $(call apt_install,command:package ...): installs with apt-get, after one `apt-get update`, the
+# Debian packages whose command is missing (through sudo when not root).
+define apt_install
+@missing=; for pair in $(1); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+if [ -n "$$missing" ]; then \
+  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); echo "apt-get install$$missing"; \
+  $$SUDO apt-get update -qq && \
+  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+fi
+endef
+
+image: build
+	$(call apt_install,jq:jq)
+	scripts/image.sh build $(WASM) $(IMAGE_LAYOUT)
+
+# The manifest digest of the built image, as WasmPlugin spec.sha256 wants it (hex, no prefix).
+image-digest:
+	@scripts/image.sh digest $(IMAGE_LAYOUT)
+
+push: image
+	@[ -n "$(REGISTRY)" ] || { echo "usage: make push REGISTRY=host/repository:tag"; exit 2; }
+	$(call apt_install,skopeo:skopeo)
+	REGISTRY_TLS_VERIFY=$(REGISTRY_TLS_VERIFY) scripts/image.sh push $(IMAGE_LAYOUT) $(REGISTRY)
+
+# Builds the image twice (same digest), pushes it to a local registry (Debian's docker-registry,
+# as a process on 127.0.0.1) and pulls it back through the registry API with curl, as Istio's
+# agent does; prints the digest for spec.sha256.
+test-image: build
+	$(call apt_install,jq:jq curl:curl skopeo:skopeo docker-registry:docker-registry)
+	scripts/test-image.sh $(WASM)
+
+# Compose's own validation of examples/compose/docker-compose.yaml (Debian's docker-compose,
+# which validates without a Docker engine). tests/examples.rs (in `make test`) checks the
+# stack's wiring and runs its Envoy configuration through `envoy --mode validate`.
+test-compose:
+	$(call apt_install,docker-compose:docker-compose)
+	cd examples/compose && docker-compose -f docker-compose.yaml config --quiet
+	@echo "examples/compose/docker-compose.yaml: valid"
 
 clean:
 	$(CARGO) clean
