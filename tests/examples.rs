@@ -19,6 +19,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 const ISTIO_DIR: &str = "examples/istio";
+/// Istio resources elsewhere: the OpenID Connect pair (RequestAuthentication + WasmPlugin).
+const OIDC_ISTIO: &str = "examples/oidc/istio.yaml";
 const COMPOSE_DIR: &str = "examples/compose";
 const SCHEMA: &str = "tests/fixtures/schemas/wasmplugin.strict.schema.json";
 /// Where the compose stack mounts the module inside the Envoy container.
@@ -42,7 +44,7 @@ fn yaml_documents(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// `(file name, resource)` for every resource under examples/istio/.
+/// `(file name, resource)` for every resource under examples/istio/ and in the OIDC example.
 fn istio_resources() -> Vec<(String, Value)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join(ISTIO_DIR))
         .unwrap()
@@ -51,6 +53,7 @@ fn istio_resources() -> Vec<(String, Value)> {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no YAML files in {ISTIO_DIR}");
+    files.push(repo_root().join(OIDC_ISTIO));
     files
         .iter()
         .flat_map(|path| {
