@@ -109,8 +109,8 @@ fi
 SCRIPT=bench.sh
 source scripts/processes.sh
 require_files "run without --no-build" "$wasm" "$filters" "$sim" "$envoy" "$MODEL"
-rm -rf "$run_dir"
 mkdir -p "$run_dir"
+rm -f "$run_dir"/wrk-*.txt "$run_dir"/bench-*.yaml
 trap 'exit 130' INT TERM
 
 # The configuration file each Envoy runs: the ones under envoy/, or copies in
