@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::config::{Config, Service};
 use crate::decision::{Decision, Forward, HttpCall, LocalReply};
 use crate::fetched::Fetched;
-use crate::flow::{self, Target};
+use crate::flow::{self, ReplyKind, Target};
 use crate::lookup::ops::Segment;
 use crate::lookup::source::{Resolution, Unresolved, decode_form_component};
 use crate::lookup::{self, Credential, LookupQuery, Op, Origin, ResolvedCredentials, Trace};
@@ -224,6 +224,8 @@ pub enum DecisionView {
         url: String,
         /// The call's headers other than pseudo-headers.
         headers: Vec<(String, String)>,
+        /// What each kind of answer leads to, in words.
+        answers: Vec<String>,
         /// The changes made to the request when 3scale authorizes it.
         changes: ForwardView,
     },
@@ -263,7 +265,7 @@ pub fn explain(config: &Config, request: &dyn RequestView, options: Options) -> 
     if let Some(line) = &mut explanation.request {
         line.path = redactor.path(&line.path);
     }
-    explanation.decision = decision_view(&decision, reason, &redactor);
+    explanation.decision = decision_view(config, &decision, reason, &redactor);
     explanation
 }
 
@@ -306,7 +308,11 @@ fn explain_steps(
     let matched = !rules.usages.is_empty();
     explanation.rules = Some(rules);
     if !matched {
-        return format!("no mapping rule matches {} {}", target.method, target.path);
+        return format!(
+            "no mapping rule matches {} {}",
+            target.method,
+            redactor.path(&target.path)
+        );
     }
     if config.passthrough_metadata {
         "passthrough_metadata: the credentials and usages go to the next filter in x-3scale-* headers".to_owned()
@@ -440,16 +446,24 @@ fn credential_view(resolved: &ResolvedCredentials, redactor: &Redactor) -> Crede
     }
 }
 
-fn decision_view(decision: &Decision, reason: String, redactor: &Redactor) -> DecisionView {
+fn decision_view(
+    config: &Config,
+    decision: &Decision,
+    reason: String,
+    redactor: &Redactor,
+) -> DecisionView {
     match decision {
         Decision::Reply(reply) => reply_view(reply, reason),
         Decision::Continue(forward) => DecisionView::Continue {
             reason,
             changes: forward_view(forward, redactor),
         },
-        Decision::CallOut(call_out) => {
-            call_view(&call_out.call, &call_out.pending.forward, redactor)
-        }
+        Decision::CallOut(call_out) => call_view(
+            &call_out.call,
+            &call_out.pending.forward,
+            answers(config),
+            redactor,
+        ),
     }
 }
 
@@ -462,7 +476,12 @@ fn reply_view(reply: &LocalReply, reason: String) -> DecisionView {
     }
 }
 
-fn call_view(call: &HttpCall, forward: &Forward, redactor: &Redactor) -> DecisionView {
+fn call_view(
+    call: &HttpCall,
+    forward: &Forward,
+    answers: Vec<String>,
+    redactor: &Redactor,
+) -> DecisionView {
     let pseudo = |name: &str| call.header(name).unwrap_or_default().to_owned();
     DecisionView::CallOut {
         cluster: call.cluster.clone(),
@@ -480,8 +499,33 @@ fn call_view(call: &HttpCall, forward: &Forward, redactor: &Redactor) -> Decisio
             .filter(|(name, _)| !name.starts_with(':'))
             .cloned()
             .collect(),
+        answers,
         changes: forward_view(forward, redactor),
     }
+}
+
+/// What the filter does with each kind of answer from 3scale, from the same reply
+/// builder and failure policy the flow uses.
+fn answers(config: &Config) -> Vec<String> {
+    let status = |kind| flow::local_reply(config, kind, None).status;
+    let unreachable = match config.failure_policy {
+        crate::config::FailurePolicy::Deny => format!(
+            "reply {} (failure_policy: deny)",
+            status(ReplyKind::Unavailable)
+        ),
+        crate::config::FailurePolicy::Allow => {
+            "the request continues upstream (failure_policy: allow)".to_owned()
+        }
+    };
+    vec![
+        "200: the request continues upstream".to_owned(),
+        format!(
+            "409 with 3scale-rejection-reason limits_exceeded: reply {}",
+            status(ReplyKind::LimitsExceeded)
+        ),
+        format!("any other 4xx: reply {}", status(ReplyKind::AuthFailed)),
+        format!("5xx, timeout or no answer: {unreachable}"),
+    ]
 }
 
 fn forward_view(forward: &Forward, redactor: &Redactor) -> ForwardView {
