@@ -346,10 +346,10 @@ fn system_gap(config: &Config, service: &Service, notes: &mut Vec<String>) -> Op
     config.system.as_ref()?;
     let mut missing = Vec::new();
     if service.token.is_none() {
-        missing.push("its service token");
+        missing.push("service token");
     }
     if service.mapping_rules.is_empty() {
-        missing.push("its mapping rules");
+        missing.push("mapping rules");
     }
     if missing.is_empty() {
         notes.push(
@@ -357,14 +357,14 @@ fn system_gap(config: &Config, service: &Service, notes: &mut Vec<String>) -> Op
         );
         return None;
     }
-    let missing = missing.join(" and ");
+    let missing = missing.join(" and no ");
     notes.push(format!(
-        "service {} takes {missing} from System, which are fetched at run time and not available offline; until the first fetch succeeds the filter treats 3scale as unreachable (failure_policy: {})",
+        "service {} has no static {missing}: it takes them from System at run time, which is not available offline; until the first fetch succeeds the filter treats 3scale as unreachable (failure_policy: {})",
         service.id,
         policy_name(config)
     ));
     Some(format!(
-        "{missing} of service {} are not known yet (System has not answered)",
+        "service {} has no static {missing} and System has not answered yet",
         service.id
     ))
 }
