@@ -33,6 +33,8 @@ build: wasm-target wasm-opt
 	$(CARGO) build --lib --release --target wasm32-wasip1
 	@$(MAKE) --no-print-directory $(WASM)
 	@echo "wasm: $(WASM) ($$(stat -c %s $(WASM)) bytes; $$(stat -c %s $(WASM_RAW)) bytes before wasm-opt)"
+	$(CARGO) build --release --bin threescale-wasm-auth
+	@echo "cli: $(CURDIR)/target/release/threescale-wasm-auth"
 
 $(WASM): $(WASM_RAW)
 	wasm-opt -Oz $(WASM_FEATURES) $< -o $@

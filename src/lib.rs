@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod config;
 pub mod decision;
+pub mod explain;
 pub mod fetched;
 pub mod filter;
 pub mod flow;
