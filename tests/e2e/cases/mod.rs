@@ -4,6 +4,7 @@ mod configuration;
 mod credentials;
 mod extensions;
 mod failures;
+mod metrics;
 mod replies;
 mod system;
 
