@@ -69,7 +69,7 @@ metrics! {
     RequestsAuthorized => "requests.authorized", Counter,
         "Requests 3scale authorized, which went upstream.";
     RequestsDenied => "requests.denied", Counter,
-        "Requests refused with `auth_failed`: 3scale denied the credentials (a 4xx other than `limits_exceeded`), or the request had no authority or path.";
+        "Requests refused with `auth_failed`: 3scale denied the credentials (a 4xx other than `limits_exceeded`), or the request could not be authenticated (no authority or path; with `passthrough_metadata`, credentials that cannot be sent in a header).";
     RequestsLimited => "requests.limited", Counter,
         "Requests refused because 3scale answered `limits_exceeded`.";
     RequestsUnknownService => "requests.unknown_service", Counter,
@@ -425,6 +425,9 @@ mod tests {
             &request("GET", "api.test", Some("k")),
         );
         assert_eq!(Outcome::of(&decision), Some(Outcome::Passthrough));
+        let unsendable = request("GET", "api.test", Some("line\u{1}break"));
+        let decision = flow::on_request(&passthrough, &Fetched::new(), &unsendable);
+        assert_eq!(Outcome::of(&decision), Some(Outcome::Denied));
     }
 
     #[test]

@@ -51,7 +51,8 @@ impl Metrics {
     }
 
     /// Adds `count` to a counter: a [`Metric`], or anything that names one (an
-    /// [`Outcome`], a [`crate::metrics::CacheEvent`]).
+    /// [`Outcome`], a [`crate::metrics::CacheEvent`]: the cache reports its
+    /// events as `metrics.add(CacheEvent::Eviction, evicted)`).
     pub fn add(&self, metric: impl Into<Metric>, count: u64) {
         let metric = metric.into();
         // Envoy refuses an increment of 0.
