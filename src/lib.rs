@@ -14,6 +14,7 @@ pub mod glob;
 pub mod integer;
 pub mod lookup;
 pub mod mapping;
+pub mod metrics;
 pub mod redact;
 pub mod request;
 pub mod system;

@@ -1,16 +1,19 @@
 //! The HTTP context: one per request; carries out the core's decisions.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
 use super::host::{self, HostRequest};
+use super::metrics::Metrics;
 use crate::backend::{BackendAnswer, Limits};
 use crate::config::Config;
-use crate::decision::{Decision, Pending};
+use crate::decision::{Decision, HttpCall, Pending};
 use crate::fetched::Fetched;
 use crate::flow;
+use crate::metrics::{Metric, elapsed_ms};
 
 /// The state of one request.
 pub struct Http {
@@ -22,22 +25,28 @@ pub struct Http {
     limits: Option<Limits>,
     /// The filter answered the request itself; its reply has its headers already.
     replied: bool,
+    metrics: Rc<Metrics>,
+    /// When the call to 3scale was sent, by the host clock.
+    call_sent_at: Option<Duration>,
 }
 
 impl Http {
     /// A request context sharing the plugin's configuration.
-    pub fn new(config: Option<Rc<Config>>, fetched: Rc<Fetched>) -> Self {
+    pub fn new(config: Option<Rc<Config>>, fetched: Rc<Fetched>, metrics: Rc<Metrics>) -> Self {
         Http {
             config,
             fetched,
             pending: None,
             limits: None,
             replied: false,
+            metrics,
+            call_sent_at: None,
         }
     }
 
     /// Carries out a decision; `Pause` unless the request may go on now.
     fn apply(&mut self, decision: Decision) -> Action {
+        self.metrics.outcome(&decision);
         match decision {
             Decision::Continue(forward) => {
                 host::forward(&forward);
@@ -49,7 +58,7 @@ impl Http {
                 self.replied = true;
                 Action::Pause
             }
-            Decision::CallOut(call_out) => match host::dispatch(&call_out.call) {
+            Decision::CallOut(call_out) => match self.dispatch(&call_out.call) {
                 Ok(_token) => {
                     self.pending = Some(call_out.pending);
                     Action::Pause
@@ -59,8 +68,17 @@ impl Http {
         }
     }
 
+    /// Sends a call to 3scale, counting it and noting when it left.
+    fn dispatch(&mut self, call: &HttpCall) -> Result<u32, ()> {
+        self.metrics.count(Metric::BackendCalls);
+        let token = host::dispatch(call)?;
+        self.call_sent_at = Some(host::now());
+        Ok(token)
+    }
+
     /// Finishes a paused request from 3scale's answer.
     fn answer(&mut self, pending: &Pending, answer: &BackendAnswer) -> Action {
+        self.metrics.backend_answer(answer);
         let decision = match &self.config {
             Some(config) => flow::on_backend_answer(config, pending, answer),
             None => Decision::Reply(flow::reply::unconfigured()),
@@ -74,6 +92,10 @@ impl Context for Http {
         let Some(pending) = self.pending.take() else {
             return;
         };
+        if let Some(sent_at) = self.call_sent_at.take() {
+            let latency = elapsed_ms(sent_at, host::now());
+            self.metrics.record(Metric::BackendLatencyMs, latency);
+        }
         let answer = BackendAnswer::from_headers(host::call_response_headers());
         if let Action::Continue = self.answer(&pending, &answer) {
             host::resume_request();

@@ -4,6 +4,7 @@
 mod host;
 mod http;
 mod log;
+mod metrics;
 mod root;
 
 use proxy_wasm::types::LogLevel;

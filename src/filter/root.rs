@@ -11,9 +11,11 @@ use proxy_wasm::types::{BufferType, ContextType};
 
 use super::host;
 use super::http::Http;
+use super::metrics::Metrics;
 use crate::backend::BackendAnswer;
 use crate::config::{self, Config};
 use crate::fetched::Fetched;
+use crate::metrics::Metric;
 use crate::system::{FetchFailure, Fetcher, Outcome};
 
 /// How often the root checks whether a System fetch is due. Fetches happen when
@@ -33,12 +35,15 @@ pub struct Root {
     fetcher: Fetcher,
     /// Fetches waiting for their answer: call token → service index.
     in_flight: HashMap<u32, usize>,
+    /// The metric ids, shared with every HTTP context.
+    metrics: Rc<Metrics>,
 }
 
 impl Root {
     fn fetch_due(&mut self, config: &Config) {
         let now = host::now();
         for (index, call) in self.fetcher.due_calls(config, millis(now)) {
+            self.metrics.count(Metric::SystemFetches);
             match host::dispatch(&call) {
                 Ok(token) => {
                     self.in_flight.insert(token, index);
@@ -57,7 +62,11 @@ impl Root {
         }
     }
 
+    /// Takes in the outcome of a fetch (answered, or not sent at all).
     fn apply(&mut self, index: usize, outcome: Outcome) {
+        if outcome.fetched.is_none() {
+            self.metrics.count(Metric::SystemFetchFailures);
+        }
         for (level, line) in outcome.log {
             log::log!(level, "{line}");
         }
@@ -95,6 +104,10 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         super::log::follow_host_level();
+        // Once per VM: a new configuration keeps the ids (Envoy's stats are by name).
+        if !self.metrics.is_defined() {
+            self.metrics = Rc::new(Metrics::define());
+        }
         let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
             .flatten()
@@ -132,6 +145,7 @@ impl RootContext for Root {
         Some(Box::new(Http::new(
             self.config.clone(),
             Rc::clone(&self.fetched),
+            Rc::clone(&self.metrics),
         )))
     }
 

@@ -15,7 +15,7 @@ use log::{debug, warn};
 
 use crate::backend::{self, BackendAnswer, Limits, Transaction, Unreachable, Verdict};
 use crate::config::{Config, FailurePolicy, Service};
-use crate::decision::{CallOut, Decision, Forward, Pending};
+use crate::decision::{Admission, CallOut, Decision, Forward, Pending};
 use crate::fetched::Fetched;
 use crate::lookup::{self, Credential, ResolvedCredentials};
 use crate::mapping::{self, Usages};
@@ -41,6 +41,7 @@ pub fn on_backend_answer(config: &Config, pending: &Pending, answer: &BackendAns
             debug!("service {service_id}: 3scale authorized the request");
             Decision::Continue(Forward {
                 limits: Some(limits),
+                admission: Admission::Authorized,
                 ..pending.forward.clone()
             })
         }
@@ -198,7 +199,10 @@ fn unreachable(config: &Config, service_id: &str, why: Unreachable, forward: &Fo
             warn!(
                 "service {service_id}: {why}; letting the request through (failure_policy: allow)"
             );
-            Decision::Continue(forward.clone())
+            Decision::Continue(Forward {
+                admission: Admission::FailurePolicy,
+                ..forward.clone()
+            })
         }
     }
 }

@@ -4,6 +4,7 @@ mod configuration;
 mod credentials;
 mod extensions;
 mod failures;
+mod metrics;
 mod oidc;
 mod replies;
 mod system;
