@@ -1,7 +1,7 @@
 //! What the core tells the filter to do with a request: data, never host calls.
 
 use crate::backend::Limits;
-use crate::lookup::Origin;
+use crate::lookup::{Credential, Origin};
 use crate::mapping::Usages;
 
 /// The outcome of one step of the request flow.
@@ -123,4 +123,6 @@ pub struct Pending {
     pub origins: Vec<Origin>,
     /// The changes to apply when the request may continue.
     pub forward: Forward,
+    /// With the cache: the credential, to store the answer under.
+    pub credential: Option<Credential>,
 }

@@ -38,14 +38,15 @@ pub struct CacheAccess<'a> {
 impl CacheAccess<'_> {
     /// Decides a request from a fresh entry, or `Miss`.
     pub fn decide(&mut self, key: &AppKey<'_>, usages: &Usages) -> Lookup {
-        self.lookup(key, usages, 0, CacheEvent::Hit)
+        self.lookup(key, usages, 0, CacheEvent::Hit, true)
     }
 
     /// Decides a request from an entry up to `stale_ttl` past expiry (3scale is
     /// unreachable), or `Miss`.
     pub fn decide_stale(&mut self, key: &AppKey<'_>, usages: &Usages) -> Lookup {
         let staleness = self.settings.stale_ttl.saturating_mul(1000);
-        self.lookup(key, usages, staleness, CacheEvent::StaleHit)
+        // Not a miss: the request has already counted as one.
+        self.lookup(key, usages, staleness, CacheEvent::StaleHit, false)
     }
 
     /// Stores what 3scale answered for a request (`request` is its usage).
@@ -77,6 +78,7 @@ impl CacheAccess<'_> {
         usages: &Usages,
         staleness_ms: u64,
         hit: CacheEvent,
+        count_miss: bool,
     ) -> Lookup {
         let table = Table::new(self.store, self.settings);
         let lookup = table.lookup(key, usages, self.now_ms, staleness_ms);
@@ -87,7 +89,8 @@ impl CacheAccess<'_> {
                     self.worker.touch(table.bucket_of(key));
                 }
             }
-            Lookup::Miss => self.worker.record(CacheEvent::Miss),
+            Lookup::Miss if count_miss => self.worker.record(CacheEvent::Miss),
+            Lookup::Miss => {}
         }
         lookup
     }

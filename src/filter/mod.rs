@@ -5,6 +5,7 @@ mod host;
 mod http;
 mod log;
 mod root;
+mod shared;
 
 use proxy_wasm::types::LogLevel;
 
