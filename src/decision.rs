@@ -2,7 +2,7 @@
 
 use crate::backend::Limits;
 use crate::flow::ReplyKind;
-use crate::lookup::Origin;
+use crate::lookup::{Credential, Origin};
 use crate::mapping::Usages;
 
 /// The outcome of one step of the request flow.
@@ -141,4 +141,6 @@ pub struct Pending {
     pub origins: Vec<Origin>,
     /// The changes to apply when the request may continue.
     pub forward: Forward,
+    /// With the cache: the credential, to store the answer under.
+    pub credential: Option<Credential>,
 }

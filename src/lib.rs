@@ -4,6 +4,7 @@
 //! configuration and a view of the request into data that says what to do.
 
 pub mod backend;
+pub mod cache;
 pub mod config;
 pub mod decision;
 pub mod explain;

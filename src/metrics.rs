@@ -9,6 +9,7 @@
 //! `threescale_wasm_auth_requests_authorized`.
 
 use crate::backend::{self, BackendAnswer, Verdict};
+use crate::cache::Events;
 use crate::decision::{Admission, Decision};
 use crate::flow::ReplyKind;
 
@@ -92,14 +93,18 @@ metrics! {
         "Milliseconds from sending a backend call to its answer (timeouts included; calls the host refused to send excluded).";
     CacheHits => "cache.hits", Counter,
         "Requests the authorization cache answered without calling 3scale.";
+    CacheStaleHits => "cache.stale_hits", Counter,
+        "Requests answered from an expired cache entry (within `stale_ttl`) because 3scale could not be reached.";
     CacheMisses => "cache.misses", Counter,
-        "Requests the authorization cache could not answer.";
+        "Requests the authorization cache could not answer, which went to 3scale.";
     CacheEvictions => "cache.evictions", Counter,
         "Entries the authorization cache dropped to stay within its size.";
     ReportsSent => "reports.sent", Counter,
         "Batched report calls 3scale accepted.";
     ReportsFailed => "reports.failed", Counter,
-        "Batched report calls that failed.";
+        "Batched report calls that failed (their usage is retried).";
+    ReportsDropped => "reports.dropped", Counter,
+        "Unreported usage records dropped: over `max_pending_reports`, or for a service no longer configured.";
     SystemFetches => "system.fetches", Counter,
         "Proxy-configuration fetches from System the filter tried to make.";
     SystemFetchFailures => "system.fetch_failures", Counter,
@@ -180,43 +185,23 @@ pub fn is_backend_error(answer: &BackendAnswer) -> bool {
     matches!(backend::verdict(answer), Verdict::Unreachable(_))
 }
 
-/// What the authorization cache and its reporting tell the metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheEvent {
-    /// A request answered from the cache.
-    Hit,
-    /// A request the cache could not answer.
-    Miss,
-    /// An entry dropped to make room.
-    Eviction,
-    /// A report call 3scale accepted.
-    ReportSent,
-    /// A report call that failed.
-    ReportFailed,
-}
-
-impl CacheEvent {
-    /// The counter of this event.
-    pub fn metric(self) -> Metric {
-        match self {
-            CacheEvent::Hit => Metric::CacheHits,
-            CacheEvent::Miss => Metric::CacheMisses,
-            CacheEvent::Eviction => Metric::CacheEvictions,
-            CacheEvent::ReportSent => Metric::ReportsSent,
-            CacheEvent::ReportFailed => Metric::ReportsFailed,
-        }
-    }
+/// The counters to move for the cache's events since the last time: one
+/// `(metric, amount)` per kind of event.
+pub fn cache_counts(events: &Events) -> [(Metric, u64); 7] {
+    [
+        (Metric::CacheHits, events.hits),
+        (Metric::CacheStaleHits, events.stale_hits),
+        (Metric::CacheMisses, events.misses),
+        (Metric::CacheEvictions, events.evictions),
+        (Metric::ReportsSent, events.reports_sent),
+        (Metric::ReportsFailed, events.reports_failed),
+        (Metric::ReportsDropped, events.dropped),
+    ]
 }
 
 impl From<Outcome> for Metric {
     fn from(outcome: Outcome) -> Metric {
         outcome.metric()
-    }
-}
-
-impl From<CacheEvent> for Metric {
-    fn from(event: CacheEvent) -> Metric {
-        event.metric()
     }
 }
 
@@ -297,10 +282,12 @@ mod tests {
                 MetricType::Histogram,
             ),
             ("threescale_wasm_auth.cache.hits", MetricType::Counter),
+            ("threescale_wasm_auth.cache.stale_hits", MetricType::Counter),
             ("threescale_wasm_auth.cache.misses", MetricType::Counter),
             ("threescale_wasm_auth.cache.evictions", MetricType::Counter),
             ("threescale_wasm_auth.reports.sent", MetricType::Counter),
             ("threescale_wasm_auth.reports.failed", MetricType::Counter),
+            ("threescale_wasm_auth.reports.dropped", MetricType::Counter),
             ("threescale_wasm_auth.system.fetches", MetricType::Counter),
             (
                 "threescale_wasm_auth.system.fetch_failures",
@@ -334,21 +321,32 @@ mod tests {
     }
 
     #[test]
-    fn cache_events_have_their_counters() {
-        let cases = [
-            (CacheEvent::Hit, "threescale_wasm_auth.cache.hits"),
-            (CacheEvent::Miss, "threescale_wasm_auth.cache.misses"),
-            (CacheEvent::Eviction, "threescale_wasm_auth.cache.evictions"),
-            (CacheEvent::ReportSent, "threescale_wasm_auth.reports.sent"),
-            (
-                CacheEvent::ReportFailed,
-                "threescale_wasm_auth.reports.failed",
-            ),
-        ];
-        for (event, name) in cases {
-            assert_eq!(event.metric().name(), name);
-            assert_eq!(event.metric().metric_type(), MetricType::Counter);
-        }
+    fn cache_events_move_their_counters() {
+        let events = Events {
+            hits: 1,
+            stale_hits: 2,
+            misses: 3,
+            evictions: 4,
+            reports_sent: 5,
+            reports_failed: 6,
+            dropped: 7,
+        };
+        let names: Vec<(&str, u64)> = cache_counts(&events)
+            .iter()
+            .map(|(metric, count)| (metric.name(), *count))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("threescale_wasm_auth.cache.hits", 1),
+                ("threescale_wasm_auth.cache.stale_hits", 2),
+                ("threescale_wasm_auth.cache.misses", 3),
+                ("threescale_wasm_auth.cache.evictions", 4),
+                ("threescale_wasm_auth.reports.sent", 5),
+                ("threescale_wasm_auth.reports.failed", 6),
+                ("threescale_wasm_auth.reports.dropped", 7),
+            ]
+        );
     }
 
     fn config_with(patch: Value) -> Config {

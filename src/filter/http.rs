@@ -1,5 +1,6 @@
 //! The HTTP context: one per request; carries out the core's decisions.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -8,7 +9,9 @@ use proxy_wasm::types::Action;
 
 use super::host::{self, HostRequest};
 use super::metrics::Metrics;
+use super::shared::SharedData;
 use crate::backend::{BackendAnswer, Limits};
+use crate::cache::{CacheAccess, Worker};
 use crate::config::Config;
 use crate::decision::{Decision, HttpCall, Pending};
 use crate::fetched::Fetched;
@@ -19,6 +22,8 @@ use crate::metrics::{Metric, elapsed_ms};
 pub struct Http {
     config: Option<Rc<Config>>,
     fetched: Rc<Fetched>,
+    /// This worker's cache bookkeeping, when the cache is enabled.
+    cache: Option<Rc<RefCell<Worker>>>,
     /// Set while the request waits for 3scale.
     pending: Option<Pending>,
     /// The backend's limits, for the upstream response's headers.
@@ -32,10 +37,16 @@ pub struct Http {
 
 impl Http {
     /// A request context sharing the plugin's configuration.
-    pub fn new(config: Option<Rc<Config>>, fetched: Rc<Fetched>, metrics: Rc<Metrics>) -> Self {
+    pub fn new(
+        config: Option<Rc<Config>>,
+        fetched: Rc<Fetched>,
+        metrics: Rc<Metrics>,
+        cache: Option<Rc<RefCell<Worker>>>,
+    ) -> Self {
         Http {
             config,
             fetched,
+            cache,
             pending: None,
             limits: None,
             replied: false,
@@ -63,7 +74,7 @@ impl Http {
                     self.pending = Some(call_out.pending);
                     Action::Pause
                 }
-                Err(()) => self.answer(&call_out.pending, &BackendAnswer::DispatchFailed),
+                Err(()) => self.answer(&call_out.pending, &BackendAnswer::DispatchFailed, &[]),
             },
         }
     }
@@ -76,19 +87,44 @@ impl Http {
         Ok(token)
     }
 
-    /// Finishes a paused request from 3scale's answer.
-    fn answer(&mut self, pending: &Pending, answer: &BackendAnswer) -> Action {
+    /// Finishes a paused request from 3scale's answer (`body`: its body, read
+    /// only when the answer is to fill the cache).
+    fn answer(&mut self, pending: &Pending, answer: &BackendAnswer, body: &[u8]) -> Action {
         self.metrics.backend_answer(answer);
-        let decision = match &self.config {
-            Some(config) => flow::on_backend_answer(config, pending, answer),
+        let decision = match self.config.clone() {
+            Some(config) => self
+                .with_cache(&config, |cache| {
+                    flow::on_cached_backend_answer(&config, pending, answer, body, cache)
+                })
+                .unwrap_or_else(|| flow::on_backend_answer(&config, pending, answer)),
             None => Decision::Reply(flow::reply::unconfigured()),
         };
         self.apply(decision)
     }
+
+    /// Runs `run` with the cache, when it is enabled (and not already in use,
+    /// which cannot happen in a single-threaded VM but must not panic).
+    fn with_cache<T>(
+        &self,
+        config: &Config,
+        run: impl FnOnce(&mut CacheAccess<'_>) -> T,
+    ) -> Option<T> {
+        let settings = config.cache_enabled()?;
+        let mut worker = self.cache.as_ref()?.try_borrow_mut().ok()?;
+        let mut access = CacheAccess {
+            settings,
+            store: &SharedData,
+            worker: &mut worker,
+            now_ms: host::now_ms(),
+        };
+        let result = run(&mut access);
+        self.metrics.cache(&mut worker);
+        Some(result)
+    }
 }
 
 impl Context for Http {
-    fn on_http_call_response(&mut self, _: u32, _: usize, _: usize, _: usize) {
+    fn on_http_call_response(&mut self, _: u32, _: usize, body_size: usize, _: usize) {
         let Some(pending) = self.pending.take() else {
             return;
         };
@@ -97,7 +133,12 @@ impl Context for Http {
             self.metrics.record(Metric::BackendLatencyMs, latency);
         }
         let answer = BackendAnswer::from_headers(host::call_response_headers());
-        if let Action::Continue = self.answer(&pending, &answer) {
+        let body = if pending.credential.is_some() {
+            host::call_response_body(body_size)
+        } else {
+            Vec::new()
+        };
+        if let Action::Continue = self.answer(&pending, &answer, &body) {
             host::resume_request();
         }
     }
@@ -105,8 +146,14 @@ impl Context for Http {
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
-        let decision = match &self.config {
-            Some(config) => flow::on_request(config, &self.fetched, &HostRequest),
+        let decision = match self.config.clone() {
+            Some(config) => {
+                let fetched = Rc::clone(&self.fetched);
+                self.with_cache(&config, |cache| {
+                    flow::on_request_cached(&config, &fetched, &HostRequest, cache)
+                })
+                .unwrap_or_else(|| flow::on_request(&config, &fetched, &HostRequest))
+            }
             None => Decision::Reply(flow::reply::unconfigured()),
         };
         self.apply(decision)

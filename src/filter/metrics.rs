@@ -7,8 +7,9 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType as HostMetricType;
 
 use crate::backend::BackendAnswer;
+use crate::cache::Worker;
 use crate::decision::Decision;
-use crate::metrics::{Metric, MetricType, Outcome, is_backend_error};
+use crate::metrics::{Metric, MetricType, Outcome, cache_counts, is_backend_error};
 
 /// The host's id of every metric, shared by the root and HTTP contexts of a VM.
 /// Empty until [`Metrics::define`]; a metric without an id is not counted.
@@ -51,8 +52,7 @@ impl Metrics {
     }
 
     /// Adds `count` to a counter: a [`Metric`], or anything that names one (an
-    /// [`Outcome`], a [`crate::metrics::CacheEvent`]: the cache reports its
-    /// events as `metrics.add(CacheEvent::Eviction, evicted)`).
+    /// [`Outcome`]).
     pub fn add(&self, metric: impl Into<Metric>, count: u64) {
         let metric = metric.into();
         // Envoy refuses an increment of 0.
@@ -78,6 +78,13 @@ impl Metrics {
     pub fn outcome(&self, decision: &Decision) {
         if let Some(outcome) = Outcome::of(decision) {
             self.count(outcome);
+        }
+    }
+
+    /// Moves the cache's counters by what its worker did since the last call.
+    pub fn cache(&self, worker: &mut Worker) {
+        for (metric, count) in cache_counts(&worker.new_events()) {
+            self.add(metric, count);
         }
     }
 

@@ -6,6 +6,7 @@ mod http;
 mod log;
 mod metrics;
 mod root;
+mod shared;
 
 use proxy_wasm::types::LogLevel;
 

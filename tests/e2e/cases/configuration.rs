@@ -164,6 +164,11 @@ fn bench_envoy_yaml_is_valid() {
 }
 
 #[test]
+fn bench_cache_envoy_yaml_is_valid() {
+    assert_standalone_config_valid("bench-cache.yaml");
+}
+
+#[test]
 fn bench_baseline_yaml_is_valid() {
     let name = "bench-baseline.yaml";
     let text = fs::read_to_string(repo_root().join("envoy").join(name)).unwrap();

@@ -14,7 +14,7 @@ use crate::plugin::{HOST, LIMITED_CALLS, LIMITED_USER_KEY, USER_KEY, set, use_sy
 use crate::sim::SimAdmin;
 
 /// Every metric the filter defines, as `/stats` names it, with its type.
-const METRICS: [(&str, &str); 19] = [
+const METRICS: [(&str, &str); 21] = [
     ("requests.authorized", "counter"),
     ("requests.denied", "counter"),
     ("requests.limited", "counter"),
@@ -28,10 +28,12 @@ const METRICS: [(&str, &str); 19] = [
     ("backend.errors", "counter"),
     ("backend.latency_ms", "histogram"),
     ("cache.hits", "counter"),
+    ("cache.stale_hits", "counter"),
     ("cache.misses", "counter"),
     ("cache.evictions", "counter"),
     ("reports.sent", "counter"),
     ("reports.failed", "counter"),
+    ("reports.dropped", "counter"),
     ("system.fetches", "counter"),
     ("system.fetch_failures", "counter"),
 ];

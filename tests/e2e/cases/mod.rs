@@ -1,5 +1,6 @@
 //! The cases, by theme, and the checks they share.
 
+mod cache;
 mod configuration;
 mod credentials;
 mod extensions;
