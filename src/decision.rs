@@ -1,7 +1,8 @@
 //! What the core tells the filter to do with a request: data, never host calls.
 
 use crate::backend::Limits;
-use crate::lookup::Origin;
+use crate::flow::ReplyKind;
+use crate::lookup::{Credential, Origin};
 use crate::mapping::Usages;
 
 /// The outcome of one step of the request flow.
@@ -28,6 +29,21 @@ pub struct Forward {
     pub new_path: Option<String>,
     /// The backend's limits, for `RateLimit-*` headers on the upstream response.
     pub limits: Option<Limits>,
+    /// Why the request may go on (what the metrics count it as).
+    pub admission: Admission,
+}
+
+/// Why a request goes upstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Admission {
+    /// 3scale authorized it. The default, because a `Forward` is built before the
+    /// call and applied as it is once 3scale says yes.
+    #[default]
+    Authorized,
+    /// `passthrough_metadata`: handed to a later filter without asking 3scale.
+    Passthrough,
+    /// 3scale could not be reached and `failure_policy: allow` let it through.
+    FailurePolicy,
 }
 
 impl Forward {
@@ -68,6 +84,8 @@ pub struct LocalReply {
     pub headers: Vec<(String, String)>,
     /// Response body.
     pub body: Vec<u8>,
+    /// Which of the filter's replies this is (what the metrics count it as).
+    pub kind: ReplyKind,
 }
 
 impl LocalReply {
@@ -123,4 +141,6 @@ pub struct Pending {
     pub origins: Vec<Origin>,
     /// The changes to apply when the request may continue.
     pub forward: Forward,
+    /// With the cache: the credential, to store the answer under.
+    pub credential: Option<Credential>,
 }

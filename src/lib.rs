@@ -4,8 +4,10 @@
 //! configuration and a view of the request into data that says what to do.
 
 pub mod backend;
+pub mod cache;
 pub mod config;
 pub mod decision;
+pub mod explain;
 pub mod fetched;
 pub mod filter;
 pub mod flow;
@@ -13,6 +15,7 @@ pub mod glob;
 pub mod integer;
 pub mod lookup;
 pub mod mapping;
+pub mod metrics;
 pub mod redact;
 pub mod request;
 pub mod system;

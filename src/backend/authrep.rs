@@ -33,6 +33,29 @@ pub fn authorize(backend: &Backend, transaction: &Transaction<'_>) -> HttpCall {
     authorization_call(backend, "transactions/authorize.xml", transaction)
 }
 
+/// The options of an authrep whose answer fills the cache: the `<status>` body
+/// with its usage reports, and the metric hierarchy so that a child metric's
+/// usage can be checked against its parent's limits.
+const CACHING_OPTIONS: [&str; 3] = ["rejection_reason_header", "limit_headers", "hierarchy"];
+
+/// Like [`authrep`], but asking for the `<status>` body with the usage reports
+/// and the metric hierarchy (no `no_body`, even when listed in the extensions).
+pub fn authrep_with_reports(backend: &Backend, transaction: &Transaction<'_>) -> HttpCall {
+    let extensions: Vec<String> = backend
+        .extensions
+        .iter()
+        .filter(|name| *name != "no_body")
+        .cloned()
+        .collect();
+    let mut call = authorization_call(backend, "transactions/authrep.xml", transaction);
+    for (name, value) in &mut call.headers {
+        if name == "3scale-options" {
+            *value = options(&CACHING_OPTIONS, &extensions);
+        }
+    }
+    call
+}
+
 fn authorization_call(
     backend: &Backend,
     endpoint: &str,
@@ -338,6 +361,32 @@ mod tests {
             )
         );
         assert_eq!(call.header(":method"), Some("GET"));
+    }
+
+    #[test]
+    fn authrep_with_reports_asks_for_the_body_and_the_hierarchy() {
+        let call = authrep_with_reports(
+            &backend(
+                "https://su1.3scale.net",
+                &["no_body", "flat_usage", "hierarchy"],
+            ),
+            &Transaction {
+                service_id: "42",
+                service_token: "t",
+                credential: &user_key("u"),
+                usages: &usages(&[("hits", 1)]),
+            },
+        );
+        assert_eq!(
+            call.header("3scale-options"),
+            Some("rejection_reason_header=1&limit_headers=1&hierarchy=1&flat_usage=1")
+        );
+        assert_eq!(
+            call.header(":path"),
+            Some(
+                "/transactions/authrep.xml?service_id=42&service_token=t&user_key=u&usage%5Bhits%5D=1"
+            )
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ pub mod answer;
 pub mod authrep;
 pub mod encode;
 pub mod limits;
+pub mod status;
 
 pub use answer::{BackendAnswer, Unreachable, Verdict, verdict};
-pub use authrep::{Report, Transaction, authorize, authrep, report};
+pub use authrep::{Report, Transaction, authorize, authrep, authrep_with_reports, report};
 pub use limits::Limits;
+pub use status::{StatusDocument, UsageReport, parse_status};

@@ -45,7 +45,7 @@ pub struct Config {
     /// What to do when 3scale cannot be reached.
     #[serde(default)]
     pub failure_policy: FailurePolicy,
-    /// Authorization cache and batched reporting (not acted upon yet).
+    /// Authorization cache and batched reporting (off unless `enabled`).
     #[serde(default)]
     pub cache: Option<CacheSettings>,
     /// Per-kind overrides of the filter's local replies.
@@ -205,13 +205,78 @@ pub enum FailurePolicy {
     Allow,
 }
 
-/// `cache`: authorization cache and batched reporting (a later issue acts on it).
+/// `cache`: answer from a local copy of each application's authorization and
+/// limits, and report usage in batches (README, "Cache").
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSettings {
-    /// Turn the cache on.
+    /// Turn the cache on (off by default).
     #[serde(default)]
     pub enabled: bool,
+    /// Seconds an authorization stays fresh.
+    #[serde(
+        default = "default_cache_ttl",
+        deserialize_with = "crate::integer::whole"
+    )]
+    pub ttl: u64,
+    /// Seconds between batched reports.
+    #[serde(
+        default = "default_flush_interval",
+        deserialize_with = "crate::integer::whole"
+    )]
+    pub flush_interval: u64,
+    /// Applications kept; the least recently used are evicted beyond it.
+    #[serde(
+        default = "default_max_entries",
+        deserialize_with = "crate::integer::whole"
+    )]
+    pub max_entries: u32,
+    /// Seconds past expiry an entry may still answer while 3scale is
+    /// unreachable (0: never).
+    #[serde(default, deserialize_with = "crate::integer::whole")]
+    pub stale_ttl: u64,
+    /// Bound on the usage records waiting to be reported, per worker.
+    #[serde(
+        default = "default_max_pending_reports",
+        deserialize_with = "crate::integer::whole"
+    )]
+    pub max_pending_reports: u32,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            enabled: false,
+            ttl: default_cache_ttl(),
+            flush_interval: default_flush_interval(),
+            max_entries: default_max_entries(),
+            stale_ttl: 0,
+            max_pending_reports: default_max_pending_reports(),
+        }
+    }
+}
+
+fn default_cache_ttl() -> u64 {
+    60
+}
+
+fn default_flush_interval() -> u64 {
+    5
+}
+
+fn default_max_entries() -> u32 {
+    10_000
+}
+
+fn default_max_pending_reports() -> u32 {
+    10_000
+}
+
+impl Config {
+    /// The cache settings, when the cache is enabled.
+    pub fn cache_enabled(&self) -> Option<&CacheSettings> {
+        self.cache.as_ref().filter(|cache| cache.enabled)
+    }
 }
 
 /// `errors`: overrides of the local replies, per kind.

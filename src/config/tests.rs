@@ -184,8 +184,80 @@ fn extension_keys_parse() {
             .and_then(|r| r.content_type.as_deref()),
         Some("application/json")
     );
-    assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
-    assert!(config.warnings[0].contains("cache"));
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    assert_eq!(
+        config.cache_enabled(),
+        Some(&crate::config::CacheSettings {
+            enabled: true,
+            ..Default::default()
+        })
+    );
+}
+
+#[test]
+fn cache_settings_parse_with_defaults_and_floats() {
+    let text = format!(
+        "{}\ncache:\n  enabled: true\n  ttl: 2.0\n  flush_interval: 1\n  max_entries: 8\n  stale_ttl: 30\n  max_pending_reports: 100\n",
+        yaml_with_service_extra("")
+    );
+    let config = parse_str(&text).unwrap();
+    let cache = config.cache_enabled().unwrap();
+    assert_eq!(
+        (
+            cache.ttl,
+            cache.flush_interval,
+            cache.max_entries,
+            cache.stale_ttl,
+            cache.max_pending_reports
+        ),
+        (2, 1, 8, 30, 100)
+    );
+    let defaults = crate::config::CacheSettings::default();
+    assert_eq!(
+        (
+            defaults.enabled,
+            defaults.ttl,
+            defaults.flush_interval,
+            defaults.max_entries,
+            defaults.stale_ttl,
+            defaults.max_pending_reports
+        ),
+        (false, 60, 5, 10_000, 0, 10_000)
+    );
+    let off = parse_str(&format!(
+        "{}\ncache:\n  ttl: 5\n",
+        yaml_with_service_extra("")
+    ))
+    .unwrap();
+    assert_eq!(off.cache_enabled(), None);
+}
+
+#[test]
+fn cache_settings_refuse_zero_and_unknown_keys() {
+    for field in [
+        "ttl",
+        "flush_interval",
+        "max_entries",
+        "max_pending_reports",
+    ] {
+        let text = format!(
+            "{}\ncache:\n  enabled: true\n  {field}: 0\n",
+            yaml_with_service_extra("")
+        );
+        let error = parse_str(&text).unwrap_err();
+        assert_eq!(error.path.to_string(), format!("cache.{field}"), "{error}");
+    }
+    let stale = format!("{}\ncache:\n  stale_ttl: 0\n", yaml_with_service_extra(""));
+    assert!(parse_str(&stale).is_ok());
+    let unknown = format!("{}\ncache:\n  size: 3\n", yaml_with_service_extra(""));
+    assert!(
+        parse_str(&unknown)
+            .unwrap_err()
+            .to_string()
+            .contains("size")
+    );
+    let negative = format!("{}\ncache:\n  ttl: -1\n", yaml_with_service_extra(""));
+    assert!(parse_str(&negative).is_err());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! Each check names the offending field; the loader then places it in the text.
 
 use super::path::FieldPath;
-use super::{Config, ConfigError, ErrorReplies, ReplyOverride, Service, Upstream};
+use super::{CacheSettings, Config, ConfigError, ErrorReplies, ReplyOverride, Service, Upstream};
 use crate::glob::Glob;
 use crate::lookup::LookupQuery;
 
@@ -43,11 +43,8 @@ pub fn validate(mut config: Config) -> Result<(Config, Vec<String>), ConfigError
         check_service(service, has_system, &at, &mut warnings)?;
     }
     check_error_replies(&config.errors, &root.key("errors"))?;
-    if config.cache.as_ref().is_some_and(|cache| cache.enabled) {
-        warnings.push(
-            "`cache` is accepted but not implemented in this version: every request is authorized with 3scale"
-                .to_owned(),
-        );
+    if let Some(cache) = &config.cache {
+        check_cache(cache, &root.key("cache"))?;
     }
     Ok((config, warnings))
 }
@@ -255,4 +252,39 @@ fn is_header_name(name: &str) -> bool {
 
 fn is_header_value(value: &str) -> bool {
     value.chars().all(|c| c == '\t' || !c.is_control())
+}
+
+/// Zero is meaningless for every cache setting but `stale_ttl` (where it means never).
+fn check_cache(cache: &CacheSettings, at: &FieldPath) -> Result<(), ConfigError> {
+    let positive = [
+        (
+            "ttl",
+            cache.ttl,
+            "an authorization must stay fresh at least 1 second",
+        ),
+        (
+            "flush_interval",
+            cache.flush_interval,
+            "reports need at least 1 second between batches",
+        ),
+        (
+            "max_entries",
+            u64::from(cache.max_entries),
+            "the cache must hold at least 1 application",
+        ),
+        (
+            "max_pending_reports",
+            u64::from(cache.max_pending_reports),
+            "at least 1 usage record must be able to wait for its report",
+        ),
+    ];
+    for (name, value, why) in positive {
+        if value == 0 {
+            return Err(ConfigError::at(
+                at.key(name),
+                format!("`{name}` must be at least 1: {why}"),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -118,6 +118,11 @@ pub fn now() -> Duration {
         .unwrap_or_default()
 }
 
+/// Milliseconds since the Unix epoch, by the host's clock (0 if it has none).
+pub fn now_ms() -> u64 {
+    u64::try_from(now().as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Lets a paused request go on.
 pub fn resume_request() {
     if let Err(status) = hostcalls::resume_http_request() {

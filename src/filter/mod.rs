@@ -4,7 +4,9 @@
 mod host;
 mod http;
 mod log;
+mod metrics;
 mod root;
+mod shared;
 
 use proxy_wasm::types::LogLevel;
 

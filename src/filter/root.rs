@@ -1,6 +1,7 @@
 //! The root context: reads and validates the plugin configuration, and keeps each
 //! service's System configuration fresh.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -11,13 +12,18 @@ use proxy_wasm::types::{BufferType, ContextType};
 
 use super::host;
 use super::http::Http;
+use super::metrics::Metrics;
+use super::shared::SharedData;
 use crate::backend::BackendAnswer;
+use crate::cache::{Table, Worker};
 use crate::config::{self, Config};
 use crate::fetched::Fetched;
+use crate::metrics::Metric;
 use crate::system::{FetchFailure, Fetcher, Outcome};
 
-/// How often the root checks whether a System fetch is due. Fetches happen when
-/// the ttl expires; this only bounds how late (and how soon the first one runs).
+/// How often the root checks whether a System fetch or a cache report is due.
+/// They happen when their interval expires; this only bounds how late (and how
+/// soon the first one runs).
 const TICK: Duration = Duration::from_millis(500);
 
 /// The plugin's root: one per plugin configuration and VM (so one per Envoy
@@ -33,12 +39,18 @@ pub struct Root {
     fetcher: Fetcher,
     /// Fetches waiting for their answer: call token → service index.
     in_flight: HashMap<u32, usize>,
+    /// The metric ids, shared with every HTTP context.
+    metrics: Rc<Metrics>,
+    /// This VM's cache bookkeeping (reports to send, in flight), shared with
+    /// its HTTP contexts; `None` without the cache.
+    cache: Option<Rc<RefCell<Worker>>>,
 }
 
 impl Root {
     fn fetch_due(&mut self, config: &Config) {
         let now = host::now();
         for (index, call) in self.fetcher.due_calls(config, millis(now)) {
+            self.metrics.count(Metric::SystemFetches);
             match host::dispatch(&call) {
                 Ok(token) => {
                     self.in_flight.insert(token, index);
@@ -57,7 +69,44 @@ impl Root {
         }
     }
 
+    /// Sends the cache's batched reports when due (the root dispatches them, so
+    /// their answers come back here whatever happens to requests).
+    fn flush_reports(&mut self, config: &Config) {
+        let (Some(settings), Some(worker)) = (config.cache_enabled(), &self.cache) else {
+            return;
+        };
+        let Ok(mut worker) = worker.try_borrow_mut() else {
+            return;
+        };
+        let table = Table::new(&SharedData, settings);
+        for batch in worker.flush(&table, config, &self.fetched, host::now_ms()) {
+            match host::dispatch(&batch.call) {
+                Ok(token) => worker.sent(token, batch),
+                Err(()) => worker.unsent(batch),
+            }
+        }
+        self.metrics.cache(&mut worker);
+    }
+
+    /// The answer to a report call; `false` when `token` is not one.
+    fn report_answered(&mut self, token: u32) -> bool {
+        let Some(Ok(mut worker)) = self.cache.as_ref().map(|worker| worker.try_borrow_mut()) else {
+            return false;
+        };
+        let status = match BackendAnswer::from_headers(host::call_response_headers()) {
+            BackendAnswer::Received { status, .. } => status,
+            BackendAnswer::DispatchFailed => None,
+        };
+        let was_report = worker.answered(token, status);
+        self.metrics.cache(&mut worker);
+        was_report
+    }
+
+    /// Takes in the outcome of a fetch (answered, or not sent at all).
     fn apply(&mut self, index: usize, outcome: Outcome) {
+        if outcome.fetched.is_none() {
+            self.metrics.count(Metric::SystemFetchFailures);
+        }
         for (level, line) in outcome.log {
             log::log!(level, "{line}");
         }
@@ -71,6 +120,9 @@ impl Root {
 
 impl Context for Root {
     fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
+        if self.report_answered(token) {
+            return;
+        }
         let (Some(index), Some(config)) = (self.in_flight.remove(&token), self.config.clone())
         else {
             return;
@@ -95,6 +147,10 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         super::log::follow_host_level();
+        // Once per VM: a new configuration keeps the ids (Envoy's stats are by name).
+        if !self.metrics.is_defined() {
+            self.metrics = Rc::new(Metrics::define());
+        }
         let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
             .flatten()
@@ -107,9 +163,12 @@ impl RootContext for Root {
                 self.fetcher = Fetcher::new(&config);
                 self.fetched = Rc::new(Fetched::new());
                 self.in_flight.clear();
-                if self.fetcher.is_active() {
+                self.cache = config
+                    .cache_enabled()
+                    .map(|settings| Rc::new(RefCell::new(Worker::new(settings))));
+                if self.fetcher.is_active() || self.cache.is_some() {
                     if let Err(status) = hostcalls::set_tick_period(TICK) {
-                        log::error!("could not start the System refresh timer: {status:?}");
+                        log::error!("could not start the refresh and report timer: {status:?}");
                     }
                 }
                 self.config = Some(Rc::new(config));
@@ -125,6 +184,7 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         if let Some(config) = self.config.clone() {
             self.fetch_due(&config);
+            self.flush_reports(&config);
         }
     }
 
@@ -132,6 +192,8 @@ impl RootContext for Root {
         Some(Box::new(Http::new(
             self.config.clone(),
             Rc::clone(&self.fetched),
+            Rc::clone(&self.metrics),
+            self.cache.clone(),
         )))
     }
 

@@ -4,6 +4,7 @@
 //! a request that waited for 3scale; [`on_response_headers`] gives the headers
 //! added to the upstream's response. None of them touches the host.
 
+mod cached;
 mod passthrough;
 pub mod reply;
 mod strip;
@@ -14,20 +15,36 @@ mod tests;
 use log::{debug, warn};
 
 use crate::backend::{self, BackendAnswer, Limits, Transaction, Unreachable, Verdict};
+use crate::cache::CacheAccess;
 use crate::config::{Config, FailurePolicy, Service};
-use crate::decision::{CallOut, Decision, Forward, Pending};
+use crate::decision::{Admission, CallOut, Decision, Forward, Pending};
 use crate::fetched::Fetched;
 use crate::lookup::{self, Credential, ResolvedCredentials};
 use crate::mapping::{self, Usages};
 use crate::redact::redact;
 use crate::request::RequestView;
 
+pub use cached::on_cached_backend_answer;
 pub use reply::{ReplyKind, local_reply};
 pub use target::Target;
 
 /// Decides what to do with a request from its headers (steps 1 to 6, in order).
 pub fn on_request(config: &Config, fetched: &Fetched, request: &dyn RequestView) -> Decision {
-    decide(config, fetched, request).unwrap_or_else(|kind| local_reply(config, kind, None).into())
+    decide(config, fetched, request, None)
+        .unwrap_or_else(|kind| local_reply(config, kind, None).into())
+}
+
+/// [`on_request`] with the cache: a fresh entry decides without calling 3scale
+/// (README, "Cache"); otherwise the call's answer will fill it
+/// ([`on_cached_backend_answer`]).
+pub fn on_request_cached(
+    config: &Config,
+    fetched: &Fetched,
+    request: &dyn RequestView,
+    cache: &mut CacheAccess<'_>,
+) -> Decision {
+    decide(config, fetched, request, Some(cache))
+        .unwrap_or_else(|kind| local_reply(config, kind, None).into())
 }
 
 /// Finishes a request paused on a call to 3scale, from the call's answer.
@@ -41,6 +58,7 @@ pub fn on_backend_answer(config: &Config, pending: &Pending, answer: &BackendAns
             debug!("service {service_id}: 3scale authorized the request");
             Decision::Continue(Forward {
                 limits: Some(limits),
+                admission: Admission::Authorized,
                 ..pending.forward.clone()
             })
         }
@@ -80,6 +98,7 @@ fn decide(
     config: &Config,
     fetched: &Fetched,
     request: &dyn RequestView,
+    cache: Option<&mut CacheAccess<'_>>,
 ) -> Result<Decision, ReplyKind> {
     let Some(target) = Target::of(request) else {
         debug!("request without a readable authority or path");
@@ -123,9 +142,28 @@ fn decide(
             .ok_or(ReplyKind::AuthFailed)?;
         return Ok(Decision::Continue(passthrough::forward(forward, headers)));
     }
-    Ok(call_out(
-        config, index, service, token, resolved, usages, forward,
-    ))
+    let call = Call {
+        service_index: index,
+        service,
+        token,
+        resolved,
+        usages,
+        forward,
+    };
+    Ok(match cache {
+        Some(cache) => cached::decide(config, cache, call),
+        None => call_out(config, call, false),
+    })
+}
+
+/// A request that needs 3scale's authorization, with what the call needs.
+struct Call<'a> {
+    service_index: usize,
+    service: &'a Service,
+    token: &'a str,
+    resolved: ResolvedCredentials,
+    usages: Usages,
+    forward: Forward,
 }
 
 /// The first service whose authority globs match.
@@ -138,24 +176,29 @@ fn select_service<'a>(config: &'a Config, authority: &str) -> Option<(usize, &'a
     })
 }
 
-fn call_out(
-    config: &Config,
-    service_index: usize,
-    service: &Service,
-    token: &str,
-    resolved: ResolvedCredentials,
-    usages: Usages,
-    forward: Forward,
-) -> Decision {
-    let call = backend::authrep(
-        &config.backend,
-        &Transaction {
-            service_id: &service.id,
-            service_token: token,
-            credential: &resolved.credential,
-            usages: &usages,
-        },
-    );
+/// The authrep call for a request; `cached` asks for the body that fills the cache.
+fn call_out(config: &Config, request: Call<'_>, cached: bool) -> Decision {
+    let Call {
+        service_index,
+        service,
+        token,
+        resolved,
+        usages,
+        forward,
+    } = request;
+    let transaction = Transaction {
+        service_id: &service.id,
+        service_token: token,
+        credential: &resolved.credential,
+        usages: &usages,
+    };
+    // With the cache, the answer's body (usage reports, hierarchy) fills it.
+    let (call, credential) = if cached {
+        let call = backend::authrep_with_reports(&config.backend, &transaction);
+        (call, Some(resolved.credential.clone()))
+    } else {
+        (backend::authrep(&config.backend, &transaction), None)
+    };
     if log::log_enabled!(log::Level::Debug) {
         debug!(
             "service {}: authrep to cluster `{}` for {} with usages {:?}",
@@ -172,6 +215,7 @@ fn call_out(
             usages,
             origins: resolved.origins,
             forward,
+            credential,
         },
     })
 }
@@ -198,7 +242,10 @@ fn unreachable(config: &Config, service_id: &str, why: Unreachable, forward: &Fo
             warn!(
                 "service {service_id}: {why}; letting the request through (failure_policy: allow)"
             );
-            Decision::Continue(forward.clone())
+            Decision::Continue(Forward {
+                admission: Admission::FailurePolicy,
+                ..forward.clone()
+            })
         }
     }
 }

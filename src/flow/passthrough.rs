@@ -2,7 +2,7 @@
 //! `x-3scale-*` request headers instead of calling 3scale.
 
 use crate::config::{Config, Service};
-use crate::decision::Forward;
+use crate::decision::{Admission, Forward};
 use crate::lookup::Credential;
 use crate::mapping::Usages;
 
@@ -56,6 +56,7 @@ pub fn headers(
 pub fn forward(mut forward: Forward, headers: Vec<(String, String)>) -> Forward {
     forward.remove_header_prefixes.push(PREFIX.to_owned());
     forward.set_headers.extend(headers);
+    forward.admission = Admission::Passthrough;
     forward
 }
 

@@ -93,6 +93,7 @@ pub fn local_reply(config: &Config, kind: ReplyKind, limits: Option<&Limits>) ->
         status,
         headers,
         body,
+        kind,
     }
 }
 
@@ -115,5 +116,6 @@ pub fn unconfigured() -> LocalReply {
             ("powered-by".to_owned(), "3scale".to_owned()),
         ],
         body: format!("{}\n", ReplyKind::Unavailable.default_text()).into_bytes(),
+        kind: ReplyKind::Unavailable,
     }
 }

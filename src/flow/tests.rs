@@ -1095,7 +1095,7 @@ fn forward_apply_removes_then_sets_and_rewrites_the_path() {
             ("x-3scale-b".to_owned(), "2".to_owned()),
         ],
         new_path: Some("/a".to_owned()),
-        limits: None,
+        ..Forward::default()
     };
     forward.apply(&mut headers);
     assert_eq!(

@@ -5,7 +5,8 @@ use std::fmt;
 use serde::Deserialize;
 
 use super::query::LookupQuery;
-use super::source::{Resolution, resolve_query};
+use super::source::{Resolution, resolve_query_traced};
+use super::trace::{NoTrace, Trace};
 use crate::redact::redact;
 use crate::request::RequestView;
 
@@ -69,17 +70,26 @@ pub fn resolve(
     queries: &CredentialQueries,
     request: &dyn RequestView,
 ) -> Option<ResolvedCredentials> {
-    if let Some(found) = first_found(Role::UserKey, &queries.user_key, request) {
+    resolve_traced(queries, request, &mut NoTrace)
+}
+
+/// [`resolve`], telling `trace` every lookup query tried, in the order they are tried.
+pub fn resolve_traced<T: Trace + ?Sized>(
+    queries: &CredentialQueries,
+    request: &dyn RequestView,
+    trace: &mut T,
+) -> Option<ResolvedCredentials> {
+    if let Some(found) = first_found(Role::UserKey, &queries.user_key, request, trace) {
         return Some(ResolvedCredentials {
             credential: Credential::UserKey(found.bottom),
             origins: vec![found.origin],
         });
     }
-    let found = first_found(Role::AppId, &queries.app_id, request)?;
+    let found = first_found(Role::AppId, &queries.app_id, request, trace)?;
     let mut origins = vec![found.origin];
     let app_key = match found.second {
         Some(key) => Some(key),
-        None => first_found(Role::AppKey, &queries.app_key, request).map(|key| {
+        None => first_found(Role::AppKey, &queries.app_key, request, trace).map(|key| {
             if !origins.contains(&key.origin) {
                 origins.push(key.origin);
             }
@@ -131,11 +141,17 @@ struct Found {
 
 /// The first query of the list that resolves; each one that does not is logged at debug
 /// level with its position (and the failing op's position, if an op failed).
-fn first_found(role: Role, queries: &[LookupQuery], request: &dyn RequestView) -> Option<Found> {
-    queries
-        .iter()
-        .enumerate()
-        .find_map(|(index, query)| match resolve_query(query, request) {
+fn first_found<T: Trace + ?Sized>(
+    role: Role,
+    queries: &[LookupQuery],
+    request: &dyn RequestView,
+    trace: &mut T,
+) -> Option<Found> {
+    queries.iter().enumerate().find_map(|(index, query)| {
+        trace.query(role.name(), index);
+        let result = resolve_query_traced(query, request, trace);
+        trace.outcome(result.as_ref());
+        match result {
             Ok(resolution) => found(role, index, resolution),
             Err(why) => {
                 if log::log_enabled!(log::Level::Debug) {
@@ -146,7 +162,8 @@ fn first_found(role: Role, queries: &[LookupQuery], request: &dyn RequestView) -
                 }
                 None
             }
-        })
+        }
+    })
 }
 
 fn found(role: Role, index: usize, resolution: Resolution) -> Option<Found> {

@@ -9,7 +9,11 @@ mod protobuf;
 pub mod query;
 pub mod source;
 pub mod stack_index;
+pub mod trace;
 
-pub use credentials::{Credential, CredentialQueries, Origin, ResolvedCredentials, resolve};
+pub use credentials::{
+    Credential, CredentialQueries, Origin, ResolvedCredentials, resolve, resolve_traced,
+};
 pub use op::Op;
 pub use query::LookupQuery;
+pub use trace::{NoTrace, Trace};

@@ -22,6 +22,7 @@ use super::credentials::Origin;
 use super::format::metadata_values;
 use super::ops::{self, OpFailure, Stack};
 use super::query::{FilterSource, KeyedSource, LookupQuery};
+use super::trace::{NoTrace, Trace};
 use crate::request::RequestView;
 
 /// The values a lookup query resolved to and where they were read from.
@@ -66,6 +67,15 @@ pub fn resolve_query(
     query: &LookupQuery,
     request: &dyn RequestView,
 ) -> Result<Resolution, Unresolved> {
+    resolve_query_traced(query, request, &mut NoTrace)
+}
+
+/// [`resolve_query`], telling `trace` the source's values and the stack after each op.
+pub fn resolve_query_traced<T: Trace + ?Sized>(
+    query: &LookupQuery,
+    request: &dyn RequestView,
+    trace: &mut T,
+) -> Result<Resolution, Unresolved> {
     let (stack, origin, query_ops) = match query {
         LookupQuery::Header(source) => {
             let (value, origin) = header_value(source, request).ok_or(Unresolved::NotFound)?;
@@ -82,7 +92,8 @@ pub fn resolve_query(
             &source.ops,
         ),
     };
-    let values = ops::run(query_ops, stack).map_err(Unresolved::OpFailed)?;
+    trace.source(&origin, &stack);
+    let values = ops::run_traced(query_ops, stack, trace).map_err(Unresolved::OpFailed)?;
     if values.is_empty() {
         return Err(Unresolved::EmptyStack);
     }

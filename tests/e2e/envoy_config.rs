@@ -51,6 +51,8 @@ pub struct Bootstrap {
     /// The `wasm` component's log level, which the filter follows
     /// (`--component-log-level wasm:...`).
     pub wasm_log_level: &'static str,
+    /// HTTP filters placed before the Wasm filter, in order (e.g. `jwt_authn`).
+    pub filters_before: Vec<Value>,
 }
 
 impl Bootstrap {
@@ -68,6 +70,7 @@ impl Bootstrap {
             concurrency: 1,
             log_level: "info",
             wasm_log_level: "debug",
+            filters_before: Vec::new(),
         }
     }
 
@@ -94,7 +97,7 @@ impl Bootstrap {
         let bootstrap = json!({
             "admin": { "address": socket_address(any_local_port()) },
             "static_resources": {
-                "listeners": [listener(&self.wasm, &plugin_text)],
+                "listeners": [listener(&self.wasm, &plugin_text, &self.filters_before)],
                 "clusters": [
                     cluster(&self.backend_cluster, self.backend),
                     cluster(UPSTREAM_CLUSTER, self.upstream),
@@ -114,7 +117,13 @@ fn socket_address(address: SocketAddr) -> Value {
     json!({ "socket_address": { "address": address.ip().to_string(), "port_value": address.port() } })
 }
 
-fn listener(wasm: &Path, plugin_text: &str) -> Value {
+fn listener(wasm: &Path, plugin_text: &str, filters_before: &[Value]) -> Value {
+    let mut http_filters = filters_before.to_vec();
+    http_filters.push(wasm_filter(wasm, plugin_text));
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+    }));
     json!({
         "name": LISTENER_NAME,
         "address": socket_address(any_local_port()),
@@ -133,10 +142,7 @@ fn listener(wasm: &Path, plugin_text: &str) -> Value {
                             "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": UPSTREAM_CLUSTER } }],
                         }],
                     },
-                    "http_filters": [wasm_filter(wasm, plugin_text), {
-                        "name": "envoy.filters.http.router",
-                        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
-                    }],
+                    "http_filters": http_filters,
                 },
             }],
         }],

@@ -122,6 +122,44 @@ impl SimAdmin {
     }
 }
 
+impl SimAdmin {
+    /// Suspends (`true`) or reinstates an application, named as in `/_sim/usage`
+    /// (`user_key:<key>` or the app_id).
+    pub fn suspend(&self, service_id: &str, application: &str, suspended: bool) {
+        self.call(
+            Request::new(
+                "PUT",
+                &format!("/_sim/applications/{service_id}/{application}"),
+            )
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "suspended": suspended }).to_string()),
+        );
+    }
+
+    /// The live counters: (application, metric, period, value).
+    pub fn usage(&self) -> Vec<(String, String, String, u64)> {
+        let rows = self.call(Request::get("/_sim/usage")).json();
+        rows.as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| {
+                let text = |key: &str| {
+                    row.get(key)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                (
+                    text("application"),
+                    text("metric"),
+                    text("period"),
+                    row.get("value").and_then(Value::as_u64).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
 /// A received request from its JSON form in the admin API.
 fn received(entry: &Value) -> Received {
     let text = |key: &str| {

@@ -191,6 +191,9 @@ pub fn handle(state: &mut State, request: &Request, now: i64) -> Response {
         ("PUT", ["system", service_id, environment]) => {
             replace_system(state, service_id, environment, &request.body)
         }
+        ("PUT", ["applications", service_id, label]) => {
+            change_application(state, service_id, label, &request.body)
+        }
         _ => Response::json(404, &json!({"error": "unknown simulator endpoint"})),
     }
 }
@@ -218,6 +221,37 @@ fn usage(state: &State, now: i64) -> Value {
         })
         .collect();
     Value::Array(rows)
+}
+
+/// `{"suspended": bool}`: suspends (revokes) or reinstates an application.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicationChange {
+    suspended: bool,
+}
+
+fn change_application(state: &mut State, service_id: &str, label: &str, body: &[u8]) -> Response {
+    let change: ApplicationChange = match serde_json::from_slice(body) {
+        Ok(change) => change,
+        Err(error) => return bad_request(error.to_string()),
+    };
+    let application = state
+        .model
+        .services
+        .iter_mut()
+        .filter(|service| service.id == service_id)
+        .flat_map(|service| service.applications.iter_mut())
+        .find(|app| app.label() == label);
+    match application {
+        Some(app) => {
+            app.suspended = change.suspended;
+            Response::json(200, &json!({"suspended": app.suspended}))
+        }
+        None => Response::json(
+            404,
+            &json!({"error": format!("unknown application {label:?} in service {service_id:?}")}),
+        ),
+    }
 }
 
 fn replace_system(state: &mut State, service_id: &str, environment: &str, body: &[u8]) -> Response {

@@ -314,4 +314,32 @@ services:
         );
         assert_eq!(sim.lock().dropped_reports[0]["code"], "user_key_invalid");
     }
+
+    #[test]
+    fn applications_can_be_suspended_and_reinstated() {
+        let sim = simulator();
+        let suspend = |suspended: bool| {
+            request(
+                "PUT",
+                "/_sim/applications/1/user_key:uk",
+                &format!(r#"{{"suspended": {suspended}}}"#),
+            )
+        };
+        assert_eq!(status(sim.handle(&suspend(true))), Some(200));
+        assert_eq!(status(sim.handle(&request("GET", AUTHREP, ""))), Some(409));
+        assert_eq!(status(sim.handle(&suspend(false))), Some(200));
+        assert_eq!(status(sim.handle(&request("GET", AUTHREP, ""))), Some(200));
+        let unknown = request(
+            "PUT",
+            "/_sim/applications/1/nobody",
+            r#"{"suspended": true}"#,
+        );
+        assert_eq!(status(sim.handle(&unknown)), Some(404));
+        let bad = request(
+            "PUT",
+            "/_sim/applications/1/user_key:uk",
+            r#"{"suspend": true}"#,
+        );
+        assert_eq!(status(sim.handle(&bad)), Some(400));
+    }
 }

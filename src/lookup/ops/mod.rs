@@ -25,6 +25,7 @@ mod tests;
 use std::fmt;
 
 use super::op::{Op, Placement};
+use super::trace::{NoTrace, Trace};
 
 /// The value stack; index 0 is the bottom.
 pub type Stack = Vec<String>;
@@ -208,6 +209,15 @@ impl OpFailure {
 /// Fails when the source gave no values, when an op fails, or when an op leaves
 /// the stack empty. With no ops the values are returned as they are.
 pub fn run(ops: &[Op], stack: Stack) -> Result<Stack, OpFailure> {
+    run_traced(ops, stack, &mut NoTrace)
+}
+
+/// [`run`], telling `trace` the stack each top-level op leaves.
+pub fn run_traced<T: Trace + ?Sized>(
+    ops: &[Op],
+    stack: Stack,
+    trace: &mut T,
+) -> Result<Stack, OpFailure> {
     let reason = if stack.is_empty() {
         Some(Reason::NoInput)
     } else if !within_limits(&stack) {
@@ -217,14 +227,24 @@ pub fn run(ops: &[Op], stack: Stack) -> Result<Stack, OpFailure> {
     };
     match reason {
         Some(reason) => Err(OpFailure::here("source", reason)),
-        None => run_sequence(ops, stack),
+        None => run_sequence_traced(ops, stack, trace),
     }
 }
 
 /// Runs ops in sequence; failures carry their position.
-fn run_sequence(ops: &[Op], mut stack: Stack) -> Result<Stack, OpFailure> {
+fn run_sequence(ops: &[Op], stack: Stack) -> Result<Stack, OpFailure> {
+    run_sequence_traced(ops, stack, &mut NoTrace)
+}
+
+/// [`run_sequence`], telling `trace` the stack each op leaves.
+fn run_sequence_traced<T: Trace + ?Sized>(
+    ops: &[Op],
+    mut stack: Stack,
+    trace: &mut T,
+) -> Result<Stack, OpFailure> {
     for (index, op) in ops.iter().enumerate() {
         stack = apply_checked(op, stack).map_err(|failure| failure.under(index, op.name()))?;
+        trace.op(index, op, &stack);
     }
     Ok(stack)
 }

@@ -229,3 +229,115 @@ fn powered_by_can_be_disabled() {
         "{response:?}"
     );
 }
+
+#[test]
+fn errors_overrides_of_the_other_kinds() {
+    let mut stack = Stack::start("errors_overrides_other_kinds", MODEL, |bootstrap| {
+        let errors = json!({
+            "auth_failed": {
+                "status": 401,
+                "headers": { "WWW-Authenticate": "Basic realm=\"api\"" },
+            },
+            "no_match": { "status": 405, "body": "no such operation\n" },
+            "limits_exceeded": {
+                "content_type": "application/json",
+                "body": "{\"error\":\"quota exhausted\"}",
+            },
+            "unavailable": { "status": 502, "headers": { "retry-after": "30" } },
+        });
+        set(bootstrap.plugin_json(), "errors", errors);
+        set(bootstrap.plugin_json(), "rate_limit_headers", json!(true));
+    });
+
+    let response = stack.send(&get("/?user_key=nobody-has-this-key"));
+    assert_eq!(response.status, 401, "{response:?}");
+    assert_eq!(
+        response.text(),
+        "Authentication failed\n",
+        "the default text is kept"
+    );
+    assert_eq!(
+        response.header("www-authenticate").as_deref(),
+        Some("Basic realm=\"api\""),
+        "{response:?}"
+    );
+    super::assert_powered_by(&response);
+
+    let response =
+        stack.send(&Request::new("DELETE", &format!("/x?user_key={USER_KEY}")).host(HOST));
+    assert_eq!(response.status, 405, "{response:?}");
+    assert_eq!(response.text(), "no such operation\n");
+    assert_eq!(
+        response.header("content-type").as_deref(),
+        Some("text/plain; charset=utf-8"),
+        "the default content type is kept"
+    );
+
+    let limited = get(&format!("/?user_key={LIMITED_USER_KEY}"));
+    for _ in 0..LIMITED_CALLS {
+        assert_passed(&stack.send(&limited));
+    }
+    let response = stack.send(&limited);
+    assert_eq!(response.status, 429, "the status is kept:\n{response:?}");
+    assert_eq!(response.text(), "{\"error\":\"quota exhausted\"}");
+    assert_eq!(
+        response.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    let (limit, remaining, reset) = rate_limit(&response);
+    assert_eq!(
+        (limit, remaining),
+        (Some(LIMITED_CALLS as i64), Some(0)),
+        "the rate-limit headers stay on an overridden 429:\n{response:?}"
+    );
+    assert_eq!(
+        response
+            .header("retry-after")
+            .and_then(|v| v.parse::<i64>().ok()),
+        reset,
+        "{response:?}"
+    );
+    super::assert_powered_by(&response);
+
+    stack
+        .admin()
+        .fault(&json!({ "mode": "status", "status": 500, "scope": "backend" }));
+    let response = stack.send(&get(&format!("/?user_key={USER_KEY}")));
+    assert_eq!(response.status, 502, "{response:?}");
+    assert_eq!(response.text(), "Service Unavailable\n");
+    assert_eq!(response.headers_named("retry-after"), vec!["30".to_owned()]);
+}
+
+#[test]
+fn strip_credentials_of_app_id_app_key_and_basic_auth() {
+    let mut stack = Stack::start("strip_credentials_app", MODEL, |bootstrap| {
+        set(bootstrap.plugin_json(), "strip_credentials", json!(true));
+    });
+    // `app%5Fkey` is `app_key` once decoded, as the query_string source reads it.
+    let response = stack.send(&get(&format!(
+        "/products/?x=%2F+y&app_id={APP_ID}&app_idx=1&app%5Fkey={APP_KEY}&x=2&flag"
+    )));
+    let echoed = assert_passed(&response);
+    assert_eq!(
+        echoed.path, "/products/?x=%2F+y&app_idx=1&x=2&flag",
+        "only the credential parameters go; the others are kept byte for byte and in order"
+    );
+    assert_authrep(
+        &single_authrep(&stack.admin()),
+        &[("app_id", APP_ID), ("app_key", APP_KEY)],
+        &[("hits", "1"), ("products", "1")],
+    );
+
+    // `aladdin:opensesame`, from the Authorization header with the Basic ops.
+    let request = get("/?keep=1")
+        .header("authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l")
+        .header("x-kept", "1");
+    let echoed = assert_passed(&stack.send(&request));
+    assert!(
+        echoed.header_values("authorization").is_empty(),
+        "{:?}",
+        echoed.headers
+    );
+    assert_eq!(echoed.header_values("x-kept"), vec!["1"]);
+    assert_eq!(echoed.path, "/?keep=1");
+}

@@ -1,10 +1,13 @@
 //! The cases, by theme, and the checks they share.
 
 mod adversarial;
+mod cache;
 mod configuration;
 mod credentials;
 mod extensions;
 mod failures;
+mod metrics;
+mod oidc;
 mod replies;
 mod secrets;
 mod system;

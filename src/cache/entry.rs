@@ -1,0 +1,648 @@
+//! One application's cached state, the local decision on a hit, and the merge
+//! of a fresh authrep answer into what was cached.
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Limits, StatusDocument};
+use crate::lookup::Credential;
+use crate::mapping::Usages;
+
+/// A credential as kept in shared data (compact, serializable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoredCredential {
+    /// A user key.
+    #[serde(rename = "u")]
+    UserKey(String),
+    /// An application id and its key, if the request gave one.
+    #[serde(rename = "a")]
+    AppId(String, Option<String>),
+}
+
+impl StoredCredential {
+    /// The stored form of a request's credential.
+    pub fn of(credential: &Credential) -> Self {
+        match credential {
+            Credential::UserKey(key) => StoredCredential::UserKey(key.clone()),
+            Credential::AppId { app_id, app_key } => {
+                StoredCredential::AppId(app_id.clone(), app_key.clone())
+            }
+        }
+    }
+
+    /// Whether this is the same credential, compared without allocating.
+    pub fn is(&self, credential: &Credential) -> bool {
+        match (self, credential) {
+            (StoredCredential::UserKey(stored), Credential::UserKey(key)) => stored == key,
+            (
+                StoredCredential::AppId(stored_id, stored_key),
+                Credential::AppId { app_id, app_key },
+            ) => stored_id == app_id && stored_key == app_key,
+            _ => false,
+        }
+    }
+
+    /// Back to the request form, for a report.
+    pub fn credential(&self) -> Credential {
+        match self {
+            StoredCredential::UserKey(key) => Credential::UserKey(key.clone()),
+            StoredCredential::AppId(app_id, app_key) => Credential::AppId {
+                app_id: app_id.clone(),
+                app_key: app_key.clone(),
+            },
+        }
+    }
+}
+
+/// Which application an entry is about: a service and a credential.
+#[derive(Debug, Clone, Copy)]
+pub struct AppKey<'a> {
+    /// The 3scale service id.
+    pub service_id: &'a str,
+    /// The credential the request presents (with its key: a wrong key is
+    /// another entry, so a cached denial never hides a right one).
+    pub credential: &'a Credential,
+}
+
+/// What 3scale said about the application, apart from limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Authorization {
+    /// Authorized, or denied only for limits (the limits then decide).
+    #[serde(rename = "ok")]
+    Authorized,
+    /// Denied for another reason (unknown key, suspended application, …).
+    #[serde(rename = "no")]
+    Denied,
+}
+
+/// A limit on a metric for a period, with the value 3scale last gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limit {
+    /// The metric.
+    #[serde(rename = "m")]
+    pub metric: String,
+    /// The period's name.
+    #[serde(rename = "p")]
+    pub period: String,
+    /// The limit.
+    #[serde(rename = "x")]
+    pub max: i64,
+    /// The metric's value in the period, as far as this entry knows, excluding
+    /// the entry's `used`.
+    #[serde(rename = "v")]
+    pub current: i64,
+    /// When the period ends, in Unix milliseconds (`None`: eternity).
+    #[serde(rename = "e")]
+    pub ends_ms: Option<u64>,
+}
+
+impl Limit {
+    fn is_active(&self, now_ms: u64) -> bool {
+        self.ends_ms.is_none_or(|ends| ends > now_ms)
+    }
+
+    fn same_period(&self, other: &Limit) -> bool {
+        self.metric == other.metric && self.period == other.period && self.ends_ms == other.ends_ms
+    }
+
+    /// Seconds until the period ends, rounded up; `-1` for eternity.
+    fn reset_seconds(&self, now_ms: u64) -> i64 {
+        self.ends_ms.map_or(-1, |ends| {
+            i64::try_from(ends.saturating_sub(now_ms).div_ceil(1000)).unwrap_or(i64::MAX)
+        })
+    }
+}
+
+/// One application's entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The service id.
+    #[serde(rename = "s")]
+    pub service_id: String,
+    /// The credential.
+    #[serde(rename = "c")]
+    pub credential: StoredCredential,
+    /// Authorized or denied.
+    #[serde(rename = "a")]
+    pub authorization: Authorization,
+    /// Until when (Unix ms) the entry answers on its own.
+    #[serde(rename = "f")]
+    pub fresh_until_ms: u64,
+    /// When a request last used the entry (Unix ms), for eviction.
+    #[serde(rename = "t")]
+    pub last_used_ms: u64,
+    /// The application's limits.
+    #[serde(rename = "l", default)]
+    pub limits: Vec<Limit>,
+    /// (child, parent) metric pairs: a child's usage also counts for its parent.
+    #[serde(rename = "h", default)]
+    pub parents: Vec<(String, String)>,
+    /// Usage allowed locally since the last authrep (reported or not), per metric.
+    #[serde(rename = "u", default)]
+    pub used: Vec<(String, u64)>,
+    /// The part of `used` no flush has claimed yet.
+    #[serde(rename = "r", default)]
+    pub unreported: Vec<(String, u64)>,
+}
+
+/// What the cache says about a request on a hit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HitOutcome {
+    /// Allowed; the limits are those after this request, for `RateLimit-*`.
+    Allow(Limits),
+    /// A limit would be exceeded: 429 until its period ends.
+    LimitsExceeded(Limits),
+    /// Denied for another reason: 403.
+    Denied,
+}
+
+/// The part of a fresh authrep answer the cache keeps.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    /// 200, with its document: the request was counted.
+    Authorized(&'a StatusDocument),
+    /// 409 `limits_exceeded`, with its document: nothing was counted.
+    LimitsExceeded(&'a StatusDocument),
+    /// Any other 4xx.
+    Denied,
+}
+
+impl Entry {
+    /// Whether the entry is about this application.
+    pub fn is_for(&self, key: &AppKey<'_>) -> bool {
+        self.service_id == key.service_id && self.credential.is(key.credential)
+    }
+
+    /// Whether the entry may answer at `now_ms`, up to `staleness_ms` past expiry.
+    pub fn usable(&self, now_ms: u64, staleness_ms: u64) -> bool {
+        now_ms < self.fresh_until_ms.saturating_add(staleness_ms)
+    }
+
+    /// The local decision for a request with these usages (nothing changes).
+    pub fn check(&self, usages: &Usages, now_ms: u64) -> HitOutcome {
+        if self.authorization == Authorization::Denied {
+            return HitOutcome::Denied;
+        }
+        let mut tightest: Option<(i64, &Limit)> = None;
+        let mut exceeded: Option<&Limit> = None;
+        for limit in self.limits.iter().filter(|limit| limit.is_active(now_ms)) {
+            let delta = self.effective(pairs(&usages.0), &limit.metric);
+            if delta == 0 {
+                continue;
+            }
+            let used = self.effective(pairs(&self.used), &limit.metric);
+            let left = limit.max.saturating_sub(limit.current.saturating_add(used));
+            if left < delta {
+                let later = exceeded
+                    .is_none_or(|seen| limit.reset_seconds(now_ms) > seen.reset_seconds(now_ms));
+                if later {
+                    exceeded = Some(limit);
+                }
+                continue;
+            }
+            let remaining = left.saturating_sub(delta) / delta;
+            if tightest.is_none_or(|(least, _)| remaining < least) {
+                tightest = Some((remaining, limit));
+            }
+        }
+        if let Some(limit) = exceeded {
+            return HitOutcome::LimitsExceeded(Limits {
+                max_value: Some(limit.max),
+                remaining: Some(0),
+                reset: Some(limit.reset_seconds(now_ms)),
+            });
+        }
+        HitOutcome::Allow(match tightest {
+            Some((remaining, limit)) => Limits {
+                max_value: Some(limit.max),
+                remaining: Some(remaining),
+                reset: Some(limit.reset_seconds(now_ms)),
+            },
+            None => Limits {
+                max_value: None,
+                remaining: Some(-1),
+                reset: Some(-1),
+            },
+        })
+    }
+
+    /// Counts an allowed request: its usage is used and waits for a report.
+    pub fn add_usage(&mut self, usages: &Usages, now_ms: u64) {
+        for (metric, delta) in usages.0.iter().filter(|(_, delta)| *delta > 0) {
+            add(&mut self.used, metric, *delta);
+            add(&mut self.unreported, metric, *delta);
+        }
+        self.last_used_ms = self.last_used_ms.max(now_ms);
+    }
+
+    /// Takes the usage no flush has claimed (it stays in `used` for decisions).
+    pub fn take_unreported(&mut self) -> Vec<(String, u64)> {
+        std::mem::take(&mut self.unreported)
+    }
+
+    /// The entry after an authrep answer for `key`, made for `request` at
+    /// `now_ms`, merged with what was cached (`old`, for the same application).
+    ///
+    /// Unreported usage is carried over (so it is never lost nor reported
+    /// twice). For each limit of the same period, the value kept is the larger
+    /// of two lower bounds of the truth: 3scale's answer plus the unreported
+    /// usage, and the old entry's value plus all it allowed plus this request.
+    /// The second covers reports still in flight and answers that arrive out
+    /// of order from several workers.
+    pub fn from_answer(
+        key: &AppKey<'_>,
+        answer: Answer<'_>,
+        old: Option<&Entry>,
+        request: &Usages,
+        now_ms: u64,
+        ttl_ms: u64,
+        use_hierarchy: bool,
+    ) -> Entry {
+        let carried = old.map(|old| old.unreported.clone()).unwrap_or_default();
+        let (authorization, document, counted) = match answer {
+            Answer::Authorized(document) => (Authorization::Authorized, Some(document), true),
+            Answer::LimitsExceeded(document) => (Authorization::Authorized, Some(document), false),
+            Answer::Denied => (Authorization::Denied, None, false),
+        };
+        let mut entry = Entry {
+            service_id: key.service_id.to_owned(),
+            credential: StoredCredential::of(key.credential),
+            authorization,
+            fresh_until_ms: now_ms.saturating_add(ttl_ms),
+            last_used_ms: now_ms,
+            limits: document.map(limits_of).unwrap_or_default(),
+            parents: document
+                .filter(|_| use_hierarchy)
+                .map(parents_of)
+                .unwrap_or_default(),
+            used: carried.clone(),
+            unreported: carried,
+        };
+        entry.raise_to_known(old, request, counted);
+        if let Some(first_end) = entry.limits.iter().filter_map(|limit| limit.ends_ms).min() {
+            entry.fresh_until_ms = entry.fresh_until_ms.min(first_end);
+        }
+        entry
+    }
+
+    fn raise_to_known(&mut self, old: Option<&Entry>, request: &Usages, counted: bool) {
+        let Some(old) = old else {
+            return;
+        };
+        let mut raised = Vec::with_capacity(self.limits.len());
+        for limit in &self.limits {
+            let carried = self.effective(pairs(&self.unreported), &limit.metric);
+            let answered = limit.current.saturating_add(carried);
+            let known = old
+                .limits
+                .iter()
+                .find(|known| known.same_period(limit))
+                .map(|known| {
+                    let this = if counted {
+                        self.effective(pairs(&request.0), &limit.metric)
+                    } else {
+                        0
+                    };
+                    known
+                        .current
+                        .saturating_add(old.effective(pairs(&old.used), &limit.metric))
+                        .saturating_add(this)
+                });
+            let total = known.map_or(answered, |known| known.max(answered));
+            raised.push(total.saturating_sub(carried));
+        }
+        for (limit, current) in self.limits.iter_mut().zip(raised) {
+            limit.current = current;
+        }
+    }
+
+    /// The amount of `metric` in a usage list, children included.
+    fn effective<'a>(&self, usage: impl Iterator<Item = (&'a str, u64)>, metric: &str) -> i64 {
+        let total = usage
+            .filter(|(name, _)| *name == metric || self.parent_of(name) == Some(metric))
+            .fold(0u64, |sum, (_, delta)| sum.saturating_add(delta));
+        i64::try_from(total).unwrap_or(i64::MAX)
+    }
+
+    fn parent_of(&self, metric: &str) -> Option<&str> {
+        self.parents
+            .iter()
+            .find(|(child, _)| child == metric)
+            .map(|(_, parent)| parent.as_str())
+    }
+}
+
+fn pairs(list: &[(String, u64)]) -> impl Iterator<Item = (&str, u64)> {
+    list.iter().map(|(name, delta)| (name.as_str(), *delta))
+}
+
+fn add(list: &mut Vec<(String, u64)>, metric: &str, delta: u64) {
+    match list.iter_mut().find(|(name, _)| name == metric) {
+        Some((_, value)) => *value = value.saturating_add(delta),
+        None => list.push((metric.to_owned(), delta)),
+    }
+}
+
+fn limits_of(document: &StatusDocument) -> Vec<Limit> {
+    document
+        .reports
+        .iter()
+        .map(|report| Limit {
+            metric: report.metric.clone(),
+            period: report.period.clone(),
+            max: report.max_value,
+            current: report.current_value,
+            ends_ms: report.period_end.map(|end| end.saturating_mul(1000)),
+        })
+        .collect()
+}
+
+fn parents_of(document: &StatusDocument) -> Vec<(String, String)> {
+    document
+        .hierarchy
+        .iter()
+        .flat_map(|(parent, children)| {
+            children
+                .iter()
+                .filter(move |child| *child != parent)
+                .map(move |child| (child.clone(), parent.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::UsageReport;
+
+    const NOW: u64 = 1_700_000_000_000;
+    const TTL: u64 = 60_000;
+
+    fn usages(pairs: &[(&str, u64)]) -> Usages {
+        Usages(pairs.iter().map(|(m, d)| ((*m).to_owned(), *d)).collect())
+    }
+
+    fn document(reports: &[(&str, &str, i64, i64, Option<u64>)]) -> StatusDocument {
+        StatusDocument {
+            authorized: true,
+            reason: None,
+            reports: reports
+                .iter()
+                .map(|(metric, period, max, current, end)| UsageReport {
+                    metric: (*metric).into(),
+                    period: (*period).into(),
+                    period_end: *end,
+                    max_value: *max,
+                    current_value: *current,
+                })
+                .collect(),
+            hierarchy: vec![("hits".into(), vec!["products".into(), "sales".into()])],
+        }
+    }
+
+    fn entry(document: &StatusDocument) -> Entry {
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        Entry::from_answer(
+            &key,
+            Answer::Authorized(document),
+            None,
+            &usages(&[("hits", 1)]),
+            NOW,
+            TTL,
+            true,
+        )
+    }
+
+    #[test]
+    fn allows_up_to_the_limit_then_exceeds() {
+        let mut entry = entry(&document(&[("hits", "eternity", 3, 1, None)]));
+        let one = usages(&[("hits", 1)]);
+        assert_eq!(
+            entry.check(&one, NOW),
+            HitOutcome::Allow(Limits {
+                max_value: Some(3),
+                remaining: Some(1),
+                reset: Some(-1)
+            })
+        );
+        entry.add_usage(&one, NOW);
+        assert!(matches!(entry.check(&one, NOW), HitOutcome::Allow(l) if l.remaining == Some(0)));
+        entry.add_usage(&one, NOW);
+        assert_eq!(
+            entry.check(&one, NOW),
+            HitOutcome::LimitsExceeded(Limits {
+                max_value: Some(3),
+                remaining: Some(0),
+                reset: Some(-1)
+            })
+        );
+        assert_eq!(entry.take_unreported(), vec![("hits".to_owned(), 2)]);
+        assert_eq!(entry.used, vec![("hits".to_owned(), 2)]);
+        assert!(matches!(
+            entry.check(&one, NOW),
+            HitOutcome::LimitsExceeded(_)
+        ));
+    }
+
+    #[test]
+    fn children_count_for_their_parent() {
+        let mut entry = entry(&document(&[("hits", "eternity", 4, 1, None)]));
+        let sold = usages(&[("sales", 1), ("products", 1)]);
+        assert!(matches!(entry.check(&sold, NOW), HitOutcome::Allow(_)));
+        entry.add_usage(&sold, NOW);
+        assert!(matches!(
+            entry.check(&sold, NOW),
+            HitOutcome::LimitsExceeded(_)
+        ));
+        assert!(matches!(
+            entry.check(&usages(&[("hits", 1)]), NOW),
+            HitOutcome::Allow(_)
+        ));
+        assert!(
+            matches!(entry.check(&usages(&[("other", 9)]), NOW), HitOutcome::Allow(l) if l.remaining == Some(-1))
+        );
+    }
+
+    #[test]
+    fn flat_usage_ignores_the_hierarchy() {
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let doc = document(&[("hits", "eternity", 1, 1, None)]);
+        let entry = Entry::from_answer(
+            &key,
+            Answer::Authorized(&doc),
+            None,
+            &usages(&[]),
+            NOW,
+            TTL,
+            false,
+        );
+        assert!(matches!(
+            entry.check(&usages(&[("products", 5)]), NOW),
+            HitOutcome::Allow(_)
+        ));
+    }
+
+    #[test]
+    fn the_tightest_limit_gives_the_headers_and_ended_periods_are_ignored() {
+        let minute_end = NOW / 1000 + 30;
+        let entry = entry(&document(&[
+            ("hits", "minute", 10, 2, Some(minute_end)),
+            ("hits", "day", 100, 95, Some(NOW / 1000 + 3600)),
+            ("hits", "hour", 1, 5, Some(NOW / 1000 - 1)),
+        ]));
+        assert_eq!(entry.fresh_until_ms, (NOW / 1000 - 1) * 1000);
+        assert_eq!(
+            entry.check(&usages(&[("hits", 2)]), NOW),
+            HitOutcome::Allow(Limits {
+                max_value: Some(100),
+                remaining: Some(1),
+                reset: Some(3600)
+            })
+        );
+        assert!(
+            matches!(entry.check(&usages(&[("hits", 6)]), NOW), HitOutcome::LimitsExceeded(l) if l.reset == Some(3600))
+        );
+    }
+
+    #[test]
+    fn freshness_follows_ttl_and_period_end() {
+        let entry = entry(&document(&[(
+            "hits",
+            "minute",
+            10,
+            1,
+            Some(NOW / 1000 + 20),
+        )]));
+        assert_eq!(entry.fresh_until_ms, NOW + 20_000);
+        assert!(entry.usable(NOW + 19_999, 0));
+        assert!(!entry.usable(NOW + 20_000, 0));
+        assert!(entry.usable(NOW + 20_000, 1));
+        let plain = self::entry(&document(&[]));
+        assert_eq!(plain.fresh_until_ms, NOW + TTL);
+    }
+
+    #[test]
+    fn denied_entries_deny_and_keep_no_limits() {
+        let credential = Credential::AppId {
+            app_id: "a".into(),
+            app_key: Some("wrong".into()),
+        };
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let entry = Entry::from_answer(
+            &key,
+            Answer::Denied,
+            None,
+            &usages(&[("hits", 1)]),
+            NOW,
+            TTL,
+            true,
+        );
+        assert_eq!(
+            entry.check(&usages(&[("hits", 1)]), NOW),
+            HitOutcome::Denied
+        );
+        assert!(entry.is_for(&key));
+        let right = Credential::AppId {
+            app_id: "a".into(),
+            app_key: Some("right".into()),
+        };
+        assert!(!entry.is_for(&AppKey {
+            service_id: "1",
+            credential: &right
+        }));
+        assert!(!entry.is_for(&AppKey {
+            service_id: "2",
+            credential: &credential
+        }));
+    }
+
+    #[test]
+    fn a_refresh_carries_unreported_usage_and_keeps_the_larger_lower_bound() {
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let one = usages(&[("hits", 1)]);
+        let mut old = entry(&document(&[("hits", "eternity", 10, 1, None)]));
+        for _ in 0..4 {
+            old.add_usage(&one, NOW);
+        }
+        // A flush claimed 3 (in flight, not yet counted by 3scale); 1 is unreported.
+        let _ = old.take_unreported();
+        old.add_usage(&one, NOW);
+        // 3scale counted the first call and this one only: 2.
+        let stale_answer = document(&[("hits", "eternity", 10, 2, None)]);
+        let merged = Entry::from_answer(
+            &key,
+            Answer::Authorized(&stale_answer),
+            Some(&old),
+            &one,
+            NOW,
+            TTL,
+            true,
+        );
+        assert_eq!(merged.unreported, vec![("hits".to_owned(), 1)]);
+        assert_eq!(merged.used, vec![("hits".to_owned(), 1)]);
+        // Known: 1 + 5 allowed + this one = 7 in all, 1 of them unreported.
+        assert_eq!(merged.limits[0].current, 6);
+        // An answer that already counts everything wins.
+        let fresh_answer = document(&[("hits", "eternity", 10, 8, None)]);
+        let merged = Entry::from_answer(
+            &key,
+            Answer::Authorized(&fresh_answer),
+            Some(&old),
+            &one,
+            NOW,
+            TTL,
+            true,
+        );
+        assert_eq!(merged.limits[0].current, 8);
+        // A limits_exceeded answer did not count this request.
+        let exceeded = document(&[("hits", "eternity", 10, 2, None)]);
+        let merged = Entry::from_answer(
+            &key,
+            Answer::LimitsExceeded(&exceeded),
+            Some(&old),
+            &one,
+            NOW,
+            TTL,
+            true,
+        );
+        assert_eq!(merged.limits[0].current, 5);
+    }
+
+    #[test]
+    fn a_new_period_takes_the_answer_as_it_is() {
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let mut old = entry(&document(&[("hits", "minute", 10, 9, Some(NOW / 1000))]));
+        old.add_usage(&usages(&[("hits", 1)]), NOW);
+        let answer = document(&[("hits", "minute", 10, 1, Some(NOW / 1000 + 60))]);
+        let merged = Entry::from_answer(
+            &key,
+            Answer::Authorized(&answer),
+            Some(&old),
+            &usages(&[("hits", 1)]),
+            NOW,
+            TTL,
+            true,
+        );
+        // 3scale's 1 plus the carried 1 in all; the carried 1 stays in `used`.
+        assert_eq!(merged.limits[0].current, 1);
+        assert_eq!(merged.unreported, vec![("hits".to_owned(), 1)]);
+    }
+}

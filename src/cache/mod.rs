@@ -1,0 +1,97 @@
+//! The authorization cache (README, "Cache"): each application's authorization
+//! and limits kept in a store shared by the workers, requests decided from it,
+//! and usage reported in batches.
+//!
+//! Pure: the store is a trait ([`Store`]), the clock a parameter; the filter
+//! supplies Proxy-Wasm shared data and the host's time.
+
+mod entry;
+mod events;
+mod store;
+mod table;
+mod worker;
+
+pub use entry::{Answer, AppKey, Authorization, Entry, HitOutcome, Limit, StoredCredential};
+pub use events::{CacheEvent, Events};
+#[cfg(test)]
+pub use store::MemoryStore;
+pub use store::{Store, Versioned, WriteError};
+pub use table::{Filled, Lookup, Record, Table, WAYS, bucket_count, bucket_key};
+pub use worker::{Batch, Worker};
+
+use crate::config::CacheSettings;
+use crate::mapping::Usages;
+
+/// What a request's handling needs from the cache: the settings, the shared
+/// store, this worker's bookkeeping and the time.
+pub struct CacheAccess<'a> {
+    /// The `cache` settings.
+    pub settings: &'a CacheSettings,
+    /// The store shared by the workers.
+    pub store: &'a dyn Store,
+    /// This worker's reporting state.
+    pub worker: &'a mut Worker,
+    /// Now, in Unix milliseconds.
+    pub now_ms: u64,
+}
+
+impl CacheAccess<'_> {
+    /// Decides a request from a fresh entry, or `Miss`.
+    pub fn decide(&mut self, key: &AppKey<'_>, usages: &Usages) -> Lookup {
+        self.lookup(key, usages, 0, CacheEvent::Hit, true)
+    }
+
+    /// Decides a request from an entry up to `stale_ttl` past expiry (3scale is
+    /// unreachable), or `Miss`.
+    pub fn decide_stale(&mut self, key: &AppKey<'_>, usages: &Usages) -> Lookup {
+        let staleness = self.settings.stale_ttl.saturating_mul(1000);
+        // Not a miss: the request has already counted as one.
+        self.lookup(key, usages, staleness, CacheEvent::StaleHit, false)
+    }
+
+    /// Stores what 3scale answered for a request (`request` is its usage).
+    pub fn learn(
+        &mut self,
+        key: &AppKey<'_>,
+        answer: Answer<'_>,
+        request: &Usages,
+        use_hierarchy: bool,
+    ) {
+        let table = Table::new(self.store, self.settings);
+        let ttl_ms = self.settings.ttl.saturating_mul(1000);
+        let filled = table.fill(key, answer, request, self.now_ms, ttl_ms, use_hierarchy);
+        if let Some(record) = filled.evicted {
+            self.worker.record(CacheEvent::Eviction);
+            self.worker.enqueue(record);
+            self.worker.flush_soon();
+        }
+        if filled.refreshed {
+            // The refreshed entry may carry unreported usage: report it soon.
+            self.worker.touch(table.bucket_of(key));
+            self.worker.flush_soon();
+        }
+    }
+
+    fn lookup(
+        &mut self,
+        key: &AppKey<'_>,
+        usages: &Usages,
+        staleness_ms: u64,
+        hit: CacheEvent,
+        count_miss: bool,
+    ) -> Lookup {
+        let table = Table::new(self.store, self.settings);
+        let lookup = table.lookup(key, usages, self.now_ms, staleness_ms);
+        match &lookup {
+            Lookup::Hit(outcome) => {
+                self.worker.record(hit);
+                if matches!(outcome, HitOutcome::Allow(_)) {
+                    self.worker.touch(table.bucket_of(key));
+                }
+            }
+            Lookup::Miss if count_miss => self.worker.record(CacheEvent::Miss),
+            Lookup::Miss => {}
+        }
+        lookup
+    }
+}

@@ -1,0 +1,484 @@
+//! One worker's (VM's) part of reporting: which buckets it wrote usage to,
+//! the usage it claimed and has yet to report, and the reports in flight.
+//!
+//! Every bucket a worker adds usage to is remembered until that worker has
+//! claimed it, so all unreported usage is claimed by some worker; a claim is a
+//! versioned write, so each unit by exactly one. Claimed usage stays in this
+//! worker until 3scale has accepted its report (retried otherwise), within
+//! `max_pending_reports` records: beyond it the oldest are dropped and counted.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use log::warn;
+
+use super::events::{CacheEvent, Events};
+use super::table::{Record, Table};
+use crate::backend::{self, Report};
+use crate::config::{CacheSettings, Config};
+use crate::decision::HttpCall;
+use crate::fetched::Fetched;
+use crate::lookup::Credential;
+use crate::mapping::Usages;
+
+/// Transactions per report call.
+const MAX_TRANSACTIONS: usize = 100;
+
+/// A report call and the usage it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The `POST transactions.xml` call.
+    pub call: HttpCall,
+    /// The usage, to queue again if the report fails.
+    pub records: Vec<Record>,
+}
+
+/// One worker's reporting state.
+#[derive(Debug, Default)]
+pub struct Worker {
+    touched: BTreeSet<u32>,
+    queue: VecDeque<Record>,
+    in_flight: HashMap<u32, Vec<Record>>,
+    in_flight_records: usize,
+    next_flush_ms: u64,
+    flush_interval_ms: u64,
+    staleness_ms: u64,
+    max_pending: usize,
+    events: Events,
+    /// The counts [`Worker::new_events`] last handed out.
+    published: Events,
+}
+
+impl Worker {
+    /// A worker with nothing to report.
+    pub fn new(settings: &CacheSettings) -> Self {
+        Worker {
+            flush_interval_ms: settings.flush_interval.saturating_mul(1000),
+            staleness_ms: settings.stale_ttl.saturating_mul(1000),
+            max_pending: usize::try_from(settings.max_pending_reports).unwrap_or(usize::MAX),
+            ..Worker::default()
+        }
+    }
+
+    /// What happened so far.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// What happened since the last call: the metrics layer moves its counters
+    /// by these amounts.
+    pub fn new_events(&mut self) -> Events {
+        let new = self.events.since(&self.published);
+        self.published = self.events;
+        new
+    }
+
+    /// Counts an event.
+    pub fn record(&mut self, event: CacheEvent) {
+        self.events.record(event);
+    }
+
+    /// Remembers that this worker added usage to `bucket`.
+    pub fn touch(&mut self, bucket: u32) {
+        self.touched.insert(bucket);
+    }
+
+    /// Makes the next [`Worker::flush`] run whatever the interval (after an
+    /// eviction or a refresh).
+    pub fn flush_soon(&mut self) {
+        self.next_flush_ms = 0;
+    }
+
+    /// Queues claimed usage for a report.
+    pub fn enqueue(&mut self, record: Record) {
+        self.queue.push_back(record);
+        self.enforce_bound();
+    }
+
+    /// Records waiting to be sent (not counting those in flight).
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// When due, claims the usage of the buckets this worker touched and
+    /// returns the report calls to send (then [`Worker::sent`] or
+    /// [`Worker::unsent`] for each).
+    pub fn flush(
+        &mut self,
+        table: &Table<'_>,
+        config: &Config,
+        fetched: &Fetched,
+        now_ms: u64,
+    ) -> Vec<Batch> {
+        if now_ms < self.next_flush_ms {
+            return Vec::new();
+        }
+        self.next_flush_ms = now_ms.saturating_add(self.flush_interval_ms);
+        let touched = std::mem::take(&mut self.touched);
+        for bucket in touched {
+            match table.claim(bucket, now_ms, self.staleness_ms) {
+                Some(records) => records.into_iter().for_each(|record| self.enqueue(record)),
+                // The store would not cooperate: claim it at the next flush.
+                None => {
+                    self.touched.insert(bucket);
+                }
+            }
+        }
+        self.batches(config, fetched)
+    }
+
+    /// A batch was dispatched with this call token.
+    pub fn sent(&mut self, token: u32, batch: Batch) {
+        self.in_flight_records = self.in_flight_records.saturating_add(batch.records.len());
+        self.in_flight.insert(token, batch.records);
+    }
+
+    /// A batch could not be dispatched: its usage waits for the next flush.
+    pub fn unsent(&mut self, batch: Batch) {
+        self.record(CacheEvent::ReportFailed {
+            transactions: batch.records.len(),
+        });
+        self.requeue(batch.records);
+    }
+
+    /// The answer to a report call; `false` when the token is not a report.
+    pub fn answered(&mut self, token: u32, status: Option<u16>) -> bool {
+        let Some(records) = self.in_flight.remove(&token) else {
+            return false;
+        };
+        self.in_flight_records = self.in_flight_records.saturating_sub(records.len());
+        let transactions = records.len();
+        if status.is_some_and(|status| (200..300).contains(&status)) {
+            self.record(CacheEvent::ReportSent { transactions });
+        } else {
+            warn!(
+                "3scale report of {transactions} transactions failed ({}); retrying at the next flush",
+                status.map_or_else(|| "no status".to_owned(), |status| status.to_string())
+            );
+            self.record(CacheEvent::ReportFailed { transactions });
+            self.requeue(records);
+        }
+        true
+    }
+
+    /// Failed usage goes back in front (it is the oldest).
+    fn requeue(&mut self, records: Vec<Record>) {
+        for record in records.into_iter().rev() {
+            self.queue.push_front(record);
+        }
+        self.enforce_bound();
+    }
+
+    fn enforce_bound(&mut self) {
+        let over = self.queue.len().saturating_sub(self.max_pending);
+        if over == 0 {
+            return;
+        }
+        self.queue.drain(..over);
+        warn!(
+            "the cache dropped {over} unreported usage records: more than max_pending_reports ({}) were waiting",
+            self.max_pending
+        );
+        self.record(CacheEvent::Dropped { records: over });
+    }
+
+    /// Report calls for the queued usage: one application once per batch, at
+    /// most [`MAX_TRANSACTIONS`] per call, one service per call. Usage of a
+    /// service whose token is not known yet stays queued; usage of a service
+    /// no longer configured is dropped.
+    fn batches(&mut self, config: &Config, fetched: &Fetched) -> Vec<Batch> {
+        let mut batches = Vec::new();
+        let mut kept = VecDeque::new();
+        let mut dropped = 0;
+        let mut groups: Vec<(String, Vec<Record>)> = Vec::new();
+        while let Some(record) = self.queue.pop_front() {
+            if self.in_flight_records >= self.max_pending {
+                kept.push_back(record);
+                continue;
+            }
+            match service_token(config, fetched, &record.service_id) {
+                Token::Known(_) => {
+                    self.in_flight_records = self.in_flight_records.saturating_add(1);
+                    merge_into(&mut groups, record);
+                }
+                Token::Unknown => kept.push_back(record),
+                Token::NoService => dropped += 1,
+            }
+        }
+        // Counted again when each batch is marked sent.
+        self.in_flight_records = self
+            .in_flight
+            .values()
+            .map(Vec::len)
+            .fold(0, usize::saturating_add);
+        self.queue = kept;
+        if dropped > 0 {
+            warn!("the cache dropped {dropped} usage records of services no longer configured");
+            self.record(CacheEvent::Dropped { records: dropped });
+        }
+        for (service_id, records) in groups {
+            let Token::Known(token) = service_token(config, fetched, &service_id) else {
+                continue;
+            };
+            let mut records = records.into_iter().peekable();
+            while records.peek().is_some() {
+                let chunk: Vec<Record> = records.by_ref().take(MAX_TRANSACTIONS).collect();
+                let call = report_call(config, &service_id, token, &chunk);
+                batches.push(Batch {
+                    call,
+                    records: chunk,
+                });
+            }
+        }
+        batches
+    }
+}
+
+enum Token<'a> {
+    Known(&'a str),
+    Unknown,
+    NoService,
+}
+
+fn service_token<'a>(config: &'a Config, fetched: &'a Fetched, service_id: &str) -> Token<'a> {
+    let Some((index, service)) = config
+        .services
+        .iter()
+        .enumerate()
+        .find(|(_, service)| service.id == service_id)
+    else {
+        return Token::NoService;
+    };
+    service
+        .token
+        .as_deref()
+        .or_else(|| fetched.service(index).and_then(|f| f.token.as_deref()))
+        .map_or(Token::Unknown, Token::Known)
+}
+
+/// Adds a record to its service's group, summed with the same application's.
+fn merge_into(groups: &mut Vec<(String, Vec<Record>)>, record: Record) {
+    let group = match groups
+        .iter_mut()
+        .position(|(id, _)| *id == record.service_id)
+    {
+        Some(at) => groups.get_mut(at),
+        None => {
+            groups.push((record.service_id.clone(), Vec::new()));
+            groups.last_mut()
+        }
+    };
+    let Some((_, records)) = group else {
+        return;
+    };
+    match records
+        .iter_mut()
+        .find(|known| known.credential == record.credential)
+    {
+        Some(known) => {
+            for (metric, delta) in &record.usages.0 {
+                known.usages.add(metric, *delta);
+            }
+        }
+        None => records.push(record),
+    }
+}
+
+fn report_call(config: &Config, service_id: &str, token: &str, records: &[Record]) -> HttpCall {
+    let credentials: Vec<(Credential, &Usages)> = records
+        .iter()
+        .map(|record| (record.credential.credential(), &record.usages))
+        .collect();
+    let reports: Vec<Report<'_>> = credentials
+        .iter()
+        .map(|(credential, usages)| Report { credential, usages })
+        .collect();
+    backend::report(&config.backend, service_id, token, &reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{StatusDocument, UsageReport};
+    use crate::cache::entry::{Answer, AppKey, StoredCredential};
+    use crate::cache::store::MemoryStore;
+    use crate::cache::table::Lookup;
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn config(yaml_tokens: bool) -> Config {
+        let token = if yaml_tokens { "    token: tok\n" } else { "" };
+        let system = if yaml_tokens {
+            ""
+        } else {
+            "system:\n  upstream: {name: sys, url: \"https://sys\"}\n  token: t\n"
+        };
+        let text = format!(
+            "api: v1\n{system}backend:\n  upstream: {{name: be, url: \"https://backend\"}}\nservices:\n  - id: \"42\"\n{token}    credentials:\n      user_key:\n        - query_string: {{keys: [user_key]}}\n    mapping_rules:\n      - {{method: GET, pattern: /, usages: [{{name: hits, delta: 1}}]}}\ncache:\n  enabled: true\n  flush_interval: 2\n  max_pending_reports: 3\n"
+        );
+        crate::config::parse(text.as_bytes()).unwrap()
+    }
+
+    fn hits(n: u64) -> Usages {
+        Usages(vec![("hits".into(), n)])
+    }
+
+    fn record(user: &str, n: u64) -> Record {
+        Record {
+            service_id: "42".into(),
+            credential: StoredCredential::UserKey(user.into()),
+            usages: hits(n),
+        }
+    }
+
+    fn body(batch: &Batch) -> String {
+        String::from_utf8(batch.call.body.clone()).unwrap()
+    }
+
+    #[test]
+    fn flush_claims_touched_buckets_and_batches_per_application() {
+        let config = config(true);
+        let settings = config.cache_enabled().unwrap().clone();
+        let store = MemoryStore::default();
+        let table = Table::new(&store, &settings);
+        let mut worker = Worker::new(&settings);
+        let alice = Credential::UserKey("alice".into());
+        let key = AppKey {
+            service_id: "42",
+            credential: &alice,
+        };
+        let doc = StatusDocument {
+            authorized: true,
+            reports: vec![UsageReport {
+                metric: "hits".into(),
+                period: "eternity".into(),
+                period_end: None,
+                max_value: 100,
+                current_value: 1,
+            }],
+            ..StatusDocument::default()
+        };
+        table.fill(&key, Answer::Authorized(&doc), &hits(1), NOW, 60_000, true);
+        for _ in 0..3 {
+            assert!(matches!(
+                table.lookup(&key, &hits(1), NOW, 0),
+                Lookup::Hit(_)
+            ));
+        }
+        worker.touch(table.bucket_of(&key));
+        worker.enqueue(record("alice", 2));
+        let batches = worker.flush(&table, &config, &Fetched::new(), NOW);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(
+            body(&batches[0]),
+            "service_token=tok&service_id=42&transactions%5B0%5D%5Buser_key%5D=alice&transactions%5B0%5D%5Busage%5D%5Bhits%5D=5"
+        );
+        assert!(
+            worker
+                .flush(&table, &config, &Fetched::new(), NOW + 1999)
+                .is_empty(),
+            "not due"
+        );
+        for (token, batch) in batches.into_iter().enumerate() {
+            worker.sent(token as u32, batch);
+        }
+        assert!(worker.answered(0, Some(202)));
+        assert!(!worker.answered(0, Some(202)));
+        assert_eq!(worker.events().reports_sent, 1);
+        assert!(
+            worker
+                .flush(&table, &config, &Fetched::new(), NOW + 2000)
+                .is_empty(),
+            "nothing left"
+        );
+    }
+
+    #[test]
+    fn failed_reports_are_retried_and_the_queue_is_bounded() {
+        let config = config(true);
+        let settings = config.cache_enabled().unwrap().clone();
+        let store = MemoryStore::default();
+        let table = Table::new(&store, &settings);
+        let mut worker = Worker::new(&settings);
+        worker.enqueue(record("a", 1));
+        let batch = worker
+            .flush(&table, &config, &Fetched::new(), NOW)
+            .remove(0);
+        worker.sent(7, batch);
+        assert!(worker.answered(7, Some(503)));
+        assert_eq!(worker.events().reports_failed, 1);
+        assert_eq!(worker.queued(), 1);
+        let batch = worker
+            .flush(&table, &config, &Fetched::new(), NOW + 2000)
+            .remove(0);
+        worker.unsent(batch);
+        assert_eq!(worker.queued(), 1);
+        for user in ["b", "c", "d"] {
+            worker.enqueue(record(user, 1));
+        }
+        assert_eq!(worker.queued(), 3);
+        assert_eq!(worker.events().dropped, 1);
+        let batch = worker
+            .flush(&table, &config, &Fetched::new(), NOW + 4000)
+            .remove(0);
+        assert!(
+            !body(&batch).contains("%5D=a&"),
+            "the oldest (a) was dropped: {}",
+            body(&batch)
+        );
+        assert_eq!(batch.records.len(), 3);
+    }
+
+    #[test]
+    fn usage_waits_for_a_token_from_system() {
+        let config = config(false);
+        let settings = config.cache_enabled().unwrap().clone();
+        let store = MemoryStore::default();
+        let table = Table::new(&store, &settings);
+        let mut worker = Worker::new(&settings);
+        worker.enqueue(record("a", 1));
+        assert!(
+            worker
+                .flush(&table, &config, &Fetched::new(), NOW)
+                .is_empty()
+        );
+        assert_eq!(worker.queued(), 1);
+        let mut fetched = Fetched::new();
+        fetched.set(
+            0,
+            crate::fetched::FetchedService {
+                token: Some("from-system".into()),
+                rules: Vec::new(),
+            },
+        );
+        worker.flush_soon();
+        let batches = worker.flush(&table, &config, &fetched, NOW + 1);
+        assert!(body(&batches[0]).starts_with("service_token=from-system&"));
+        worker.enqueue(Record {
+            service_id: "gone".into(),
+            ..record("x", 1)
+        });
+        worker.flush_soon();
+        assert!(worker.flush(&table, &config, &fetched, NOW + 2).is_empty());
+        assert_eq!(worker.events().dropped, 1);
+    }
+
+    #[test]
+    fn batches_hold_at_most_the_transaction_limit() {
+        let mut config = config(true);
+        if let Some(cache) = config.cache.as_mut() {
+            cache.max_pending_reports = 1000;
+        }
+        let settings = config.cache_enabled().unwrap().clone();
+        let store = MemoryStore::default();
+        let table = Table::new(&store, &settings);
+        let mut worker = Worker::new(&settings);
+        for i in 0..250 {
+            worker.enqueue(record(&format!("u{i}"), 1));
+        }
+        worker.enqueue(record("u0", 4));
+        let batches = worker.flush(&table, &config, &Fetched::new(), NOW);
+        let sizes: Vec<usize> = batches.iter().map(|b| b.records.len()).collect();
+        assert_eq!(sizes, vec![100, 100, 50]);
+        assert_eq!(batches[0].records[0].usages, hits(5));
+    }
+}

@@ -1,0 +1,117 @@
+//! The metrics of `crate::metrics`, defined with the host once per VM and moved
+//! through host calls. A host error is logged once and never stops a request.
+
+use std::cell::Cell;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::MetricType as HostMetricType;
+
+use crate::backend::BackendAnswer;
+use crate::cache::Worker;
+use crate::decision::Decision;
+use crate::metrics::{Metric, MetricType, Outcome, cache_counts, is_backend_error};
+
+/// The host's id of every metric, shared by the root and HTTP contexts of a VM.
+/// Empty until [`Metrics::define`]; a metric without an id is not counted.
+#[derive(Default)]
+pub struct Metrics {
+    /// By [`Metric::index`]; `None` where the host refused the definition.
+    ids: Vec<Option<u32>>,
+    /// Whether a failed update has been logged already.
+    failure_logged: Cell<bool>,
+}
+
+impl Metrics {
+    /// Defines every metric with the host. Envoy keeps stats by name, so the
+    /// same names defined in every worker's VM add up to one stat each.
+    pub fn define() -> Metrics {
+        let ids = Metric::ALL
+            .iter()
+            .map(|metric| {
+                hostcalls::define_metric(host_type(metric.metric_type()), metric.name())
+                    .map_err(|status| {
+                        log::error!("could not define metric `{}`: {status:?}", metric.name());
+                    })
+                    .ok()
+            })
+            .collect();
+        Metrics {
+            ids,
+            failure_logged: Cell::new(false),
+        }
+    }
+
+    /// Whether [`Metrics::define`] has run.
+    pub fn is_defined(&self) -> bool {
+        !self.ids.is_empty()
+    }
+
+    /// Adds one to a counter.
+    pub fn count(&self, metric: impl Into<Metric>) {
+        self.add(metric, 1);
+    }
+
+    /// Adds `count` to a counter: a [`Metric`], or anything that names one (an
+    /// [`Outcome`]).
+    pub fn add(&self, metric: impl Into<Metric>, count: u64) {
+        let metric = metric.into();
+        // Envoy refuses an increment of 0.
+        let (Some(id), Ok(offset @ 1..)) = (self.id(metric), i64::try_from(count)) else {
+            return;
+        };
+        if let Err(status) = hostcalls::increment_metric(id, offset) {
+            self.failed(metric, status);
+        }
+    }
+
+    /// Records a value in a histogram.
+    pub fn record(&self, metric: Metric, value: u64) {
+        let Some(id) = self.id(metric) else {
+            return;
+        };
+        if let Err(status) = hostcalls::record_metric(id, value) {
+            self.failed(metric, status);
+        }
+    }
+
+    /// Counts the outcome a decision settles, if it settles one.
+    pub fn outcome(&self, decision: &Decision) {
+        if let Some(outcome) = Outcome::of(decision) {
+            self.count(outcome);
+        }
+    }
+
+    /// Moves the cache's counters by what its worker did since the last call.
+    pub fn cache(&self, worker: &mut Worker) {
+        for (metric, count) in cache_counts(&worker.new_events()) {
+            self.add(metric, count);
+        }
+    }
+
+    /// Counts a backend answer that is an error.
+    pub fn backend_answer(&self, answer: &BackendAnswer) {
+        if is_backend_error(answer) {
+            self.count(Metric::BackendErrors);
+        }
+    }
+
+    fn id(&self, metric: Metric) -> Option<u32> {
+        self.ids.get(metric.index()).copied().flatten()
+    }
+
+    fn failed(&self, metric: Metric, status: proxy_wasm::types::Status) {
+        if !self.failure_logged.replace(true) {
+            log::warn!(
+                "could not update metric `{}`: {status:?} (further metric errors are not logged)",
+                metric.name()
+            );
+        }
+    }
+}
+
+fn host_type(metric_type: MetricType) -> HostMetricType {
+    match metric_type {
+        MetricType::Counter => HostMetricType::Counter,
+        MetricType::Histogram => HostMetricType::Histogram,
+    }
+}

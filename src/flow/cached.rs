@@ -1,0 +1,325 @@
+//! The request flow with the cache (README, "Cache"): a fresh entry decides
+//! locally; a miss calls 3scale and the answer fills the cache; while 3scale is
+//! unreachable a stale entry may still decide, up to `stale_ttl`.
+
+use log::{debug, warn};
+
+use super::{Call, ReplyKind, call_out, local_reply, on_backend_answer};
+use crate::backend::{self, BackendAnswer, Verdict};
+use crate::cache::{Answer, AppKey, CacheAccess, HitOutcome, Lookup};
+use crate::config::Config;
+use crate::decision::{Decision, Forward, Pending};
+
+/// Decides from the cache, or calls 3scale with an authrep whose answer fills it.
+pub(super) fn decide(config: &Config, cache: &mut CacheAccess<'_>, call: Call<'_>) -> Decision {
+    let key = AppKey {
+        service_id: &call.service.id,
+        credential: &call.resolved.credential,
+    };
+    match cache.decide(&key, &call.usages) {
+        Lookup::Hit(outcome) => {
+            debug!("service {}: decided from the cache", call.service.id);
+            from_cache(config, outcome, call.forward)
+        }
+        Lookup::Miss => call_out(config, call, true),
+    }
+}
+
+/// Finishes a request that missed the cache: the answer fills the cache (the
+/// body, `<status>`, has the limits), then decides as without a cache; when
+/// 3scale is unreachable, a stale entry decides if there is one.
+pub fn on_cached_backend_answer(
+    config: &Config,
+    pending: &Pending,
+    answer: &BackendAnswer,
+    body: &[u8],
+    cache: &mut CacheAccess<'_>,
+) -> Decision {
+    let (Some(credential), Some(service)) = (
+        &pending.credential,
+        config.services.get(pending.service_index),
+    ) else {
+        return on_backend_answer(config, pending, answer);
+    };
+    let key = AppKey {
+        service_id: &service.id,
+        credential,
+    };
+    let use_hierarchy = !config
+        .backend
+        .extensions
+        .iter()
+        .any(|name| name == "flat_usage");
+    let verdict = backend::verdict(answer);
+    match &verdict {
+        Verdict::Authorized(_) | Verdict::LimitsExceeded(_) => match backend::parse_status(body) {
+            Some(document) => {
+                let answer = if matches!(verdict, Verdict::Authorized(_)) {
+                    Answer::Authorized(&document)
+                } else {
+                    Answer::LimitsExceeded(&document)
+                };
+                cache.learn(&key, answer, &pending.usages, use_hierarchy);
+            }
+            None => warn!(
+                "service {}: the 3scale answer has no readable <status> body; not cached",
+                service.id
+            ),
+        },
+        Verdict::Denied { .. } => cache.learn(&key, Answer::Denied, &pending.usages, use_hierarchy),
+        Verdict::Unreachable(why) => {
+            if let Lookup::Hit(outcome) = cache.decide_stale(&key, &pending.usages) {
+                warn!(
+                    "service {}: {why}; decided from a stale cache entry (stale_ttl)",
+                    service.id
+                );
+                return from_cache(config, outcome, pending.forward.clone());
+            }
+        }
+    }
+    on_backend_answer(config, pending, answer)
+}
+
+fn from_cache(config: &Config, outcome: HitOutcome, forward: Forward) -> Decision {
+    match outcome {
+        HitOutcome::Allow(limits) => Decision::Continue(Forward {
+            limits: Some(limits),
+            ..forward
+        }),
+        HitOutcome::LimitsExceeded(limits) => {
+            local_reply(config, ReplyKind::LimitsExceeded, Some(&limits)).into()
+        }
+        HitOutcome::Denied => local_reply(config, ReplyKind::AuthFailed, None).into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::cache::{MemoryStore, Worker};
+    use crate::config;
+    use crate::fetched::Fetched;
+    use crate::flow::on_request_cached;
+    use crate::request::PlainRequest;
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn config(extra: serde_json::Value) -> Config {
+        let mut document = json!({
+            "api": "v1",
+            "backend": {"upstream": {"name": "be", "url": "https://be", "timeout": 100}},
+            "services": [{
+                "id": "42",
+                "token": "tok",
+                "credentials": {"user_key": [{"header": {"keys": ["x-api-key"]}}]},
+                "mapping_rules": [
+                    {"method": "GET", "pattern": "/", "usages": [{"name": "hits", "delta": 1}]},
+                    {"method": "GET", "pattern": "/p", "usages": [{"name": "products", "delta": 1}]}
+                ]
+            }],
+            "rate_limit_headers": true,
+            "cache": {"enabled": true, "ttl": 10, "stale_ttl": 30}
+        });
+        if let (Some(target), serde_json::Value::Object(extra)) = (document.as_object_mut(), extra)
+        {
+            target.extend(extra);
+        }
+        config::parse(document.to_string().as_bytes()).unwrap()
+    }
+
+    struct Harness {
+        config: Config,
+        store: MemoryStore,
+        worker: Worker,
+    }
+
+    impl Harness {
+        fn new(config: Config) -> Self {
+            let worker = Worker::new(config.cache_enabled().unwrap());
+            Harness {
+                config,
+                store: MemoryStore::default(),
+                worker,
+            }
+        }
+
+        fn request(&mut self, path: &str, key: &str, now_ms: u64) -> Decision {
+            let request = PlainRequest::new("GET", "api", path).with_header("x-api-key", key);
+            let mut access = CacheAccess {
+                settings: self.config.cache_enabled().unwrap(),
+                store: &self.store,
+                worker: &mut self.worker,
+                now_ms,
+            };
+            on_request_cached(&self.config, &Fetched::new(), &request, &mut access)
+        }
+
+        fn answer(
+            &mut self,
+            pending: &Pending,
+            status: &str,
+            reason: Option<&str>,
+            body: &str,
+            now_ms: u64,
+        ) -> Decision {
+            let mut headers = vec![(":status".to_owned(), status.as_bytes().to_vec())];
+            if let Some(reason) = reason {
+                headers.push((
+                    "3scale-rejection-reason".to_owned(),
+                    reason.as_bytes().to_vec(),
+                ));
+            }
+            let mut access = CacheAccess {
+                settings: self.config.cache_enabled().unwrap(),
+                store: &self.store,
+                worker: &mut self.worker,
+                now_ms,
+            };
+            on_cached_backend_answer(
+                &self.config,
+                pending,
+                &BackendAnswer::from_headers(headers),
+                body.as_bytes(),
+                &mut access,
+            )
+        }
+    }
+
+    fn status(max: i64, current: i64) -> String {
+        format!(
+            r#"<status><authorized>true</authorized><plan>P</plan><usage_reports><usage_report metric="hits" period="eternity"><max_value>{max}</max_value><current_value>{current}</current_value></usage_report></usage_reports><hierarchy><metric name="hits" children="products"/></hierarchy></status>"#
+        )
+    }
+
+    fn pending(decision: Decision) -> Pending {
+        match decision {
+            Decision::CallOut(call_out) => {
+                let options = call_out.call.header("3scale-options").unwrap();
+                assert!(
+                    !options.contains("no_body") && options.contains("hierarchy=1"),
+                    "{options}"
+                );
+                call_out.pending
+            }
+            other => panic!("expected a call to 3scale, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_miss_fills_the_cache_and_hits_decide_locally_up_to_the_limit() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        assert!(matches!(
+            harness.answer(&first, "200", None, &status(4, 1), NOW),
+            Decision::Continue(_)
+        ));
+        let Decision::Continue(forward) = harness.request("/", "k", NOW + 1) else {
+            panic!("expected a hit");
+        };
+        assert_eq!(forward.limits.unwrap().remaining, Some(2));
+        // `/p` matches both rules (hits 1, products 1); products also counts for hits.
+        assert!(matches!(
+            harness.request("/p", "k", NOW + 2),
+            Decision::Continue(_)
+        ));
+        let Decision::Reply(reply) = harness.request("/", "k", NOW + 3) else {
+            panic!("expected a 429");
+        };
+        assert_eq!(reply.status, 429);
+        assert_eq!(reply.header("ratelimit-remaining"), Some("0"));
+        assert_eq!(harness.worker.events().hits, 3);
+        assert_eq!(harness.worker.events().misses, 1);
+        // Expired: 3scale again.
+        pending(harness.request("/", "k", NOW + 10_000));
+    }
+
+    #[test]
+    fn denials_are_cached_for_the_ttl() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "bad", NOW));
+        let decision = harness.answer(&first, "403", Some("user_key_invalid"), "", NOW);
+        assert!(matches!(decision, Decision::Reply(ref r) if r.status == 403));
+        assert!(
+            matches!(harness.request("/", "bad", NOW + 9_999), Decision::Reply(ref r) if r.status == 403)
+        );
+        pending(harness.request("/", "bad", NOW + 10_000));
+        pending(harness.request("/", "other", NOW));
+    }
+
+    #[test]
+    fn unreachable_uses_a_stale_entry_within_stale_ttl_else_the_policy() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        harness.answer(&first, "200", None, &status(100, 1), NOW);
+        let later = NOW + 20_000;
+        let refresh = pending(harness.request("/", "k", later));
+        assert!(matches!(
+            harness.answer(&refresh, "503", None, "", later),
+            Decision::Continue(_)
+        ));
+        assert_eq!(harness.worker.events().stale_hits, 1);
+        let too_late = NOW + 40_000;
+        let refresh = pending(harness.request("/", "k", too_late));
+        assert!(
+            matches!(harness.answer(&refresh, "503", None, "", too_late), Decision::Reply(ref r) if r.status == 503)
+        );
+        let mut allow = Harness::new(config(json!({"failure_policy": "allow"})));
+        let first = pending(allow.request("/", "k", NOW));
+        assert!(matches!(
+            allow.answer(&first, "504", None, "", NOW),
+            Decision::Continue(_)
+        ));
+    }
+
+    #[test]
+    fn an_unreadable_body_is_not_cached_but_the_request_is_decided() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        assert!(matches!(
+            harness.answer(&first, "200", None, "garbage", NOW),
+            Decision::Continue(_)
+        ));
+        pending(harness.request("/", "k", NOW + 1));
+    }
+
+    #[test]
+    fn a_limits_exceeded_answer_is_cached_as_429() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        let body = status(3, 3).replace(
+            "<authorized>true</authorized>",
+            "<authorized>false</authorized><reason>usage limits are exceeded</reason>",
+        );
+        let decision = harness.answer(&first, "409", Some("limits_exceeded"), &body, NOW);
+        assert!(matches!(decision, Decision::Reply(ref r) if r.status == 429));
+        assert!(
+            matches!(harness.request("/", "k", NOW + 1), Decision::Reply(ref r) if r.status == 429)
+        );
+    }
+
+    #[test]
+    fn reported_usage_equals_allowed_hits() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        harness.answer(&first, "200", None, &status(1000, 1), NOW);
+        for at in 1..=7 {
+            assert!(matches!(
+                harness.request("/", "k", NOW + at),
+                Decision::Continue(_)
+            ));
+        }
+        let settings = harness.config.cache_enabled().unwrap().clone();
+        let table = crate::cache::Table::new(&harness.store, &settings);
+        let batches = harness
+            .worker
+            .flush(&table, &harness.config, &Fetched::new(), NOW + 100);
+        assert_eq!(batches.len(), 1);
+        let body = String::from_utf8(batches[0].call.body.clone()).unwrap();
+        assert!(
+            body.ends_with("transactions%5B0%5D%5Busage%5D%5Bhits%5D=7"),
+            "{body}"
+        );
+    }
+}
