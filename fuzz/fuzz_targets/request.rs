@@ -257,6 +257,7 @@ fuzz_target!(|data: &[u8]| {
             usages: Usages::default(),
             origins: Vec::new(),
             forward: Forward::default(),
+            credential: None,
         },
     };
     let answered = flow::on_backend_answer(config, &pending, &answer);
