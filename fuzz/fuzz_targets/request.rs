@@ -9,6 +9,9 @@
 //! headers out (and no answer field means the call could not be dispatched).
 //! The selector's first byte picks one of two fixed configurations (odd:
 //! passthrough metadata and fail-open).
+//!
+//! Beyond "no panic", the target checks `strip_credentials` (even selector): a
+//! request sent on carries no header and no query parameter a credential came from.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -19,8 +22,10 @@ use threescale_wasm_auth::config::{self, Config};
 use threescale_wasm_auth::decision::{Decision, Forward, Pending};
 use threescale_wasm_auth::fetched::{Fetched, FetchedService};
 use threescale_wasm_auth::flow;
+use threescale_wasm_auth::lookup::Origin;
+use threescale_wasm_auth::lookup::source::decode_form_component;
 use threescale_wasm_auth::mapping::{MappingRule, Usage, Usages};
-use threescale_wasm_auth::request::PlainRequest;
+use threescale_wasm_auth::request::{PlainRequest, RequestView, query_of};
 
 /// Three services: user key or Basic authorization (`api.*`), a JWT from a header
 /// or from metadata (`jwt.*`, token and extra rules from System), and app id/key
@@ -178,6 +183,39 @@ fn answer_headers(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// With `strip_credentials`, no copy of a credential may reach the upstream: every
+/// header a credential came from is removed, and no query parameter whose name
+/// decodes to a credential parameter's name is left in the forwarded path.
+fn assert_stripped(request: &PlainRequest, pending: &Pending) {
+    let original = request
+        .header(":path")
+        .map(|path| String::from_utf8_lossy(&path).into_owned())
+        .unwrap_or_default();
+    let path = pending.forward.new_path.as_deref().unwrap_or(&original);
+    for origin in &pending.origins {
+        match origin {
+            Origin::Header(name) => assert!(
+                pending.forward.removes(name),
+                "header {name} not removed: {pending:?}"
+            ),
+            Origin::QueryParameter(name) => {
+                let left = query_of(path)
+                    .into_iter()
+                    .flat_map(|query| query.split('&'))
+                    .find(|pair| {
+                        let raw = pair.split_once('=').map_or(*pair, |(raw, _)| raw);
+                        raw == name || decode_form_component(raw).as_deref() == Some(name)
+                    });
+                assert!(
+                    left.is_none(),
+                    "parameter {name} left in {path:?}: {pending:?}"
+                );
+            }
+            Origin::Metadata => {}
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut fields = data.split(|&byte| byte == 0xFF);
     let selector = fields
@@ -206,7 +244,12 @@ fuzz_target!(|data: &[u8]| {
         eprintln!("on_request: {decision:?}");
     }
     let pending = match decision {
-        Decision::CallOut(call_out) => call_out.pending,
+        Decision::CallOut(call_out) => {
+            if config.strip_credentials {
+                assert_stripped(&request, &call_out.pending);
+            }
+            call_out.pending
+        }
         // Still exercise the answer step, with a service index from the input
         // (possibly out of range, which the answer step must tolerate).
         _ => Pending {
@@ -214,6 +257,7 @@ fuzz_target!(|data: &[u8]| {
             usages: Usages::default(),
             origins: Vec::new(),
             forward: Forward::default(),
+            credential: None,
         },
     };
     let answered = flow::on_backend_answer(config, &pending, &answer);

@@ -3,6 +3,7 @@
 use crate::decision::Forward;
 use crate::lookup::Origin;
 use crate::lookup::source::decode_form_component;
+use crate::request::query_of;
 
 /// The changes that remove every credential origin from the request: whole
 /// headers, and single query parameters from `path`. Metadata is left alone.
@@ -24,9 +25,14 @@ pub fn strip(origins: &[Origin], path: &str) -> Forward {
 
 /// `path` without every query parameter of those names (all occurrences, so no
 /// copy of a credential reaches the upstream), or `None` when nothing changes.
-/// Other parameters keep their bytes and order; an emptied query loses its `?`.
+/// Other parameters keep their bytes and order; an emptied query loses its `?`
+/// unless a fragment follows.
+/// The query ends at the first `#`, as for the `query_string` source
+/// ([`query_of`]); a fragment is kept as it is.
 fn without_parameters(path: &str, names: &[&str]) -> Option<String> {
-    let (base, query) = path.split_once('?')?;
+    let (base, rest) = path.split_once('?')?;
+    let query = query_of(path)?;
+    let fragment = rest.get(query.len()..).unwrap_or_default();
     let mut removed = false;
     let kept: Vec<&str> = query
         .split('&')
@@ -43,10 +49,12 @@ fn without_parameters(path: &str, names: &[&str]) -> Option<String> {
         return None;
     }
     let query = kept.join("&");
-    Some(if query.is_empty() {
+    // An emptied query keeps its `?` when a fragment follows: a `?` in the
+    // fragment would otherwise start a new query.
+    Some(if query.is_empty() && fragment.is_empty() {
         base.to_owned()
     } else {
-        format!("{base}?{query}")
+        format!("{base}?{query}{fragment}")
     })
 }
 
@@ -78,6 +86,30 @@ mod tests {
             ("/p?user_keys=k", None),
             ("/p?a=user_key", None),
             ("/p", None),
+        ];
+        for (path, expected) in cases {
+            let forward = strip(&[query("user_key")], path);
+            assert_eq!(forward.new_path.as_deref(), expected, "path {path}");
+        }
+    }
+
+    /// Found by the `request` fuzz target: the `query_string` source reads the
+    /// query up to `#`, so `user_key` is read (as `""`) from
+    /// `/?user_key#x=abc&y=1`, while the whole `user_key#x` parameter was left in
+    /// the path. The query ends at `#` here too; a fragment stays as it is.
+    /// Found next: with the `?` dropped, a `?` in the fragment started a new
+    /// query holding the credential (`/?user_key#?user_key=k`).
+    #[test]
+    fn the_query_ends_at_the_fragment_as_for_the_lookup() {
+        let cases = [
+            ("/?user_key#x=abc&y=1", Some("/?#x=abc&y=1")),
+            ("/?user_key=k#f", Some("/?#f")),
+            ("/?user_key#?user_key=k", Some("/?#?user_key=k")),
+            ("/?user_key=k#", Some("/?#")),
+            ("/?a=1&user_key=k&b#user_key=2", Some("/?a=1&b#user_key=2")),
+            ("/?a=1#user_key=2", None),
+            // `query_of` takes what follows the first `?`, wherever a `#` is.
+            ("/p#?user_key=k", Some("/p#")),
         ];
         for (path, expected) in cases {
             let forward = strip(&[query("user_key")], path);

@@ -46,6 +46,11 @@ pub struct Bootstrap {
     pub plugin: PluginConfiguration,
     /// Envoy worker threads (`--concurrency`).
     pub concurrency: u32,
+    /// Envoy's log level (`--log-level`), for every component but `wasm`.
+    pub log_level: &'static str,
+    /// The `wasm` component's log level, which the filter follows
+    /// (`--component-log-level wasm:...`).
+    pub wasm_log_level: &'static str,
     /// HTTP filters placed before the Wasm filter, in order (e.g. `jwt_authn`).
     pub filters_before: Vec<Value>,
 }
@@ -63,6 +68,8 @@ impl Bootstrap {
             backend,
             upstream,
             concurrency: 1,
+            log_level: "info",
+            wasm_log_level: "debug",
             filters_before: Vec::new(),
         }
     }

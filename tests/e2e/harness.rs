@@ -334,9 +334,9 @@ impl Envoy {
             .arg(scratch.file("envoy-admin-address"))
             .arg("--disable-hot-restart")
             .arg("--log-level")
-            .arg("info")
+            .arg(bootstrap.log_level)
             .arg("--component-log-level")
-            .arg("wasm:debug");
+            .arg(format!("wasm:{}", bootstrap.wasm_log_level));
         Process::spawn("envoy", command, scratch.file("envoy.log"))
     }
 
@@ -354,7 +354,7 @@ impl Envoy {
     /// kills the VM and `FAIL_RELOAD` would hide that behind a fresh one.
     pub fn assert_healthy(&mut self) {
         self.assert_running();
-        let reloads = self.stats("threescale-wasm-auth.vm_reload");
+        let reloads = self.vm_reloads();
         assert!(
             reloads.iter().all(|(_, value)| *value == 0),
             "the filter's VM was reloaded: {reloads:?}\n{}",
@@ -366,6 +366,19 @@ impl Envoy {
             "the filter panicked:\n{}",
             self.process.log_tail(LOG_TAIL_LINES)
         );
+    }
+
+    /// The filter's VM reload counters (`wasm.threescale-wasm-auth.vm_reload`,
+    /// `_backoff`, `_failure`, `_success`): all zero while the VM has never
+    /// failed. Fails the test if Envoy has none, so that a check built on them
+    /// can fail.
+    pub fn vm_reloads(&self) -> Vec<(String, u64)> {
+        let reloads = self.stats("threescale-wasm-auth.vm_reload");
+        assert!(
+            reloads.len() >= 4,
+            "Envoy has no `wasm.threescale-wasm-auth.vm_reload*` counters to check: {reloads:?}"
+        );
+        reloads
     }
 
     /// The counters and gauges whose names match `filter` (a regular expression).

@@ -22,6 +22,15 @@ pub enum FaultMode {
     Garbage,
     /// Close the connection without answering.
     Close,
+    /// Answer normally, with `size` bytes of padding (spaces) after the body.
+    Huge,
+    /// Send a 200's status line and headers promising a body, part of the body,
+    /// then close the connection.
+    Truncated,
+    /// Send bytes that are not HTTP at all, then close the connection.
+    Raw,
+    /// Never answer; keep the connection open until the client closes it.
+    Hang,
 }
 
 /// Which endpoints a fault applies to.
@@ -45,6 +54,9 @@ pub struct Fault {
     pub delay_ms: u64,
     #[serde(default)]
     pub scope: Scope,
+    /// Bytes of padding in `huge` mode.
+    #[serde(default = "default_size")]
+    pub size: usize,
 }
 
 fn default_status() -> u16 {
@@ -55,6 +67,13 @@ fn default_delay() -> u64 {
     1_000
 }
 
+fn default_size() -> usize {
+    8 * 1024 * 1024
+}
+
+/// The largest `huge` padding accepted: 64 MiB, so a typo cannot exhaust memory.
+const MAX_PADDING: usize = 64 * 1024 * 1024;
+
 impl Default for Fault {
     fn default() -> Fault {
         Fault {
@@ -62,6 +81,7 @@ impl Default for Fault {
             status: default_status(),
             delay_ms: default_delay(),
             scope: Scope::All,
+            size: default_size(),
         }
     }
 }
@@ -72,6 +92,12 @@ impl Fault {
         let fault: Fault = serde_json::from_slice(body).map_err(|error| error.to_string())?;
         if !(100..=599).contains(&fault.status) {
             return Err(format!("status {} is not an HTTP status", fault.status));
+        }
+        if fault.size > MAX_PADDING {
+            return Err(format!(
+                "size {} is more than the {MAX_PADDING} bytes of padding allowed",
+                fault.size
+            ));
         }
         Ok(fault)
     }

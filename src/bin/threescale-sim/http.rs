@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-/// Longest request line or header line accepted.
-const MAX_LINE: usize = 16 * 1024;
+/// Longest request line or header line accepted: a little more than Envoy's
+/// default limit for a request's whole header block (60 KiB), so that the echo
+/// upstream takes every request Envoy forwards.
+const MAX_LINE: usize = 64 * 1024;
 /// Most header lines accepted.
 const MAX_HEADERS: usize = 200;
 /// Largest request body accepted.
@@ -70,6 +72,12 @@ pub enum Reply {
     Send(Response),
     /// Close the connection without answering (a simulated failure).
     Hangup,
+    /// Write these bytes as they are (not necessarily HTTP), then close the
+    /// connection (a simulated failure).
+    Raw(Vec<u8>),
+    /// Never answer: read and discard whatever the client sends until it closes
+    /// the connection or stays silent for the idle timeout (a simulated failure).
+    Hang,
 }
 
 /// Something that answers requests; shared by all connection threads.
@@ -124,6 +132,15 @@ fn serve_connection(stream: TcpStream, handler: &dyn Handler) -> io::Result<()> 
         };
         match handler.handle(&request) {
             Reply::Hangup => return Ok(()),
+            Reply::Raw(bytes) => {
+                writer.write_all(&bytes)?;
+                return writer.flush();
+            }
+            Reply::Hang => {
+                // Ends with an error on the idle timeout, which only ends this thread.
+                io::copy(&mut reader, &mut io::sink())?;
+                return Ok(());
+            }
             Reply::Send(response) => {
                 write_response(&mut writer, &response, &request.method, keep_alive)?;
             }

@@ -64,6 +64,12 @@ fn now() -> i64 {
         })
 }
 
+/// The `truncated` fault: a 200 that promises 1000 bytes and sends 14.
+const TRUNCATED: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n<status>author";
+/// The `raw` fault: no status line, no headers, not HTTP.
+const NOT_HTTP: &[u8] = b"\x00\xff\x16\x03 this is not HTTP \r\n\r\n\xfe";
+
 fn scope_of(path: &str) -> Scope {
     if path.starts_with("/admin/api/") {
         Scope::System
@@ -111,6 +117,14 @@ impl Handler for Simulator {
                     ));
                 }
                 FaultMode::Close => return Reply::Hangup,
+                FaultMode::Huge => {
+                    let mut response = route(&mut self.lock(), request, now);
+                    response.body.resize(response.body.len() + fault.size, b' ');
+                    return Reply::Send(response);
+                }
+                FaultMode::Truncated => return Reply::Raw(TRUNCATED.to_vec()),
+                FaultMode::Raw => return Reply::Raw(NOT_HTTP.to_vec()),
+                FaultMode::Hang => return Reply::Hang,
             }
         }
         Reply::Send(route(&mut self.lock(), request, now))
@@ -207,7 +221,7 @@ services:
     fn status(reply: Reply) -> Option<u16> {
         match reply {
             Reply::Send(response) => Some(response.status),
-            Reply::Hangup => None,
+            Reply::Hangup | Reply::Raw(_) | Reply::Hang => None,
         }
     }
 
@@ -250,6 +264,44 @@ services:
         sim.handle(&put);
         assert_eq!(status(sim.handle(&request("GET", AUTHREP, ""))), Some(502));
         assert_eq!(sim.lock().log.len(), 3, "faulted requests are logged");
+    }
+
+    #[test]
+    fn huge_pads_the_real_answer_and_the_others_do_not_answer_in_http() {
+        let sim = simulator();
+        let put = request("PUT", "/_sim/fault", r#"{"mode": "huge", "size": 5000}"#);
+        assert_eq!(status(sim.handle(&put)), Some(200));
+        let Reply::Send(padded) = sim.handle(&request("GET", AUTHREP, "")) else {
+            panic!("huge answers");
+        };
+        sim.handle(&request("PUT", "/_sim/fault", r#"{"mode": "none"}"#));
+        let Reply::Send(plain) = sim.handle(&request("GET", AUTHREP, "")) else {
+            panic!("no fault answers");
+        };
+        assert_eq!(padded.status, plain.status);
+        assert_eq!(padded.body.len(), plain.body.len() + 5000);
+        assert!(padded.body.ends_with(b"  "));
+
+        sim.handle(&request("PUT", "/_sim/fault", r#"{"mode": "truncated"}"#));
+        let Reply::Raw(bytes) = sim.handle(&request("GET", AUTHREP, "")) else {
+            panic!("truncated answers raw bytes");
+        };
+        assert!(bytes.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        sim.handle(&request("PUT", "/_sim/fault", r#"{"mode": "raw"}"#));
+        let Reply::Raw(bytes) = sim.handle(&request("GET", AUTHREP, "")) else {
+            panic!("raw answers raw bytes");
+        };
+        assert!(!bytes.starts_with(b"HTTP/"));
+        sim.handle(&request("PUT", "/_sim/fault", r#"{"mode": "hang"}"#));
+        assert_eq!(sim.handle(&request("GET", AUTHREP, "")), Reply::Hang);
+        let too_big = request("PUT", "/_sim/fault", r#"{"mode": "huge", "size": 1e12}"#);
+        assert_eq!(status(sim.handle(&too_big)), Some(400));
+        let too_big = request(
+            "PUT",
+            "/_sim/fault",
+            r#"{"mode": "huge", "size": 100000000}"#,
+        );
+        assert_eq!(status(sim.handle(&too_big)), Some(400));
     }
 
     #[test]

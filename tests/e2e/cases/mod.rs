@@ -1,5 +1,6 @@
 //! The cases, by theme, and the checks they share.
 
+mod adversarial;
 mod cache;
 mod configuration;
 mod credentials;
@@ -8,6 +9,7 @@ mod failures;
 mod metrics;
 mod oidc;
 mod replies;
+mod secrets;
 mod system;
 
 use serde_json::Value;
