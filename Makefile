@@ -6,7 +6,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 ENVOY := $(VENV)/bin/envoy
-# What cargo builds, and the module we ship: the same after binaryen's wasm-opt -Oz.
+# What cargo builds, and the module we ship: the same after binaryen's wasm-opt -O3.
 WASM_RAW := $(CURDIR)/target/wasm32-wasip1/release/threescale_wasm_auth.wasm
 WASM := $(CURDIR)/target/threescale_wasm_auth.wasm
 # The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
@@ -37,7 +37,7 @@ build: wasm-target wasm-opt
 	@echo "cli: $(CURDIR)/target/release/threescale-wasm-auth"
 
 $(WASM): $(WASM_RAW)
-	wasm-opt -Oz $(WASM_FEATURES) $< -o $@
+	wasm-opt -O3 $(WASM_FEATURES) $< -o $@
 
 envoy: $(ENVOY)
 
