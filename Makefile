@@ -77,7 +77,7 @@ bench:
 # `make fuzz TARGET=config SECONDS=60` runs one target; without TARGET, each target
 # runs SECONDS (default 30) in turn. Needs cargo-fuzz; runs on stable through
 # RUSTC_BOOTSTRAP=1. New inputs go to fuzz/generated/, crashes to fuzz/artifacts/.
-FUZZ_TARGETS := config ops format request mapping system
+FUZZ_TARGETS := config ops format request mapping system status
 TARGET ?= $(FUZZ_TARGETS)
 SECONDS ?= 30
 fuzz:
