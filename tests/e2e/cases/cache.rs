@@ -274,3 +274,38 @@ fn cache_denies_a_revoked_application_after_the_ttl() {
     );
     assert!(authreps(&stack.admin()) <= asked + 1);
 }
+
+#[test]
+fn cache_forgets_the_authrep_of_a_request_that_went_away() {
+    let stack = Stack::start("cache_abandoned", CACHE_MODEL, |bootstrap| {
+        enable_cache(bootstrap, json!({}));
+        // Envoy ends the request (504) while its authrep waits for 3scale, and
+        // cancels the call: the filter's context is done before any answer.
+        bootstrap.request_timeout = Some("0.5s".into());
+    });
+    let admin = stack.admin();
+    admin.fault(&json!({ "mode": "delay", "delay_ms": 1500, "scope": "backend" }));
+    assert_eq!(stack.envoy.send(&request("cache-limited")).status, 504);
+    admin.fault(&json!({ "mode": "none" }));
+    // 3scale counts it anyway, once its delay is over.
+    let counted = poll(REPORT_LIMIT, || {
+        (total_hits(&admin, "cache-limited") == 1).then_some(())
+    });
+    assert!(
+        counted.is_some(),
+        "3scale never counted the abandoned authrep"
+    );
+    // Its flight ended with its request (else it would hold one more unit of
+    // the limit until it expires, and a 429 would come early): the next
+    // answer's value has it.
+    let responses: Vec<Response> = (0..LIMIT + 5)
+        .map(|_| stack.envoy.send(&request("cache-limited")))
+        .collect();
+    statuses(&responses);
+    let codes: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    let expected: Vec<u16> = (0..LIMIT + 5)
+        .map(|at| if at < LIMIT - 1 { 200 } else { 429 })
+        .collect();
+    assert_eq!(codes, expected);
+    assert_counted_exactly(&admin, "cache-limited", LIMIT as u64);
+}
