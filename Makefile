@@ -79,8 +79,8 @@ bench:
 # `make fuzz TARGET=config SECONDS=60` runs one target; without TARGET, each target
 # runs SECONDS (default 30) in turn. Needs cargo-fuzz (installed when missing); runs
 # on stable through RUSTC_BOOTSTRAP=1. New inputs go to fuzz/generated/, crashes to
-# fuzz/artifacts/. The usage-report XML parser's target joins this list with it.
-FUZZ_TARGETS := config ops format request mapping system answer source
+# fuzz/artifacts/.
+FUZZ_TARGETS := config ops format request mapping system answer source status
 TARGET ?= $(FUZZ_TARGETS)
 SECONDS ?= 30
 # The largest input libFuzzer builds for target $$target (shell code, for the recipes).

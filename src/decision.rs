@@ -143,4 +143,7 @@ pub struct Pending {
     pub forward: Forward,
     /// With the cache: the credential, to store the answer under.
     pub credential: Option<Credential>,
+    /// With the cache: the ticket of this authrep's flight (its usage counts
+    /// for hits until the answer is merged).
+    pub ticket: Option<u64>,
 }

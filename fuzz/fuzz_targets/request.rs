@@ -258,6 +258,7 @@ fuzz_target!(|data: &[u8]| {
             origins: Vec::new(),
             forward: Forward::default(),
             credential: None,
+            ticket: None,
         },
     };
     let answered = flow::on_backend_answer(config, &pending, &answer);

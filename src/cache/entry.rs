@@ -87,12 +87,48 @@ pub struct Limit {
     #[serde(rename = "x")]
     pub max: i64,
     /// The metric's value in the period, as far as this entry knows, excluding
-    /// the entry's `used`.
+    /// the entry's `used`: the larger of `local` and `seen`.
     #[serde(rename = "v")]
     pub current: i64,
     /// When the period ends, in Unix milliseconds (`None`: eternity).
     #[serde(rename = "e")]
     pub ends_ms: Option<u64>,
+    /// `base` plus every unit this filter has allowed since (hits, and
+    /// authreps not counted in `base`), excluding `used`: exact as long as
+    /// this filter is 3scale's only client.
+    #[serde(rename = "k", default)]
+    pub local: i64,
+    /// The value 3scale gave in the first answer of the period that this
+    /// entry knows: an authrep whose own answer is not above it was counted
+    /// in it (3scale counts up), any other was not.
+    #[serde(rename = "b", default)]
+    pub base: i64,
+    /// The largest value 3scale has given for the period: what it counted,
+    /// from every client, as far as this entry knows.
+    #[serde(rename = "s", default)]
+    pub seen: i64,
+}
+
+/// An authrep sent to 3scale and not answered yet: 3scale will count its
+/// usage (or has), so hits count it too until its answer is merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flight {
+    /// Which authrep (unique among the application's flights).
+    #[serde(rename = "n")]
+    pub ticket: u64,
+    /// Its usage.
+    #[serde(rename = "u")]
+    pub usage: Vec<(String, u64)>,
+    /// When to forget it if no answer comes (Unix ms): past the backend
+    /// timeout, so a lost request cannot hold the application's quota.
+    #[serde(rename = "e")]
+    pub until_ms: u64,
+}
+
+impl Flight {
+    fn is_active(&self, now_ms: u64) -> bool {
+        self.until_ms > now_ms
+    }
 }
 
 impl Limit {
@@ -142,6 +178,9 @@ pub struct Entry {
     /// The part of `used` no flush has claimed yet.
     #[serde(rename = "r", default)]
     pub unreported: Vec<(String, u64)>,
+    /// Authreps for the application in flight.
+    #[serde(rename = "i", default, skip_serializing_if = "Vec::is_empty")]
+    pub flights: Vec<Flight>,
 }
 
 /// What the cache says about a request on a hit.
@@ -167,6 +206,49 @@ pub enum Answer<'a> {
 }
 
 impl Entry {
+    /// An entry that only holds flights: the application has no answer yet.
+    /// It never decides a request ([`Entry::usable`] is false).
+    pub fn placeholder(key: &AppKey<'_>, now_ms: u64) -> Entry {
+        Entry {
+            service_id: key.service_id.to_owned(),
+            credential: StoredCredential::of(key.credential),
+            authorization: Authorization::Authorized,
+            fresh_until_ms: 0,
+            last_used_ms: now_ms,
+            limits: Vec::new(),
+            parents: Vec::new(),
+            used: Vec::new(),
+            unreported: Vec::new(),
+            flights: Vec::new(),
+        }
+    }
+
+    /// Whether the entry is a placeholder (see [`Entry::placeholder`]).
+    pub fn is_placeholder(&self) -> bool {
+        self.fresh_until_ms == 0
+    }
+
+    /// Records an authrep sent for the application (expired flights go).
+    pub fn depart(&mut self, flight: Flight, now_ms: u64) {
+        self.flights.retain(|known| known.is_active(now_ms));
+        self.flights.push(flight);
+        self.last_used_ms = self.last_used_ms.max(now_ms);
+    }
+
+    /// Forgets an authrep (answered, failed or abandoned) and the expired
+    /// ones; whether anything changed.
+    pub fn land(&mut self, ticket: u64, now_ms: u64) -> bool {
+        let before = self.flights.len();
+        self.flights
+            .retain(|known| known.ticket != ticket && known.is_active(now_ms));
+        self.flights.len() != before
+    }
+
+    /// Whether an authrep for the application may still be in flight.
+    pub fn has_flights(&self, now_ms: u64) -> bool {
+        self.flights.iter().any(|flight| flight.is_active(now_ms))
+    }
+
     /// Whether the entry is about this application.
     pub fn is_for(&self, key: &AppKey<'_>) -> bool {
         self.service_id == key.service_id && self.credential.is(key.credential)
@@ -189,7 +271,9 @@ impl Entry {
             if delta == 0 {
                 continue;
             }
-            let used = self.effective(pairs(&self.used), &limit.metric);
+            let used = self
+                .effective(pairs(&self.used), &limit.metric)
+                .saturating_add(self.in_flight(&limit.metric, now_ms));
             let left = limit.max.saturating_sub(limit.current.saturating_add(used));
             if left < delta {
                 let later = exceeded
@@ -242,12 +326,14 @@ impl Entry {
     /// The entry after an authrep answer for `key`, made for `request` at
     /// `now_ms`, merged with what was cached (`old`, for the same application).
     ///
-    /// Unreported usage is carried over (so it is never lost nor reported
-    /// twice). For each limit of the same period, the value kept is the larger
-    /// of two lower bounds of the truth: 3scale's answer plus the unreported
-    /// usage, and the old entry's value plus all it allowed plus this request.
-    /// The second covers reports still in flight and answers that arrive out
-    /// of order from several workers.
+    /// Unreported usage and the other authreps in flight are carried over (so
+    /// usage is never lost nor reported twice). For each limit of the same
+    /// period, the value kept is the larger of two lower bounds of the truth:
+    /// the largest value 3scale gave plus the unreported usage, and the local
+    /// count (the period's first answer plus every unit allowed since, this
+    /// request included unless that first answer counted it). The second
+    /// covers reports still in flight and answers that arrive out of order
+    /// from several workers, without counting any unit twice.
     pub fn from_answer(
         key: &AppKey<'_>,
         answer: Answer<'_>,
@@ -276,6 +362,7 @@ impl Entry {
                 .unwrap_or_default(),
             used: carried.clone(),
             unreported: carried,
+            flights: old.map(|old| old.flights.clone()).unwrap_or_default(),
         };
         entry.raise_to_known(old, request, counted);
         if let Some(first_end) = entry.limits.iter().filter_map(|limit| limit.ends_ms).min() {
@@ -290,29 +377,43 @@ impl Entry {
         };
         let mut raised = Vec::with_capacity(self.limits.len());
         for limit in &self.limits {
+            let Some(previous) = old.limits.iter().find(|known| known.same_period(limit)) else {
+                raised.push(None);
+                continue;
+            };
+            let answered = limit.current;
+            // Counted in `base` unless 3scale's answer to it is above `base`.
+            let this = if counted && answered > previous.base {
+                self.effective(pairs(&request.0), &limit.metric)
+            } else {
+                0
+            };
             let carried = self.effective(pairs(&self.unreported), &limit.metric);
-            let answered = limit.current.saturating_add(carried);
-            let known = old
-                .limits
-                .iter()
-                .find(|known| known.same_period(limit))
-                .map(|known| {
-                    let this = if counted {
-                        self.effective(pairs(&request.0), &limit.metric)
-                    } else {
-                        0
-                    };
-                    known
-                        .current
-                        .saturating_add(old.effective(pairs(&old.used), &limit.metric))
-                        .saturating_add(this)
-                });
-            let total = known.map_or(answered, |known| known.max(answered));
-            raised.push(total.saturating_sub(carried));
+            let local = previous
+                .local
+                .saturating_add(old.effective(pairs(&old.used), &limit.metric))
+                .saturating_add(this)
+                .saturating_sub(carried);
+            raised.push(Some((local, previous.base, previous.seen.max(answered))));
         }
-        for (limit, current) in self.limits.iter_mut().zip(raised) {
-            limit.current = current;
+        for (limit, raised) in self.limits.iter_mut().zip(raised) {
+            if let Some((local, base, seen)) = raised {
+                limit.local = local;
+                limit.base = base;
+                limit.seen = seen;
+                limit.current = local.max(seen);
+            }
         }
+    }
+
+    /// The usage of `metric` that authreps in flight will add.
+    fn in_flight(&self, metric: &str, now_ms: u64) -> i64 {
+        self.flights
+            .iter()
+            .filter(|flight| flight.is_active(now_ms))
+            .fold(0i64, |sum, flight| {
+                sum.saturating_add(self.effective(pairs(&flight.usage), metric))
+            })
     }
 
     /// The amount of `metric` in a usage list, children included.
@@ -352,6 +453,9 @@ fn limits_of(document: &StatusDocument) -> Vec<Limit> {
             max: report.max_value,
             current: report.current_value,
             ends_ms: report.period_end.map(|end| end.saturating_mul(1000)),
+            local: report.current_value,
+            base: report.current_value,
+            seen: report.current_value,
         })
         .collect()
 }
@@ -644,5 +748,80 @@ mod tests {
         // 3scale's 1 plus the carried 1 in all; the carried 1 stays in `used`.
         assert_eq!(merged.limits[0].current, 1);
         assert_eq!(merged.unreported, vec![("hits".to_owned(), 1)]);
+    }
+
+    #[test]
+    fn flights_count_against_the_limits_until_they_land_or_expire() {
+        let mut entry = entry(&document(&[("hits", "eternity", 5, 1, None)]));
+        let one = usages(&[("hits", 1)]);
+        for ticket in [1, 2] {
+            entry.depart(
+                Flight {
+                    ticket,
+                    usage: vec![("sales".into(), 1)],
+                    until_ms: NOW + 100,
+                },
+                NOW,
+            );
+        }
+        // 1 counted, 2 in flight (sales count for hits): 2 left.
+        assert!(matches!(entry.check(&one, NOW), HitOutcome::Allow(l) if l.remaining == Some(1)));
+        assert!(matches!(
+            entry.check(&usages(&[("hits", 3)]), NOW),
+            HitOutcome::LimitsExceeded(_)
+        ));
+        assert!(entry.has_flights(NOW));
+        assert!(entry.land(1, NOW));
+        assert!(!entry.land(1, NOW), "landed once");
+        assert!(matches!(entry.check(&one, NOW), HitOutcome::Allow(l) if l.remaining == Some(2)));
+        assert!(
+            matches!(entry.check(&one, NOW + 100), HitOutcome::Allow(l) if l.remaining == Some(3))
+        );
+        assert!(!entry.has_flights(NOW + 100));
+    }
+
+    #[test]
+    fn an_authrep_counted_in_the_first_answer_is_not_counted_twice() {
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let one = usages(&[("hits", 1)]);
+        // Three authreps in flight; 3scale counted a, b, c in that order but
+        // c's answer (3) arrives first, then a's (1), then b's (2).
+        let first = document(&[("hits", "eternity", 10, 3, None)]);
+        let mut merged = entry(&first);
+        assert_eq!(merged.limits[0].current, 3);
+        for value in [1, 2] {
+            let answer = document(&[("hits", "eternity", 10, value, None)]);
+            merged = Entry::from_answer(
+                &key,
+                Answer::Authorized(&answer),
+                Some(&merged),
+                &one,
+                NOW,
+                TTL,
+                true,
+            );
+            assert_eq!(merged.limits[0].current, 3, "after the answer {value}");
+        }
+        // Two hits are reported but not counted yet when a later authrep is:
+        // 3scale says 4, the local count knows 3 + 2 hits + this one.
+        merged.add_usage(&one, NOW);
+        merged.add_usage(&one, NOW);
+        let _ = merged.take_unreported();
+        let answer = document(&[("hits", "eternity", 10, 4, None)]);
+        let later = Entry::from_answer(
+            &key,
+            Answer::Authorized(&answer),
+            Some(&merged),
+            &one,
+            NOW,
+            TTL,
+            true,
+        );
+        assert_eq!(later.limits[0].current, 6);
+        assert_eq!(later.limits[0].seen, 4);
     }
 }

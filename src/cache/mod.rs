@@ -11,12 +11,14 @@ mod store;
 mod table;
 mod worker;
 
-pub use entry::{Answer, AppKey, Authorization, Entry, HitOutcome, Limit, StoredCredential};
+pub use entry::{
+    Answer, AppKey, Authorization, Entry, Flight, HitOutcome, Limit, StoredCredential,
+};
 pub use events::{CacheEvent, Events};
 #[cfg(test)]
 pub use store::MemoryStore;
 pub use store::{Store, Versioned, WriteError};
-pub use table::{Filled, Lookup, Record, Table, WAYS, bucket_count, bucket_key};
+pub use table::{Departed, Filled, Lookup, Record, Table, WAYS, bucket_count, bucket_key};
 pub use worker::{Batch, Worker};
 
 use crate::config::CacheSettings;
@@ -49,25 +51,53 @@ impl CacheAccess<'_> {
         self.lookup(key, usages, staleness, CacheEvent::StaleHit, false)
     }
 
-    /// Stores what 3scale answered for a request (`request` is its usage).
+    /// Records an authrep with this usage about to be sent for `key`, so that
+    /// hits count its usage until its answer is merged (or `until_ms`, when
+    /// an answer can no longer come); its ticket, `None` when the store would
+    /// not take it.
+    pub fn depart(&mut self, key: &AppKey<'_>, usages: &Usages, until_ms: u64) -> Option<u64> {
+        let table = Table::new(self.store, self.settings);
+        let flight = Flight {
+            ticket: self.worker.next_ticket(),
+            usage: usages.0.clone(),
+            until_ms,
+        };
+        let departed = table.depart(key, &flight, self.now_ms);
+        self.evicted(departed.evicted);
+        departed.recorded.then_some(flight.ticket)
+    }
+
+    /// Forgets the authrep `ticket`: it failed, its answer cannot be read, or
+    /// its request went away.
+    pub fn abandon(&mut self, key: &AppKey<'_>, ticket: u64) {
+        Table::new(self.store, self.settings).abandon(key, ticket, self.now_ms);
+    }
+
+    /// Stores what 3scale answered to the authrep `ticket` for a request
+    /// (`request` is its usage).
     pub fn learn(
         &mut self,
         key: &AppKey<'_>,
+        ticket: Option<u64>,
         answer: Answer<'_>,
         request: &Usages,
         use_hierarchy: bool,
     ) {
         let table = Table::new(self.store, self.settings);
-        let ttl_ms = self.settings.ttl.saturating_mul(1000);
-        let filled = table.fill(key, answer, request, self.now_ms, ttl_ms, use_hierarchy);
-        if let Some(record) = filled.evicted {
-            self.worker.record(CacheEvent::Eviction);
-            self.worker.enqueue(record);
-            self.worker.flush_soon();
-        }
+        let filled = table.fill(key, ticket, answer, request, self.now_ms, use_hierarchy);
+        self.evicted(filled.evicted);
         if filled.refreshed {
             // The refreshed entry may carry unreported usage: report it soon.
             self.worker.touch(table.bucket_of(key));
+            self.worker.flush_soon();
+        }
+    }
+
+    /// Reports an evicted entry's unreported usage soon.
+    fn evicted(&mut self, record: Option<Record>) {
+        if let Some(record) = record {
+            self.worker.record(CacheEvent::Eviction);
+            self.worker.enqueue(record);
             self.worker.flush_soon();
         }
     }

@@ -8,7 +8,7 @@
 //! a versioned write, retried on conflict: workers never lose each other's
 //! updates.
 
-use super::entry::{Answer, AppKey, Entry, HitOutcome, StoredCredential};
+use super::entry::{Answer, AppKey, Entry, Flight, HitOutcome, StoredCredential};
 use super::store::{Store, WriteError};
 use crate::config::CacheSettings;
 use crate::lookup::Credential;
@@ -52,10 +52,21 @@ pub struct Filled {
     pub evicted: Option<Record>,
 }
 
+/// What recording an authrep in flight did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Departed {
+    /// Whether the flight was written (else hits will not know about it).
+    pub recorded: bool,
+    /// The unreported usage of an entry evicted to make room: the caller
+    /// must report it.
+    pub evicted: Option<Record>,
+}
+
 /// The buckets, as seen through one store.
 pub struct Table<'a> {
     store: &'a dyn Store,
     buckets: u32,
+    ttl_ms: u64,
 }
 
 impl<'a> Table<'a> {
@@ -64,6 +75,7 @@ impl<'a> Table<'a> {
         Table {
             store,
             buckets: bucket_count(settings),
+            ttl_ms: settings.ttl.saturating_mul(1000),
         }
     }
 
@@ -115,40 +127,87 @@ impl<'a> Table<'a> {
         .unwrap_or(Lookup::Miss)
     }
 
-    /// Stores what an authrep answered for `key`, merged with its old entry; a
-    /// full bucket evicts its least recently used entry.
+    /// Records an authrep about to be sent for `key`, in its entry or, for an
+    /// application without one, in a placeholder (a full bucket evicts its
+    /// least recently used entry, as [`Table::fill`] would for the answer).
+    pub fn depart(&self, key: &AppKey<'_>, flight: &Flight, now_ms: u64) -> Departed {
+        let bucket = self.bucket_of(key);
+        self.update(bucket, |entries| {
+            let mut evicted = None;
+            match entries.iter_mut().find(|entry| entry.is_for(key)) {
+                Some(entry) => entry.depart(flight.clone(), now_ms),
+                None => {
+                    let mut placeholder = Entry::placeholder(key, now_ms);
+                    placeholder.depart(flight.clone(), now_ms);
+                    evicted = place(entries, placeholder);
+                }
+            }
+            (
+                Departed {
+                    recorded: true,
+                    evicted,
+                },
+                true,
+            )
+        })
+        .unwrap_or_default()
+    }
+
+    /// Forgets an authrep that will not be merged (it failed, its answer
+    /// could not be read, or its request went away).
+    pub fn abandon(&self, key: &AppKey<'_>, ticket: u64, now_ms: u64) {
+        let bucket = self.bucket_of(key);
+        self.update(bucket, |entries| {
+            let changed = entries
+                .iter_mut()
+                .find(|entry| entry.is_for(key))
+                .is_some_and(|entry| entry.land(ticket, now_ms));
+            ((), changed)
+        });
+    }
+
+    /// Stores what the authrep `ticket` answered for `key`, merged with its old
+    /// entry (the flight is over); a full bucket evicts its least recently
+    /// used entry.
     pub fn fill(
         &self,
         key: &AppKey<'_>,
+        ticket: Option<u64>,
         answer: Answer<'_>,
         request: &Usages,
         now_ms: u64,
-        ttl_ms: u64,
         use_hierarchy: bool,
     ) -> Filled {
         let bucket = self.bucket_of(key);
         self.update(bucket, |entries| {
             let position = entries.iter().position(|entry| entry.is_for(key));
-            let old = position.and_then(|at| entries.get(at));
-            let fresh =
-                Entry::from_answer(key, answer, old, request, now_ms, ttl_ms, use_hierarchy);
-            let mut evicted = None;
-            let full = entries.len() >= WAYS as usize;
-            match position.and_then(|at| entries.get_mut(at)) {
-                Some(slot) => *slot = fresh,
-                None if !full => entries.push(fresh),
-                None => {
-                    let oldest = entries.iter_mut().min_by_key(|entry| entry.last_used_ms);
-                    if let Some(slot) = oldest {
-                        let mut gone = std::mem::replace(slot, fresh);
-                        evicted = record_of(&mut gone);
-                    }
-                }
+            if let (Some(entry), Some(ticket)) =
+                (position.and_then(|at| entries.get_mut(at)), ticket)
+            {
+                entry.land(ticket, now_ms);
             }
+            let old = position.and_then(|at| entries.get(at));
+            let refreshed = old.is_some_and(|old| !old.is_placeholder());
+            let fresh = Entry::from_answer(
+                key,
+                answer,
+                old,
+                request,
+                now_ms,
+                self.ttl_ms,
+                use_hierarchy,
+            );
+            let evicted = match position.and_then(|at| entries.get_mut(at)) {
+                Some(slot) => {
+                    *slot = fresh;
+                    None
+                }
+                None => place(entries, fresh),
+            };
             (
                 Filled {
                     stored: true,
-                    refreshed: position.is_some(),
+                    refreshed,
                     evicted,
                 },
                 true,
@@ -164,7 +223,7 @@ impl<'a> Table<'a> {
         self.update(bucket, |entries| {
             let records: Vec<Record> = entries.iter_mut().filter_map(record_of).collect();
             let before = entries.len();
-            entries.retain(|entry| entry.usable(now_ms, staleness_ms));
+            entries.retain(|entry| entry.usable(now_ms, staleness_ms) || entry.has_flights(now_ms));
             let changed = !records.is_empty() || entries.len() != before;
             (records, changed)
         })
@@ -210,6 +269,18 @@ pub fn bucket_count(settings: &CacheSettings) -> u32 {
 /// The store key of a bucket (no secret in it: it may be logged).
 pub fn bucket_key(bucket: u32) -> String {
     format!("{KEY_PREFIX}{bucket}")
+}
+
+/// Adds a new entry to a bucket, evicting the least recently used one when
+/// the bucket is full; the evicted entry's unreported usage.
+fn place(entries: &mut Vec<Entry>, entry: Entry) -> Option<Record> {
+    if entries.len() < WAYS as usize {
+        entries.push(entry);
+        return None;
+    }
+    let oldest = entries.iter_mut().min_by_key(|known| known.last_used_ms)?;
+    let mut gone = std::mem::replace(oldest, entry);
+    record_of(&mut gone)
 }
 
 fn record_of(entry: &mut Entry) -> Option<Record> {
@@ -298,10 +369,10 @@ mod tests {
         let doc = limited(3, 1);
         let filled = table.fill(
             &key(&alice),
+            None,
             Answer::Authorized(&doc),
             &hits(1),
             NOW,
-            TTL,
             true,
         );
         assert_eq!(
@@ -359,10 +430,10 @@ mod tests {
         let doc = limited(1000, 1);
         table.fill(
             &key(&alice),
+            None,
             Answer::Authorized(&doc),
             &hits(1),
             NOW,
-            TTL,
             true,
         );
         // Another worker adds one hit between every read and write, 5 times.
@@ -395,10 +466,10 @@ mod tests {
         let doc = limited(1000, 1);
         table.fill(
             &key(&alice),
+            None,
             Answer::Authorized(&doc),
             &hits(1),
             NOW,
-            TTL,
             true,
         );
         assert!(matches!(
@@ -412,7 +483,14 @@ mod tests {
         store.broken.set(true);
         assert_eq!(table.lookup(&key(&alice), &hits(1), NOW, 0), Lookup::Miss);
         assert_eq!(
-            table.fill(&key(&user("bob")), Answer::Denied, &hits(1), NOW, TTL, true),
+            table.fill(
+                &key(&user("bob")),
+                None,
+                Answer::Denied,
+                &hits(1),
+                NOW,
+                true
+            ),
             Filled::default()
         );
         store.broken.set(false);
@@ -434,10 +512,10 @@ mod tests {
         for (at, credential) in users.iter().take(WAYS as usize).enumerate() {
             table.fill(
                 &key(credential),
+                None,
                 Answer::Authorized(&doc),
                 &hits(1),
                 NOW + at as u64,
-                TTL,
                 true,
             );
         }
@@ -448,10 +526,10 @@ mod tests {
         }
         let filled = table.fill(
             &key(&users[4]),
+            None,
             Answer::Authorized(&doc),
             &hits(1),
             NOW + 30,
-            TTL,
             true,
         );
         assert_eq!(
@@ -477,7 +555,7 @@ mod tests {
         assert_eq!(bucket_count(&settings(1)), 1);
         for i in 0..200 {
             let credential = user(&format!("key-{i}"));
-            table.fill(&key(&credential), Answer::Denied, &hits(1), NOW, TTL, true);
+            table.fill(&key(&credential), None, Answer::Denied, &hits(1), NOW, true);
         }
         assert_eq!(store.keys().len(), 3);
         let app = Credential::AppId {
@@ -506,10 +584,10 @@ mod tests {
             table
                 .fill(
                     &key(&alice),
+                    None,
                     Answer::Authorized(&doc),
                     &hits(1),
                     NOW,
-                    TTL,
                     true
                 )
                 .stored
@@ -525,10 +603,226 @@ mod tests {
         let store = MemoryStore::default();
         let table = Table::new(&store, &settings(4));
         let alice = user("alice");
-        table.fill(&key(&alice), Answer::Denied, &hits(1), NOW, TTL, true);
+        table.fill(&key(&alice), None, Answer::Denied, &hits(1), NOW, true);
         assert_eq!(table.claim(0, NOW + TTL, 5), Some(vec![]));
         assert_ne!(store.read(&bucket_key(0)).unwrap().bytes, b"[]".to_vec());
         assert_eq!(table.claim(0, NOW + TTL + 5, 5), Some(vec![]));
         assert_eq!(store.read(&bucket_key(0)).unwrap().bytes, b"[]".to_vec());
+    }
+
+    #[test]
+    fn a_flight_is_recorded_in_a_placeholder_that_never_decides() {
+        let store = MemoryStore::default();
+        let table = Table::new(&store, &settings(4));
+        let alice = user("alice");
+        let flight = Flight {
+            ticket: 7,
+            usage: vec![("hits".into(), 1)],
+            until_ms: NOW + 2_000,
+        };
+        assert_eq!(
+            table.depart(&key(&alice), &flight, NOW),
+            Departed {
+                recorded: true,
+                evicted: None
+            }
+        );
+        assert_eq!(table.lookup(&key(&alice), &hits(1), NOW, 0), Lookup::Miss);
+        assert_eq!(table.claim(0, NOW, 0), Some(vec![]));
+        let entries: Vec<Entry> =
+            serde_json::from_slice(&store.read(&bucket_key(0)).unwrap().bytes).unwrap();
+        assert_eq!(entries.len(), 1, "kept while in flight");
+        assert_eq!(entries[0].flights, vec![flight.clone()]);
+        // Past its expiry a flight is forgotten, and so is the placeholder.
+        assert_eq!(table.claim(0, NOW + 2_000, 0), Some(vec![]));
+        assert_eq!(store.read(&bucket_key(0)).unwrap().bytes, b"[]".to_vec());
+        store.conflicts.set(3);
+        assert!(table.depart(&key(&alice), &flight, NOW).recorded);
+        store.broken.set(true);
+        assert_eq!(
+            table.depart(&key(&alice), &flight, NOW),
+            Departed::default()
+        );
+    }
+
+    #[test]
+    fn hits_count_flights_until_their_answer_or_abandon() {
+        let store = MemoryStore::default();
+        let table = Table::new(&store, &settings(4));
+        let alice = user("alice");
+        let flight = |ticket| Flight {
+            ticket,
+            usage: vec![("hits".into(), 1)],
+            until_ms: NOW + 2_000,
+        };
+        for ticket in 1..=3 {
+            table.depart(&key(&alice), &flight(ticket), NOW);
+        }
+        // The first answer: 3scale counted it (and maybe others) of a limit of 5.
+        let doc = limited(5, 1);
+        let filled = table.fill(
+            &key(&alice),
+            Some(1),
+            Answer::Authorized(&doc),
+            &hits(1),
+            NOW,
+            true,
+        );
+        assert!(!filled.refreshed, "a placeholder is not a refresh");
+        // 1 counted + 2 in flight: 2 hits left.
+        let allowed = |at| {
+            (0..5)
+                .filter(|_| {
+                    matches!(
+                        table.lookup(&key(&alice), &hits(1), at, 0),
+                        Lookup::Hit(HitOutcome::Allow(_))
+                    )
+                })
+                .count()
+        };
+        assert_eq!(allowed(NOW), 2);
+        table.abandon(&key(&alice), 2, NOW);
+        assert_eq!(allowed(NOW), 1, "an abandoned flight no longer counts");
+        // An expired flight no longer counts either.
+        assert_eq!(allowed(NOW + 2_000), 1);
+    }
+
+    /// 3scale for the model below: one application, one limit, counting
+    /// authreps as it processes them and reports whatever the limit.
+    #[derive(Default)]
+    struct Backend {
+        count: i64,
+    }
+
+    /// A small deterministic generator, so failures are reproducible by seed.
+    struct Dice(u64);
+
+    impl Dice {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) % n as u64) as usize
+        }
+    }
+
+    /// Runs one interleaving of requests on `workers` workers sharing the
+    /// store against a limit of `max`: authreps in flight, processed by 3scale
+    /// and answered in any order, hits in between, and (`with_reports`)
+    /// reports claimed and processed at any time. Returns the requests
+    /// allowed, then the requests allowed once everything has landed and more
+    /// requests came one at a time.
+    fn model(seed: u64, max: i64, with_reports: bool) -> (i64, i64) {
+        let store = MemoryStore::default();
+        let table = Table::new(&store, &settings(4));
+        let alice = user("alice");
+        let mut dice = Dice(seed);
+        let mut backend = Backend::default();
+        let mut allowed = 0i64;
+        let mut next_ticket = 0u64;
+        let mut sent: Vec<u64> = Vec::new();
+        let mut processed: Vec<(u64, bool, i64)> = Vec::new();
+        let mut reports: Vec<i64> = Vec::new();
+        let flight = |ticket| Flight {
+            ticket,
+            usage: vec![("hits".into(), 1)],
+            until_ms: NOW + 60_000,
+        };
+        let mut request = |table: &Table<'_>, sent: &mut Vec<u64>, allowed: &mut i64| match table
+            .lookup(&key(&alice), &hits(1), NOW, 0)
+        {
+            Lookup::Hit(HitOutcome::Allow(_)) => *allowed += 1,
+            Lookup::Hit(_) => {}
+            Lookup::Miss => {
+                next_ticket += 1;
+                assert!(
+                    table
+                        .depart(&key(&alice), &flight(next_ticket), NOW)
+                        .recorded
+                );
+                sent.push(next_ticket);
+            }
+        };
+        let merge = |table: &Table<'_>, (ticket, counted, value): (u64, bool, i64)| {
+            let doc = limited(max, value);
+            let answer = if counted {
+                Answer::Authorized(&doc)
+            } else {
+                Answer::LimitsExceeded(&doc)
+            };
+            table.fill(&key(&alice), Some(ticket), answer, &hits(1), NOW, true);
+        };
+        let process = |backend: &mut Backend, allowed: &mut i64| {
+            let counted = backend.count < max;
+            if counted {
+                backend.count += 1;
+                *allowed += 1;
+            }
+            (counted, backend.count)
+        };
+        for _ in 0..80 {
+            match dice.below(if with_reports { 5 } else { 3 }) {
+                0 => request(&table, &mut sent, &mut allowed),
+                1 if !sent.is_empty() => {
+                    let ticket = sent.remove(dice.below(sent.len()));
+                    let (counted, value) = process(&mut backend, &mut allowed);
+                    processed.push((ticket, counted, value));
+                }
+                2 if !processed.is_empty() => {
+                    let answer = processed.remove(dice.below(processed.len()));
+                    merge(&table, answer);
+                }
+                3 => {
+                    let claimed: u64 = table
+                        .claim(0, NOW, 0)
+                        .unwrap()
+                        .iter()
+                        .flat_map(|record| record.usages.0.iter().map(|(_, n)| *n))
+                        .sum();
+                    reports.push(claimed as i64);
+                }
+                4 if !reports.is_empty() => {
+                    backend.count += reports.remove(dice.below(reports.len()));
+                }
+                _ => {}
+            }
+        }
+        // Everything lands: authreps are processed and answered, reports counted.
+        while let Some(ticket) = sent.pop() {
+            let (counted, value) = process(&mut backend, &mut allowed);
+            processed.push((ticket, counted, value));
+        }
+        while let Some(answer) = processed.pop() {
+            merge(&table, answer);
+        }
+        let during = allowed;
+        for _ in 0..2 * max {
+            request(&table, &mut sent, &mut allowed);
+            while let Some(ticket) = sent.pop() {
+                let (counted, value) = process(&mut backend, &mut allowed);
+                merge(&table, (ticket, counted, value));
+            }
+        }
+        let claimed: u64 = table
+            .claim(0, NOW, 0)
+            .unwrap()
+            .iter()
+            .flat_map(|record| record.usages.0.iter().map(|(_, n)| *n))
+            .sum();
+        let reported = backend.count + reports.iter().sum::<i64>() + claimed as i64;
+        assert_eq!(reported, allowed, "seed {seed}: reported = allowed");
+        (during, allowed)
+    }
+
+    #[test]
+    fn concurrent_misses_and_reports_in_flight_never_overrun_the_limit() {
+        for with_reports in [false, true] {
+            for seed in 0..1000 {
+                let (during, after) = model(seed, 6, with_reports);
+                assert!(during <= 6, "seed {seed}: {during} allowed of 6");
+                assert_eq!(after, 6, "seed {seed}: the limit is reached, not undercut");
+            }
+        }
     }
 }

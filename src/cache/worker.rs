@@ -46,6 +46,10 @@ pub struct Worker {
     events: Events,
     /// The counts [`Worker::new_events`] last handed out.
     published: Events,
+    /// The high half of this worker's authrep tickets (see [`Worker::seed_tickets`]).
+    ticket_seed: u32,
+    /// The low half of the last ticket handed out.
+    last_ticket: u32,
 }
 
 impl Worker {
@@ -57,6 +61,19 @@ impl Worker {
             max_pending: usize::try_from(settings.max_pending_reports).unwrap_or(usize::MAX),
             ..Worker::default()
         }
+    }
+
+    /// Makes this worker's tickets differ from other workers': `seed` should
+    /// differ between VMs (the filter derives it from the clock).
+    pub fn seed_tickets(&mut self, seed: u32) {
+        self.ticket_seed = seed;
+    }
+
+    /// A new ticket for an authrep in flight: unique among this worker's
+    /// recent ones, and unlikely to equal another worker's.
+    pub fn next_ticket(&mut self) -> u64 {
+        self.last_ticket = self.last_ticket.wrapping_add(1);
+        (u64::from(self.ticket_seed) << 32) | u64::from(self.last_ticket)
     }
 
     /// What happened so far.
@@ -357,7 +374,7 @@ mod tests {
             }],
             ..StatusDocument::default()
         };
-        table.fill(&key, Answer::Authorized(&doc), &hits(1), NOW, 60_000, true);
+        table.fill(&key, None, Answer::Authorized(&doc), &hits(1), NOW, true);
         for _ in 0..3 {
             assert!(matches!(
                 table.lookup(&key, &hits(1), NOW, 0),

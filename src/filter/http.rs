@@ -124,6 +124,17 @@ impl Http {
 }
 
 impl Context for Http {
+    /// The request is over; if it still waits for 3scale (the client went
+    /// away), the host cancels the call, so its flight ends here.
+    fn on_done(&mut self) -> bool {
+        if let (Some(pending), Some(config)) = (self.pending.take(), self.config.clone()) {
+            self.with_cache(&config, |cache| {
+                flow::abandon_pending(&config, &pending, cache);
+            });
+        }
+        true
+    }
+
     fn on_http_call_response(&mut self, _: u32, _: usize, body_size: usize, _: usize) {
         let Some(pending) = self.pending.take() else {
             return;

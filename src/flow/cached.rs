@@ -10,6 +10,11 @@ use crate::cache::{Answer, AppKey, CacheAccess, HitOutcome, Lookup};
 use crate::config::Config;
 use crate::decision::{Decision, Forward, Pending};
 
+/// How long past the backend timeout an authrep's flight still counts when
+/// no answer came (its request went away): the answer cannot arrive later,
+/// as the host ends the call at the timeout.
+const FLIGHT_MARGIN_MS: u64 = 1000;
+
 /// Decides from the cache, or calls 3scale with an authrep whose answer fills it.
 pub(super) fn decide(config: &Config, cache: &mut CacheAccess<'_>, call: Call<'_>) -> Decision {
     let key = AppKey {
@@ -21,7 +26,25 @@ pub(super) fn decide(config: &Config, cache: &mut CacheAccess<'_>, call: Call<'_
             debug!("service {}: decided from the cache", call.service.id);
             from_cache(config, outcome, call.forward)
         }
-        Lookup::Miss => call_out(config, call, true),
+        Lookup::Miss => {
+            let service_id = call.service.id.as_str();
+            let mut decision = call_out(config, call, true);
+            if let Decision::CallOut(call_out) = &mut decision
+                && let Some(credential) = &call_out.pending.credential
+            {
+                let key = AppKey {
+                    service_id,
+                    credential,
+                };
+                let until_ms = cache
+                    .now_ms
+                    .saturating_add(config.backend.upstream.timeout)
+                    .saturating_add(FLIGHT_MARGIN_MS);
+                let ticket = cache.depart(&key, &call_out.pending.usages, until_ms);
+                call_out.pending.ticket = ticket;
+            }
+            decision
+        }
     }
 }
 
@@ -51,6 +74,7 @@ pub fn on_cached_backend_answer(
         .iter()
         .any(|name| name == "flat_usage");
     let verdict = backend::verdict(answer);
+    let ticket = pending.ticket;
     match &verdict {
         Verdict::Authorized(_) | Verdict::LimitsExceeded(_) => match backend::parse_status(body) {
             Some(document) => {
@@ -59,15 +83,21 @@ pub fn on_cached_backend_answer(
                 } else {
                     Answer::LimitsExceeded(&document)
                 };
-                cache.learn(&key, answer, &pending.usages, use_hierarchy);
+                cache.learn(&key, ticket, answer, &pending.usages, use_hierarchy);
             }
-            None => warn!(
-                "service {}: the 3scale answer has no readable <status> body; not cached",
-                service.id
-            ),
+            None => {
+                warn!(
+                    "service {}: the 3scale answer has no readable <status> body; not cached",
+                    service.id
+                );
+                abandon(cache, &key, ticket);
+            }
         },
-        Verdict::Denied { .. } => cache.learn(&key, Answer::Denied, &pending.usages, use_hierarchy),
+        Verdict::Denied { .. } => {
+            cache.learn(&key, ticket, Answer::Denied, &pending.usages, use_hierarchy);
+        }
         Verdict::Unreachable(why) => {
+            abandon(cache, &key, ticket);
             if let Lookup::Hit(outcome) = cache.decide_stale(&key, &pending.usages) {
                 warn!(
                     "service {}: {why}; decided from a stale cache entry (stale_ttl)",
@@ -78,6 +108,30 @@ pub fn on_cached_backend_answer(
         }
     }
     on_backend_answer(config, pending, answer)
+}
+
+/// Ends the flight of a request that went away before 3scale answered (its
+/// usage may or may not have been counted; the limits checked on the next
+/// answer tell).
+pub fn abandon_pending(config: &Config, pending: &Pending, cache: &mut CacheAccess<'_>) {
+    let (Some(credential), Some(service), Some(ticket)) = (
+        &pending.credential,
+        config.services.get(pending.service_index),
+        pending.ticket,
+    ) else {
+        return;
+    };
+    let key = AppKey {
+        service_id: &service.id,
+        credential,
+    };
+    cache.abandon(&key, ticket);
+}
+
+fn abandon(cache: &mut CacheAccess<'_>, key: &AppKey<'_>, ticket: Option<u64>) {
+    if let Some(ticket) = ticket {
+        cache.abandon(key, ticket);
+    }
 }
 
 fn from_cache(config: &Config, outcome: HitOutcome, forward: Forward) -> Decision {
@@ -321,5 +375,39 @@ mod tests {
             body.ends_with("transactions%5B0%5D%5Busage%5D%5Bhits%5D=7"),
             "{body}"
         );
+    }
+
+    #[test]
+    fn a_miss_counts_for_hits_until_its_answer_or_its_end() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        let second = pending(harness.request("/", "k", NOW));
+        let third = pending(harness.request("/", "k", NOW));
+        let tickets = [first.ticket, second.ticket, third.ticket];
+        assert!(tickets.iter().all(Option::is_some));
+        assert!(tickets[0] != tickets[1] && tickets[1] != tickets[2]);
+        // 3scale counted the first (1 of 5); two more are in flight: 2 hits left.
+        harness.answer(&first, "200", None, &status(5, 1), NOW);
+        let hits = |harness: &mut Harness| {
+            (0..5)
+                .filter(|_| matches!(harness.request("/", "k", NOW + 1), Decision::Continue(_)))
+                .count()
+        };
+        assert_eq!(hits(&mut harness), 2);
+        // The second failed (not counted): the entry decides it instead.
+        assert!(matches!(
+            harness.answer(&second, "503", None, "", NOW + 2),
+            Decision::Continue(_)
+        ));
+        assert_eq!(hits(&mut harness), 0);
+        // The third's request went away: its flight ends.
+        let mut access = CacheAccess {
+            settings: harness.config.cache_enabled().unwrap(),
+            store: &harness.store,
+            worker: &mut harness.worker,
+            now_ms: NOW + 3,
+        };
+        abandon_pending(&harness.config, &third, &mut access);
+        assert_eq!(hits(&mut harness), 1);
     }
 }

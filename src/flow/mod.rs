@@ -24,7 +24,7 @@ use crate::mapping::{self, Usages};
 use crate::redact::redact;
 use crate::request::RequestView;
 
-pub use cached::on_cached_backend_answer;
+pub use cached::{abandon_pending, on_cached_backend_answer};
 pub use reply::{ReplyKind, local_reply};
 pub use target::Target;
 
@@ -216,6 +216,7 @@ fn call_out(config: &Config, request: Call<'_>, cached: bool) -> Decision {
             origins: resolved.origins,
             forward,
             credential,
+            ticket: None,
         },
     })
 }

@@ -53,6 +53,9 @@ pub struct Bootstrap {
     pub wasm_log_level: &'static str,
     /// HTTP filters placed before the Wasm filter, in order (e.g. `jwt_authn`).
     pub filters_before: Vec<Value>,
+    /// The connection manager's `request_timeout` (e.g. `"0.5s"`): Envoy ends
+    /// a request still waiting after it (a 504 once the request was read).
+    pub request_timeout: Option<String>,
 }
 
 impl Bootstrap {
@@ -71,6 +74,7 @@ impl Bootstrap {
             log_level: "info",
             wasm_log_level: "debug",
             filters_before: Vec::new(),
+            request_timeout: None,
         }
     }
 
@@ -94,7 +98,7 @@ impl Bootstrap {
             PluginConfiguration::Json(value) => value.to_string(),
             PluginConfiguration::Raw(text) => text.clone(),
         };
-        let bootstrap = json!({
+        let mut bootstrap = json!({
             "admin": { "address": socket_address(any_local_port()) },
             "static_resources": {
                 "listeners": [listener(&self.wasm, &plugin_text, &self.filters_before)],
@@ -104,6 +108,12 @@ impl Bootstrap {
                 ],
             },
         });
+        if let Some(timeout) = &self.request_timeout {
+            let manager = "/static_resources/listeners/0/filter_chains/0/filters/0/typed_config";
+            if let Some(Value::Object(manager)) = bootstrap.pointer_mut(manager) {
+                manager.insert("request_timeout".into(), json!(timeout));
+            }
+        }
         serde_json::to_string_pretty(&bootstrap).unwrap()
     }
 }
