@@ -10,4 +10,4 @@ pub mod status;
 pub use answer::{BackendAnswer, Unreachable, Verdict, verdict};
 pub use authrep::{Report, Transaction, authorize, authrep, authrep_with_reports, report};
 pub use limits::Limits;
-pub use status::{StatusDocument, UsageReport, parse_status};
+pub use status::{MAX_STATUS_BODY, StatusDocument, UsageReport, parse_status};

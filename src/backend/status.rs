@@ -7,6 +7,11 @@
 //! (CDATA, doctype, unbalanced tags, nesting deeper than [`MAX_DEPTH`]) makes
 //! the document unreadable; the parser returns `None` and never panics.
 
+/// The largest `<status>` body the filter reads. A plan with every metric
+/// limited for every period stays far below it; a larger answer is not read
+/// whole (it then does not parse, and is not cached).
+pub const MAX_STATUS_BODY: usize = 256 * 1024;
+
 /// Deepest element nesting accepted (apisonator's documents have 4 levels).
 const MAX_DEPTH: usize = 16;
 

@@ -10,7 +10,7 @@ use proxy_wasm::types::Action;
 use super::host::{self, HostRequest};
 use super::metrics::Metrics;
 use super::shared::SharedData;
-use crate::backend::{BackendAnswer, Limits};
+use crate::backend::{BackendAnswer, Limits, MAX_STATUS_BODY};
 use crate::cache::{CacheAccess, Worker};
 use crate::config::Config;
 use crate::decision::{Decision, HttpCall, Pending};
@@ -145,7 +145,7 @@ impl Context for Http {
         }
         let answer = BackendAnswer::from_headers(host::call_response_headers());
         let body = if pending.credential.is_some() {
-            host::call_response_body(body_size)
+            host::call_response_body(body_size.min(MAX_STATUS_BODY))
         } else {
             Vec::new()
         };

@@ -262,6 +262,29 @@ fn huge_backend_answers() {
     assert_ordinary_request_passes(&mut stack);
 }
 
+#[test]
+fn huge_backend_answers_with_the_cache() {
+    let mut stack = Stack::start("adversarial_backend_huge_cache", MODEL, |bootstrap| {
+        set(
+            bootstrap.plugin_json(),
+            "cache",
+            json!({ "enabled": true, "ttl": 60, "flush_interval": 1 }),
+        );
+    });
+    stack.admin().fault(&backend_fault("huge"));
+    // The filter reads at most MAX_STATUS_BODY (256 KiB) of the 16 MiB body:
+    // the document comes first and the padding after it, so the entry is
+    // cached from what was read and the second request is a hit.
+    let request = get(&format!("/?user_key={USER_KEY}"));
+    assert_passed(&stack.send(&request));
+    single_authrep(&stack.admin());
+    stack.admin().reset();
+    assert_passed(&stack.send(&request));
+    assert_no_backend_call(&stack.admin());
+    // An unknown key still asks 3scale, and is refused.
+    assert_refused(&stack.send(&get("/?user_key=not-a-known-key")), 403);
+}
+
 /// The service takes its token and rules from System (refreshed every second).
 fn from_system(bootstrap: &mut Bootstrap) {
     let cluster = bootstrap.backend_cluster.clone();
