@@ -1,12 +1,12 @@
 //! The `<status>` parser (the body of 3scale's authorization answers) on
 //! arbitrary bytes, then what the cache makes of a document it accepts: an
-//! entry, a merge with an older one, a hit check, and the entry's round trip
-//! through the JSON the shared store holds.
+//! entry, a merge with an older one, a hit check, and the round trip of a
+//! bucket holding both entries through the binary form the shared store holds.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use threescale_wasm_auth::backend::parse_status;
-use threescale_wasm_auth::cache::{Answer, AppKey, Entry};
+use threescale_wasm_auth::cache::{Answer, AppKey, Entry, decode_bucket, encode_bucket};
 use threescale_wasm_auth::lookup::Credential;
 use threescale_wasm_auth::mapping::Usages;
 
@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
         false,
     );
     let _ = merged.check(&usages, NOW);
-    let bytes = serde_json::to_vec(&merged).expect("an entry serializes");
-    let back: Entry = serde_json::from_slice(&bytes).expect("an entry deserializes");
-    assert_eq!(back, merged, "an entry survives the shared store's JSON");
+    let bucket = [first, merged];
+    let back = decode_bucket(&encode_bucket(&bucket)).expect("an encoded bucket decodes");
+    assert_eq!(back, bucket, "entries survive the shared store's encoding");
 });

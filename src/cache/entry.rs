@@ -1,20 +1,16 @@
 //! One application's cached state, the local decision on a hit, and the merge
 //! of a fresh authrep answer into what was cached.
 
-use serde::{Deserialize, Serialize};
-
 use crate::backend::{Limits, StatusDocument};
 use crate::lookup::Credential;
 use crate::mapping::Usages;
 
-/// A credential as kept in shared data (compact, serializable).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A credential as kept in shared data (see `codec`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoredCredential {
     /// A user key.
-    #[serde(rename = "u")]
     UserKey(String),
     /// An application id and its key, if the request gave one.
-    #[serde(rename = "a")]
     AppId(String, Option<String>),
 }
 
@@ -64,64 +60,51 @@ pub struct AppKey<'a> {
 }
 
 /// What 3scale said about the application, apart from limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authorization {
     /// Authorized, or denied only for limits (the limits then decide).
-    #[serde(rename = "ok")]
     Authorized,
     /// Denied for another reason (unknown key, suspended application, …).
-    #[serde(rename = "no")]
     Denied,
 }
 
 /// A limit on a metric for a period, with the value 3scale last gave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limit {
     /// The metric.
-    #[serde(rename = "m")]
     pub metric: String,
     /// The period's name.
-    #[serde(rename = "p")]
     pub period: String,
     /// The limit.
-    #[serde(rename = "x")]
     pub max: i64,
     /// The metric's value in the period, as far as this entry knows, excluding
     /// the entry's `used`: the larger of `local` and `seen`.
-    #[serde(rename = "v")]
     pub current: i64,
     /// When the period ends, in Unix milliseconds (`None`: eternity).
-    #[serde(rename = "e")]
     pub ends_ms: Option<u64>,
     /// `base` plus every unit this filter has allowed since (hits, and
     /// authreps not counted in `base`), excluding `used`: exact as long as
     /// this filter is 3scale's only client.
-    #[serde(rename = "k", default)]
     pub local: i64,
     /// The value 3scale gave in the first answer of the period that this
     /// entry knows: an authrep whose own answer is not above it was counted
     /// in it (3scale counts up), any other was not.
-    #[serde(rename = "b", default)]
     pub base: i64,
     /// The largest value 3scale has given for the period: what it counted,
     /// from every client, as far as this entry knows.
-    #[serde(rename = "s", default)]
     pub seen: i64,
 }
 
 /// An authrep sent to 3scale and not answered yet: 3scale will count its
 /// usage (or has), so hits count it too until its answer is merged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flight {
     /// Which authrep (unique among the application's flights).
-    #[serde(rename = "n")]
     pub ticket: u64,
     /// Its usage.
-    #[serde(rename = "u")]
     pub usage: Vec<(String, u64)>,
     /// When to forget it if no answer comes (Unix ms): past the backend
     /// timeout, so a lost request cannot hold the application's quota.
-    #[serde(rename = "e")]
     pub until_ms: u64,
 }
 
@@ -149,37 +132,27 @@ impl Limit {
 }
 
 /// One application's entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The service id.
-    #[serde(rename = "s")]
     pub service_id: String,
     /// The credential.
-    #[serde(rename = "c")]
     pub credential: StoredCredential,
     /// Authorized or denied.
-    #[serde(rename = "a")]
     pub authorization: Authorization,
     /// Until when (Unix ms) the entry answers on its own.
-    #[serde(rename = "f")]
     pub fresh_until_ms: u64,
     /// When a request last used the entry (Unix ms), for eviction.
-    #[serde(rename = "t")]
     pub last_used_ms: u64,
     /// The application's limits.
-    #[serde(rename = "l", default)]
     pub limits: Vec<Limit>,
     /// (child, parent) metric pairs: a child's usage also counts for its parent.
-    #[serde(rename = "h", default)]
     pub parents: Vec<(String, String)>,
     /// Usage allowed locally since the last authrep (reported or not), per metric.
-    #[serde(rename = "u", default)]
     pub used: Vec<(String, u64)>,
     /// The part of `used` no flush has claimed yet.
-    #[serde(rename = "r", default)]
     pub unreported: Vec<(String, u64)>,
     /// Authreps for the application in flight.
-    #[serde(rename = "i", default, skip_serializing_if = "Vec::is_empty")]
     pub flights: Vec<Flight>,
 }
 

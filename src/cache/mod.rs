@@ -5,12 +5,14 @@
 //! Pure: the store is a trait ([`Store`]), the clock a parameter; the filter
 //! supplies Proxy-Wasm shared data and the host's time.
 
+mod codec;
 mod entry;
 mod events;
 mod store;
 mod table;
 mod worker;
 
+pub use codec::{DecodeError, decode_bucket, encode_bucket};
 pub use entry::{
     Answer, AppKey, Authorization, Entry, Flight, HitOutcome, Limit, StoredCredential,
 };

@@ -1,13 +1,15 @@
 //! Entries in the shared store: a fixed set of buckets, each a small LRU.
 //!
 //! An application hashes to one of `ceil(max_entries / WAYS)` buckets; each
-//! bucket is one store key holding at most [`WAYS`] entries as JSON. So the
+//! bucket is one store key holding at most [`WAYS`] entries in the binary form of
+//! [`super::codec`]. So the
 //! store never holds more than that many keys, whatever the number of
 //! credentials seen (Proxy-Wasm shared data has no delete), and eviction is
 //! least-recently-used within a bucket. Every change is a read, a change, and
 //! a versioned write, retried on conflict: workers never lose each other's
 //! updates.
 
+use super::codec::{decode_bucket, encode_bucket};
 use super::entry::{Answer, AppKey, Entry, Flight, HitOutcome, StoredCredential};
 use super::store::{Store, WriteError};
 use crate::config::CacheSettings;
@@ -244,13 +246,13 @@ impl<'a> Table<'a> {
             // the filter) is treated as empty and overwritten.
             let mut entries: Vec<Entry> = read
                 .as_ref()
-                .and_then(|value| serde_json::from_slice(&value.bytes).ok())
+                .and_then(|value| decode_bucket(&value.bytes).ok())
                 .unwrap_or_default();
             let (result, write) = change(&mut entries);
             if !write {
                 return Some(result);
             }
-            let bytes = serde_json::to_vec(&entries).ok()?;
+            let bytes = encode_bucket(&entries);
             match self.store.write(&key, &bytes, cas) {
                 Ok(()) => return Some(result),
                 Err(WriteError::Conflict) => continue,
@@ -443,9 +445,9 @@ mod tests {
             if counter.get() > 0 {
                 counter.set(counter.get() - 1);
                 let bytes = store.read(&bucket_key(0)).unwrap().bytes;
-                let mut entries: Vec<Entry> = serde_json::from_slice(&bytes).unwrap();
+                let mut entries: Vec<Entry> = decode_bucket(&bytes).unwrap();
                 entries[0].add_usage(&hits(1), NOW);
-                store.force(&bucket_key(0), &serde_json::to_vec(&entries).unwrap());
+                store.force(&bucket_key(0), &encode_bucket(&entries));
             }
         }));
         assert!(matches!(
@@ -574,9 +576,17 @@ mod tests {
 
     #[test]
     fn garbage_in_the_store_is_an_empty_bucket() {
-        let store = MemoryStore::default();
-        let table = Table::new(&store, &settings(1));
-        store.force(&bucket_key(0), b"\xFF{not json");
+        // Noise, and a bucket in the JSON form of earlier versions.
+        let old_json: &[u8] = br#"[{"s":"42","c":{"u":"alice"},"a":"ok","f":9999999999999,"t":1}]"#;
+        for garbage in [&b"\xFF{not json"[..], old_json] {
+            let store = MemoryStore::default();
+            let table = Table::new(&store, &settings(1));
+            store.force(&bucket_key(0), garbage);
+            garbage_is_overwritten(&store, &table);
+        }
+    }
+
+    fn garbage_is_overwritten(store: &MemoryStore, table: &Table<'_>) {
         let alice = user("alice");
         assert_eq!(table.lookup(&key(&alice), &hits(1), NOW, 0), Lookup::Miss);
         let doc = limited(5, 1);
@@ -596,6 +606,8 @@ mod tests {
             table.lookup(&key(&alice), &hits(1), NOW, 0),
             Lookup::Hit(_)
         ));
+        let stored = decode_bucket(&store.read(&bucket_key(0)).unwrap().bytes).unwrap();
+        assert_eq!(stored.len(), 1, "the garbage was replaced");
     }
 
     #[test]
@@ -605,9 +617,15 @@ mod tests {
         let alice = user("alice");
         table.fill(&key(&alice), None, Answer::Denied, &hits(1), NOW, true);
         assert_eq!(table.claim(0, NOW + TTL, 5), Some(vec![]));
-        assert_ne!(store.read(&bucket_key(0)).unwrap().bytes, b"[]".to_vec());
+        assert_ne!(
+            store.read(&bucket_key(0)).unwrap().bytes,
+            encode_bucket(&[])
+        );
         assert_eq!(table.claim(0, NOW + TTL + 5, 5), Some(vec![]));
-        assert_eq!(store.read(&bucket_key(0)).unwrap().bytes, b"[]".to_vec());
+        assert_eq!(
+            store.read(&bucket_key(0)).unwrap().bytes,
+            encode_bucket(&[])
+        );
     }
 
     #[test]
@@ -630,12 +648,15 @@ mod tests {
         assert_eq!(table.lookup(&key(&alice), &hits(1), NOW, 0), Lookup::Miss);
         assert_eq!(table.claim(0, NOW, 0), Some(vec![]));
         let entries: Vec<Entry> =
-            serde_json::from_slice(&store.read(&bucket_key(0)).unwrap().bytes).unwrap();
+            decode_bucket(&store.read(&bucket_key(0)).unwrap().bytes).unwrap();
         assert_eq!(entries.len(), 1, "kept while in flight");
         assert_eq!(entries[0].flights, vec![flight.clone()]);
         // Past its expiry a flight is forgotten, and so is the placeholder.
         assert_eq!(table.claim(0, NOW + 2_000, 0), Some(vec![]));
-        assert_eq!(store.read(&bucket_key(0)).unwrap().bytes, b"[]".to_vec());
+        assert_eq!(
+            store.read(&bucket_key(0)).unwrap().bytes,
+            encode_bucket(&[])
+        );
         store.conflicts.set(3);
         assert!(table.depart(&key(&alice), &flight, NOW).recorded);
         store.broken.set(true);
