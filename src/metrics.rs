@@ -220,6 +220,7 @@ mod tests {
     use crate::config::{self, Config};
     use crate::fetched::Fetched;
     use crate::flow;
+    use crate::flow::tests::answer;
     use crate::request::PlainRequest;
 
     #[test]
@@ -373,16 +374,6 @@ mod tests {
             Some(key) => request.with_header("x-key", key),
             None => request,
         }
-    }
-
-    fn answer(status: &str, headers: &[(&str, &str)]) -> BackendAnswer {
-        let mut all = vec![(":status".to_owned(), status.as_bytes().to_vec())];
-        all.extend(
-            headers
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), value.as_bytes().to_vec())),
-        );
-        BackendAnswer::from_headers(all)
     }
 
     /// The outcome of a request that 3scale answers with `answer`.

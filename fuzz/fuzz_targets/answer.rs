@@ -14,21 +14,9 @@
 use libfuzzer_sys::fuzz_target;
 use threescale_wasm_auth::backend::{BackendAnswer, Limits, Verdict, verdict};
 
-fn answer_headers(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    bytes
-        .split(|&byte| byte == b'\n')
-        .filter_map(|line| {
-            // A pseudo-header's name starts with its own colon.
-            let start = usize::from(line.first() == Some(&b':'));
-            let colon = start + line.get(start..)?.iter().position(|&byte| byte == b':')?;
-            let (name, value) = line.split_at(colon);
-            Some((
-                String::from_utf8_lossy(name).into_owned(),
-                value.get(1..)?.to_vec(),
-            ))
-        })
-        .collect()
-}
+#[path = "../common/answer_headers.rs"]
+mod answer_headers;
+use answer_headers::answer_headers;
 
 /// What `:status` says, read independently of the code under test: the first
 /// `:status` header, trimmed, as a number.

@@ -27,6 +27,10 @@ use threescale_wasm_auth::lookup::source::decode_form_component;
 use threescale_wasm_auth::mapping::{MappingRule, Usage, Usages};
 use threescale_wasm_auth::request::{PlainRequest, RequestView, query_of};
 
+#[path = "../common/answer_headers.rs"]
+mod answer_headers;
+use answer_headers::answer_headers;
+
 /// Three services: user key or Basic authorization (`api.*`), a JWT from a header
 /// or from metadata (`jwt.*`, token and extra rules from System), and app id/key
 /// from anywhere (the rest).
@@ -166,22 +170,6 @@ const HEADERS: [&str; 6] = [
     "x-user-key",
     "x-jwt-payload",
 ];
-
-fn answer_headers(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    bytes
-        .split(|&byte| byte == b'\n')
-        .filter_map(|line| {
-            // A pseudo-header's name starts with its own colon.
-            let start = usize::from(line.first() == Some(&b':'));
-            let colon = start + line.get(start..)?.iter().position(|&byte| byte == b':')?;
-            let (name, value) = line.split_at(colon);
-            Some((
-                String::from_utf8_lossy(name).into_owned(),
-                value.get(1..)?.to_vec(),
-            ))
-        })
-        .collect()
-}
 
 /// With `strip_credentials`, no copy of a credential may reach the upstream: every
 /// header a credential came from is removed, and no query parameter whose name

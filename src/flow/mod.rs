@@ -10,7 +10,7 @@ pub mod reply;
 mod strip;
 pub mod target;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use log::{debug, warn};
 

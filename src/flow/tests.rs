@@ -124,7 +124,9 @@ fn authrep_path(decision: Decision) -> String {
     call_out(decision).call.header(":path").unwrap().to_owned()
 }
 
-fn answer(status: &str, headers: &[(&str, &str)]) -> BackendAnswer {
+/// A backend answer with this `:status` and these headers (also used by the
+/// metrics tests).
+pub(crate) fn answer(status: &str, headers: &[(&str, &str)]) -> BackendAnswer {
     let mut all = vec![(":status".to_owned(), status.as_bytes().to_vec())];
     all.extend(
         headers
