@@ -20,7 +20,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm cli wasm-target wasm-opt envoy sim test check core-test lint fmt clean demo bench fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm cli wasm-target wasm-opt envoy sim test test-apisonator check core-test lint fmt clean demo bench fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -72,9 +72,17 @@ check: lint core-test
 core-test:
 	$(CARGO) test --workspace --no-default-features
 
+# The e2e scenarios against the real 3scale backend (apisonator 3.4.3, README "Against the
+# real 3scale backend"), and the differential test simulator vs apisonator. Installs the Debian packages
+# it needs, unpacks the pinned source from ../shared/vendor/ (or APISONATOR_SRC), starts
+# redis + apisonator on free ports, stops them at the end. `ARGS=name` filters the tests.
+test-apisonator: build envoy sim
+	scripts/apisonator/test.sh $(ARGS)
+
 lint: wasm-target
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features threescale-wasm-auth/e2e -- -D warnings
+	$(CARGO) clippy --all-targets --features apisonator -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --lib --target wasm32-wasip1 -- -D warnings
 	@! $(CARGO) tree -p threescale-wasm-auth --no-default-features -e normal | grep -q proxy-wasm \
