@@ -150,7 +150,15 @@ fn unique_serial() -> String {
 pub fn sim_model(services: &[&Service]) -> String {
     let mut yaml = String::from("services:\n");
     for service in services {
-        let _ = writeln!(yaml, "  - id: \"{}\"\n    token: {}", service.id, service.token);
+        let backend_version = match service.credentials {
+            Credentials::UserKey => 1,
+            Credentials::AppId => 2,
+        };
+        let _ = writeln!(
+            yaml,
+            "  - id: \"{}\"\n    token: {}\n    backend_version: \"{backend_version}\"",
+            service.id, service.token
+        );
         yaml.push_str("    metrics:\n");
         for (name, parent) in &service.metrics {
             let _ = writeln!(yaml, "      - name: {name}");

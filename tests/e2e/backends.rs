@@ -12,6 +12,7 @@ use crate::account::{App, Service, sim_model};
 use crate::apisonator::Apisonator;
 use crate::envoy_config::Bootstrap;
 use crate::harness::Stack;
+use crate::http::Request;
 
 /// Which 3scale backend the filter talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +75,7 @@ impl Deployment {
     /// (on apisonator the plan must have a limit there).
     pub fn counted(&self, service: &Service, app: &App, metric: &str, period: &str) -> u64 {
         if let Some(apisonator) = &self.apisonator {
-            return apisonator.current_value(service, &app.id, metric, period);
+            return apisonator.current_value(service, app, metric, period);
         }
         assert!(
             service.apps.iter().any(|known| known.id == app.id),
@@ -94,13 +95,33 @@ impl Deployment {
             .sum()
     }
 
+    /// The codes of report transactions the backend could not apply (it
+    /// answered 202 and dropped their batch).
+    pub fn report_errors(&self, service: &Service) -> Vec<String> {
+        if let Some(apisonator) = &self.apisonator {
+            return apisonator.report_errors(service);
+        }
+        let errors = Request::get("/_sim/errors")
+            .send(self.stack.sim.backend)
+            .unwrap_or_else(|e| panic!("simulator /_sim/errors failed: {e}"))
+            .json();
+        errors
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|error| error.get("code").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }
+
     /// Suspends an application on the backend.
     pub fn suspend(&self, service: &Service, app: &App) {
         if let Some(apisonator) = &self.apisonator {
             apisonator.set_suspended(service, &app.id, true);
             return;
         }
-        self.stack.admin().suspend(&service.id, &app.sim_label(), true);
+        self.stack
+            .admin()
+            .suspend(&service.id, &app.sim_label(), true);
     }
 }
 
@@ -117,7 +138,10 @@ fn model_file(test: &str, services: &[&Service]) -> PathBuf {
 /// rules for its metrics: `GET /api` counts `hits`, `GET /search` the child
 /// `search`, and `GET /typo` a metric 3scale does not know.
 pub fn plugin_for(plugin: &mut Value, service: &Service) {
-    let Some(first) = plugin.pointer_mut("/services/0").and_then(Value::as_object_mut) else {
+    let Some(first) = plugin
+        .pointer_mut("/services/0")
+        .and_then(Value::as_object_mut)
+    else {
         panic!("the plugin configuration has no service");
     };
     first.insert("id".into(), json!(service.id));

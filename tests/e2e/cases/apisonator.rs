@@ -113,7 +113,11 @@ pub fn user_key_requests_are_allowed_and_counted(kind: Kind, mode: Mode) {
     let service = user_key_service();
     let mut deployment = Deployment::start(kind, "real_user_key", &[&service], configure(mode));
     for _ in 0..5 {
-        assert_passed(&deployment.stack.send(&with_user_key("/api", &service, "plenty")));
+        assert_passed(
+            &deployment
+                .stack
+                .send(&with_user_key("/api", &service, "plenty")),
+        );
     }
     assert_counted(&deployment, &service, "plenty", "hits", "eternity", 5);
 }
@@ -122,14 +126,25 @@ pub fn app_id_and_app_key(kind: Kind, mode: Mode) {
     let service = app_id_service();
     let mut deployment = Deployment::start(kind, "real_app_id", &[&service], configure(mode));
     let app = service.find("app");
-    let good = get(&format!("/api?app_id={}&app_key={}", app.id, app.app_keys[0]));
+    let good = get(&format!(
+        "/api?app_id={}&app_key={}",
+        app.id, app.app_keys[0]
+    ));
     for _ in 0..3 {
         assert_passed(&deployment.stack.send(&good));
     }
     let wrong = get(&format!("/api?app_id={}&app_key=wrong", app.id));
-    assert_local_reply(&deployment.stack.send(&wrong), 403, "Authentication failed\n");
+    assert_local_reply(
+        &deployment.stack.send(&wrong),
+        403,
+        "Authentication failed\n",
+    );
     let unknown = get("/api?app_id=nobody&app_key=x");
-    assert_local_reply(&deployment.stack.send(&unknown), 403, "Authentication failed\n");
+    assert_local_reply(
+        &deployment.stack.send(&unknown),
+        403,
+        "Authentication failed\n",
+    );
     assert_counted(&deployment, &service, "app", "hits", "eternity", 3);
 }
 
@@ -137,9 +152,17 @@ pub fn a_child_metric_counts_for_its_parent(kind: Kind, mode: Mode) {
     let service = user_key_service();
     let mut deployment = Deployment::start(kind, "real_hierarchy", &[&service], configure(mode));
     for _ in 0..2 {
-        assert_passed(&deployment.stack.send(&with_user_key("/search", &service, "plenty")));
+        assert_passed(
+            &deployment
+                .stack
+                .send(&with_user_key("/search", &service, "plenty")),
+        );
     }
-    assert_passed(&deployment.stack.send(&with_user_key("/api", &service, "plenty")));
+    assert_passed(
+        &deployment
+            .stack
+            .send(&with_user_key("/api", &service, "plenty")),
+    );
     assert_counted(&deployment, &service, "plenty", "search", "eternity", 2);
     assert_counted(&deployment, &service, "plenty", "hits", "eternity", 3);
 }
@@ -148,7 +171,9 @@ pub fn a_suspended_application_is_denied(kind: Kind, mode: Mode) {
     let service = user_key_service();
     let mut deployment = Deployment::start(kind, "real_suspended", &[&service], configure(mode));
     for _ in 0..2 {
-        let response = deployment.stack.send(&with_user_key("/api", &service, "gone"));
+        let response = deployment
+            .stack
+            .send(&with_user_key("/api", &service, "gone"));
         assert_local_reply(&response, 403, "Authentication failed\n");
     }
     assert_counted(&deployment, &service, "gone", "hits", "eternity", 0);
@@ -161,14 +186,22 @@ pub fn unknown_credentials_are_denied(kind: Kind, mode: Mode) {
         let response = deployment.stack.send(&get("/api?user_key=nobody-knows-me"));
         assert_local_reply(&response, 403, "Authentication failed\n");
     }
-    assert_passed(&deployment.stack.send(&with_user_key("/api", &service, "plenty")));
+    assert_passed(
+        &deployment
+            .stack
+            .send(&with_user_key("/api", &service, "plenty")),
+    );
 }
 
 pub fn a_day_limit_is_enforced(kind: Kind, mode: Mode) {
     let service = user_key_service();
     let mut deployment = Deployment::start(kind, "real_day_limit", &[&service], configure(mode));
     let responses: Vec<Response> = (0..7)
-        .map(|_| deployment.stack.send(&with_user_key("/api", &service, "daily")))
+        .map(|_| {
+            deployment
+                .stack
+                .send(&with_user_key("/api", &service, "daily"))
+        })
         .collect();
     assert_eq!(statuses(&responses), [200, 200, 200, 200, 429, 429, 429]);
     assert_local_reply(responses.last().unwrap(), 429, "Usage limit exceeded\n");
@@ -180,11 +213,19 @@ pub fn an_eternity_limit_on_a_child_metric_is_enforced(kind: Kind, mode: Mode) {
     let service = user_key_service();
     let mut deployment = Deployment::start(kind, "real_child_limit", &[&service], configure(mode));
     let responses: Vec<Response> = (0..5)
-        .map(|_| deployment.stack.send(&with_user_key("/search", &service, "searcher")))
+        .map(|_| {
+            deployment
+                .stack
+                .send(&with_user_key("/search", &service, "searcher"))
+        })
         .collect();
     assert_eq!(statuses(&responses), [200, 200, 200, 429, 429]);
     // The parent has no such limit.
-    assert_passed(&deployment.stack.send(&with_user_key("/api", &service, "searcher")));
+    assert_passed(
+        &deployment
+            .stack
+            .send(&with_user_key("/api", &service, "searcher")),
+    );
     assert_counted(&deployment, &service, "searcher", "search", "eternity", 3);
     assert_counted(&deployment, &service, "searcher", "hits", "eternity", 4);
 }
@@ -215,8 +256,66 @@ pub fn counted_usage_equals_allowed_requests(kind: Kind, mode: Mode) {
     for (app, allowed) in allowed {
         let expected = if app == "daily" { 4 } else { per_app };
         assert_eq!(allowed, expected, "allowed for {app}");
-        assert_counted(&deployment, &service, &app, "hits", "eternity", allowed as u64);
+        assert_counted(
+            &deployment,
+            &service,
+            &app,
+            "hits",
+            "eternity",
+            allowed as u64,
+        );
     }
+}
+
+/// An application suspended in 3scale is denied: at once without the cache,
+/// once its entry expires (ttl 1 s) with it.
+pub fn a_suspended_application_is_denied_after_the_ttl(kind: Kind, mode: Mode) {
+    let service = user_key_service();
+    let mut deployment = Deployment::start(kind, "real_revoked", &[&service], |bootstrap| {
+        configure(mode)(bootstrap);
+        if mode == Mode::Cached {
+            set(
+                bootstrap.plugin_json(),
+                "cache",
+                json!({ "enabled": true, "ttl": 1, "flush_interval": 1 }),
+            );
+        }
+    });
+    let request = with_user_key("/api", &service, "plenty");
+    assert_passed(&deployment.stack.send(&request));
+    deployment.suspend(&service, service.find("plenty"));
+    let denied = poll(REPORT_LIMIT, || {
+        let response = deployment.stack.envoy.send(&request);
+        (response.status != 200).then_some(response)
+    })
+    .expect("the suspended application was never denied");
+    assert_local_reply(&denied, 403, "Authentication failed\n");
+}
+
+/// One request names a metric 3scale does not know, among the allowed
+/// requests of two applications: it is refused (403), and every other
+/// request's usage is counted, nothing dropped (issue 15: with the cache it
+/// was allowed, and its batched report made apisonator drop the whole batch).
+pub fn an_unknown_metric_loses_no_other_usage(kind: Kind, mode: Mode) {
+    let service = user_key_service();
+    let mut deployment =
+        Deployment::start(kind, "real_unknown_metric", &[&service], configure(mode));
+    let mut send =
+        |path: &str, app: &str| deployment.stack.send(&with_user_key(path, &service, app));
+    for _ in 0..3 {
+        assert_passed(&send("/api", "plenty"));
+        assert_passed(&send("/api", "daily"));
+    }
+    assert_local_reply(&send("/typo", "plenty"), 403, "Authentication failed\n");
+    // Not a denial of the application: its next requests are allowed.
+    for _ in 0..2 {
+        assert_passed(&send("/api", "plenty"));
+    }
+    assert_passed(&send("/search", "plenty"));
+    assert_counted(&deployment, &service, "plenty", "hits", "eternity", 6);
+    assert_counted(&deployment, &service, "plenty", "search", "eternity", 1);
+    assert_counted(&deployment, &service, "daily", "hits", "eternity", 3);
+    assert_eq!(deployment.report_errors(&service), Vec::<String>::new());
 }
 
 /// Tests of each scenario on both backends, without and with the cache.
@@ -259,4 +358,6 @@ scenarios!(
     a_day_limit_is_enforced,
     an_eternity_limit_on_a_child_metric_is_enforced,
     counted_usage_equals_allowed_requests,
+    a_suspended_application_is_denied_after_the_ttl,
+    an_unknown_metric_loses_no_other_usage,
 );

@@ -82,7 +82,9 @@ fn user_key(service: &Service, app: &str) -> String {
 fn report(service: &Service, transactions: &[(&str, &str)]) -> Call {
     let mut body = query(service, "");
     for (at, (credential, usage)) in transactions.iter().enumerate() {
-        body.push_str(&format!("&transactions%5B{at}%5D%5B{credential}&transactions%5B{at}%5D%5Busage%5D%5B{usage}"));
+        body.push_str(&format!(
+            "&transactions%5B{at}%5D%5B{credential}&transactions%5B{at}%5D%5Busage%5D%5B{usage}"
+        ));
     }
     let request = Request::new("POST", "/transactions.xml")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -108,55 +110,228 @@ fn calls(u: &Service, a: &Service) -> Vec<Call> {
     let app_authrep = |rest: &str| format!("/transactions/authrep.xml?{}", query(a, rest));
     let with = |extra: &str| format!("{REASONS}&{extra}");
     let mut calls = vec![
-        call("authrep", "GET", &authrep(&format!("{plenty}&{hits}")), REASONS),
-        call("authrep, no options", "GET", &authrep(&format!("{plenty}&{hits}")), ""),
-        call("authorize without usage", "GET", &authorize(&plenty), REASONS),
-        call("authorize with usage", "GET", &authorize(&format!("{plenty}&{hits}")), REASONS),
-        call("authrep hierarchy", "GET", &authrep(&format!("{plenty}&{search}")), &with("hierarchy=1")),
-        call("authrep flat_usage", "GET", &authrep(&format!("{plenty}&{search}")), &with("flat_usage=1")),
-        call("authorize after flat_usage", "GET", &authorize(&plenty), &with("hierarchy=1")),
-        call("authrep no_body", "GET", &authrep(&format!("{plenty}&{hits}")), &with("no_body=1")),
-        call("authrep usage 3", "GET", &authrep(&format!("{plenty}&usage%5Bhits%5D=3")), REASONS),
-        call("authrep #set", "GET", &authrep(&format!("{plenty}&usage%5Bhits%5D=%23200")), REASONS),
-        call("authrep zero usage", "GET", &authrep(&format!("{plenty}&usage%5Bhits%5D=0")), REASONS),
-        call("no limits", "GET", &authrep(&format!("{free}&{hits}")), REASONS),
-        call("suspended", "GET", &authrep(&format!("{gone}&{hits}")), REASONS),
-        call("suspended no_body", "GET", &authrep(&format!("{gone}&{hits}")), &with("no_body=1")),
-        call("unknown user_key", "GET", &authrep(&format!("user_key=nope&{hits}")), REASONS),
-        call("unknown metric", "GET", &authrep(&format!("{plenty}&usage%5Bnosuch%5D=1")), REASONS),
-        call("unknown metric no_body", "GET", &authrep(&format!("{plenty}&usage%5Bnosuch%5D=1")), &with("no_body=1")),
-        call("invalid usage value", "GET", &authrep(&format!("{plenty}&usage%5Bhits%5D=abc")), REASONS),
+        call(
+            "authrep",
+            "GET",
+            &authrep(&format!("{plenty}&{hits}")),
+            REASONS,
+        ),
+        call(
+            "authrep, no options",
+            "GET",
+            &authrep(&format!("{plenty}&{hits}")),
+            "",
+        ),
+        call(
+            "authorize without usage",
+            "GET",
+            &authorize(&plenty),
+            REASONS,
+        ),
+        call(
+            "authorize with usage",
+            "GET",
+            &authorize(&format!("{plenty}&{hits}")),
+            REASONS,
+        ),
+        call(
+            "authrep hierarchy",
+            "GET",
+            &authrep(&format!("{plenty}&{search}")),
+            &with("hierarchy=1"),
+        ),
+        call(
+            "authrep flat_usage",
+            "GET",
+            &authrep(&format!("{plenty}&{search}")),
+            &with("flat_usage=1"),
+        ),
+        call(
+            "authorize after flat_usage",
+            "GET",
+            &authorize(&plenty),
+            &with("hierarchy=1"),
+        ),
+        call(
+            "authrep no_body",
+            "GET",
+            &authrep(&format!("{plenty}&{hits}")),
+            &with("no_body=1"),
+        ),
+        call(
+            "authrep usage 3",
+            "GET",
+            &authrep(&format!("{plenty}&usage%5Bhits%5D=3")),
+            REASONS,
+        ),
+        call(
+            "authrep #set",
+            "GET",
+            &authrep(&format!("{plenty}&usage%5Bhits%5D=%23200")),
+            REASONS,
+        ),
+        call(
+            "authrep zero usage",
+            "GET",
+            &authrep(&format!("{plenty}&usage%5Bhits%5D=0")),
+            REASONS,
+        ),
+        call(
+            "no limits",
+            "GET",
+            &authrep(&format!("{free}&{hits}")),
+            REASONS,
+        ),
+        call(
+            "suspended",
+            "GET",
+            &authrep(&format!("{gone}&{hits}")),
+            REASONS,
+        ),
+        call(
+            "suspended no_body",
+            "GET",
+            &authrep(&format!("{gone}&{hits}")),
+            &with("no_body=1"),
+        ),
+        call(
+            "unknown user_key",
+            "GET",
+            &authrep(&format!("user_key=nope&{hits}")),
+            REASONS,
+        ),
+        call(
+            "unknown metric",
+            "GET",
+            &authrep(&format!("{plenty}&usage%5Bnosuch%5D=1")),
+            REASONS,
+        ),
+        call(
+            "unknown metric no_body",
+            "GET",
+            &authrep(&format!("{plenty}&usage%5Bnosuch%5D=1")),
+            &with("no_body=1"),
+        ),
+        call(
+            "invalid usage value",
+            "GET",
+            &authrep(&format!("{plenty}&usage%5Bhits%5D=abc")),
+            REASONS,
+        ),
         call("no credentials", "GET", &authrep(hits), REASONS),
-        call("app_id on a user_key service", "GET", &authrep(&format!("app_id={}&{hits}", app.id)), REASONS),
+        call(
+            "app_id on a user_key service",
+            "GET",
+            &authrep(&format!("app_id={}&{hits}", app.id)),
+            REASONS,
+        ),
         call(
             "bad token",
             "GET",
-            &format!("/transactions/authrep.xml?service_token=bad&service_id={}&{plenty}&{hits}", u.id),
+            &format!(
+                "/transactions/authrep.xml?service_token=bad&service_id={}&{plenty}&{hits}",
+                u.id
+            ),
             REASONS,
         ),
         call(
             "unknown service",
             "GET",
-            &format!("/transactions/authrep.xml?service_token={}&service_id=999&{plenty}&{hits}", u.token),
+            &format!(
+                "/transactions/authrep.xml?service_token={}&service_id=999&{plenty}&{hits}",
+                u.token
+            ),
             REASONS,
         ),
-        call("no token", "GET", &format!("/transactions/authrep.xml?service_id={}&{plenty}", u.id), REASONS),
-        call("no service id", "GET", &format!("/transactions/authrep.xml?service_token={}&{plenty}", u.token), REASONS),
-        call("app_id", "GET", &app_authrep(&format!("app_id={}&app_key={}&{hits}", app.id, app.app_keys[0])), REASONS),
-        call("wrong app_key", "GET", &app_authrep(&format!("app_id={}&app_key=wrong&{hits}", app.id)), REASONS),
-        call("missing app_key", "GET", &app_authrep(&format!("app_id={}&{hits}", app.id)), REASONS),
-        call("unknown app_id", "GET", &app_authrep(&format!("app_id=nope&app_key=x&{hits}")), REASONS),
-        call("user_key on an app_id service", "GET", &app_authrep(&format!("{plenty}&{hits}")), REASONS),
+        call(
+            "no token",
+            "GET",
+            &format!("/transactions/authrep.xml?service_id={}&{plenty}", u.id),
+            REASONS,
+        ),
+        call(
+            "no service id",
+            "GET",
+            &format!(
+                "/transactions/authrep.xml?service_token={}&{plenty}",
+                u.token
+            ),
+            REASONS,
+        ),
+        call(
+            "app_id",
+            "GET",
+            &app_authrep(&format!(
+                "app_id={}&app_key={}&{hits}",
+                app.id, app.app_keys[0]
+            )),
+            REASONS,
+        ),
+        call(
+            "wrong app_key",
+            "GET",
+            &app_authrep(&format!("app_id={}&app_key=wrong&{hits}", app.id)),
+            REASONS,
+        ),
+        call(
+            "missing app_key",
+            "GET",
+            &app_authrep(&format!("app_id={}&{hits}", app.id)),
+            REASONS,
+        ),
+        call(
+            "unknown app_id",
+            "GET",
+            &app_authrep(&format!("app_id=nope&app_key=x&{hits}")),
+            REASONS,
+        ),
+        call(
+            "user_key on an app_id service",
+            "GET",
+            &app_authrep(&format!("{plenty}&{hits}")),
+            REASONS,
+        ),
     ];
     for n in 1..=4 {
-        calls.push(call(&format!("daily authrep {n}"), "GET", &authrep(&format!("{daily}&{hits}")), REASONS));
+        calls.push(call(
+            &format!("daily authrep {n}"),
+            "GET",
+            &authrep(&format!("{daily}&{hits}")),
+            REASONS,
+        ));
     }
     calls.extend([
-        call("daily authorize without usage", "GET", &authorize(&daily), REASONS),
-        call("daily authorize with usage", "GET", &authorize(&format!("{daily}&{hits}")), REASONS),
-        call("daily limited no_body", "GET", &authrep(&format!("{daily}&{hits}")), &with("no_body=1")),
-        report(u, &[(&format!("user_key%5D={}", u.find("daily").user_key.clone().unwrap()), "hits%5D=2")]),
-        call("daily over the limit", "GET", &authrep(&format!("{daily}&{hits}")), REASONS),
+        call(
+            "daily authorize without usage",
+            "GET",
+            &authorize(&daily),
+            REASONS,
+        ),
+        call(
+            "daily authorize with usage",
+            "GET",
+            &authorize(&format!("{daily}&{hits}")),
+            REASONS,
+        ),
+        call(
+            "daily limited no_body",
+            "GET",
+            &authrep(&format!("{daily}&{hits}")),
+            &with("no_body=1"),
+        ),
+        report(
+            u,
+            &[(
+                &format!("user_key%5D={}", u.find("daily").user_key.clone().unwrap()),
+                "hits%5D=2",
+            )],
+        ),
+        call(
+            "daily over the limit",
+            "GET",
+            &authrep(&format!("{daily}&{hits}")),
+            REASONS,
+        ),
         call("daily over, no options", "GET", &authorize(&daily), ""),
     ]);
     for n in 1..=3 {
@@ -169,9 +344,17 @@ fn calls(u: &Service, a: &Service) -> Vec<Call> {
     }
     calls.push(report(
         u,
-        &[(&format!("user_key%5D={}", u.find("plenty").user_key.clone().unwrap()), "hits%5D=5")],
+        &[(
+            &format!("user_key%5D={}", u.find("plenty").user_key.clone().unwrap()),
+            "hits%5D=5",
+        )],
     ));
-    calls.push(call("after the report", "GET", &authorize(&plenty), REASONS));
+    calls.push(call(
+        "after the report",
+        "GET",
+        &authorize(&plenty),
+        REASONS,
+    ));
     calls.push(Call {
         what: "report with a bad token".into(),
         request: Request::new("POST", "/transactions.xml")
