@@ -94,8 +94,9 @@ fmt:
 
 # The local demo (scripts/demo.sh builds and installs what it needs):
 # `make demo` stays up until Ctrl-C, `make demo ARGS=--once` runs the requests and exits.
+# `make demo BACKEND=apisonator` runs it against the real 3scale backend (scripts/apisonator/).
 demo:
-	scripts/demo.sh $(ARGS)
+	scripts/demo.sh $(if $(BACKEND),--backend=$(BACKEND)) $(ARGS)
 
 # Requests/s and p50/p99 latency of one Envoy worker with no filter, with the
 # filter (without and with its cache) and with two trivial Wasm filters

@@ -14,4 +14,6 @@ APISONATOR_INLINE_JOBS=1 scripts/apisonator/start.sh
 set -a
 source "$RUN_DIR/env"
 set +a
-${CARGO:-cargo} test --no-default-features --features apisonator --test e2e -- "${@:-cases::apisonator:: cases::differential::}"
+filters=("$@")
+[ ${#filters[@]} -gt 0 ] || filters=(cases::apisonator:: cases::differential::)
+${CARGO:-cargo} test --no-default-features --features apisonator --test e2e -- "${filters[@]}"
