@@ -76,7 +76,7 @@ core-test:
 # real 3scale backend"), and the differential test simulator vs apisonator. Installs the Debian packages
 # it needs, unpacks the pinned source from ../shared/vendor/ (or APISONATOR_SRC), starts
 # redis + apisonator on free ports, stops them at the end. `ARGS=name` filters the tests.
-test-apisonator: build envoy sim
+test-apisonator: wasm envoy sim
 	scripts/apisonator/test.sh $(ARGS)
 
 lint: wasm-target
