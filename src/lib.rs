@@ -20,6 +20,7 @@ pub mod lookup;
 pub mod mapping;
 pub mod metrics;
 pub mod model;
+pub mod path;
 pub mod plugin;
 pub mod request;
 pub mod system;

@@ -293,7 +293,9 @@ impl Pattern {
             .collect::<Result<_, _>>()?;
         Ok(Pattern {
             source: source.to_owned(),
-            path: compile_path(path_body),
+            // Requests are matched in normal form (crate::path), so escapes in
+            // the pattern are put in the same form: `%7e` matches `/~`.
+            path: compile_path(&crate::path::normalize_escapes(path_body)),
             anchored,
             query,
         })
@@ -414,16 +416,19 @@ fn compile_query_pair(source: &str, pair: &str) -> Result<QueryRequirement, Patt
 }
 
 impl QueryRequirement {
-    /// Whether some parameter of the request query has this key and an
-    /// acceptable value.
+    /// Whether the request query has this key with an acceptable value. A
+    /// literal is compared with the key's last occurrence, as APIcast does, so
+    /// that `?tag=a&tag=b` cannot satisfy both `tag=a` and `tag=b` rules.
     fn is_met_by(&self, query: &[(String, String)]) -> bool {
-        query.iter().any(|(key, value)| {
-            *key == self.key
-                && match &self.value {
-                    QueryValue::Any => true,
-                    QueryValue::Equals(expected) => value == expected,
-                }
-        })
+        let mut values = query
+            .iter()
+            .rev()
+            .filter(|(key, _)| *key == self.key)
+            .map(|(_, value)| value);
+        match &self.value {
+            QueryValue::Any => values.next().is_some(),
+            QueryValue::Equals(expected) => values.next().is_some_and(|last| last == expected),
+        }
     }
 }
 
@@ -530,7 +535,8 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
-    /// One row of `tests/vectors/mapping.tsv`.
+    /// One row of `tests/vectors/mapping.tsv`. Its request is matched in normal
+    /// form (`crate::path::normalize`), as the flow matches it.
     struct Row<'a> {
         line: usize,
         rule_method: &'a str,
@@ -602,7 +608,8 @@ mod tests {
             .iter()
             .filter(|row| {
                 let rule = rule(row.rule_method, row.rule_pattern, &[("hits", 1)]);
-                rule.matches(row.request_method, row.path_and_query) != row.expected
+                let normal = crate::path::normalize(row.path_and_query);
+                rule.matches(row.request_method, &normal) != row.expected
             })
             .map(|row| {
                 format!(
@@ -627,7 +634,8 @@ mod tests {
     fn vector_table_through_match_rules() {
         for row in vector_rows() {
             let rules = [rule(row.rule_method, row.rule_pattern, &[("hits", 1)])];
-            let usages = match_rules(&rules, row.request_method, row.path_and_query);
+            let normal = crate::path::normalize(row.path_and_query);
+            let usages = match_rules(&rules, row.request_method, &normal);
             assert_eq!(!usages.is_empty(), row.expected, "line {}", row.line);
         }
     }
@@ -886,10 +894,26 @@ mod tests {
     }
 
     #[test]
-    fn repeated_request_parameters_any_occurrence_counts() {
+    fn repeated_request_parameters_the_last_occurrence_counts() {
         let p = pattern("/s?tag=b");
         assert!(p.matches("/s?tag=a&tag=b"));
+        assert!(!p.matches("/s?tag=b&tag=a"));
         assert!(!p.matches("/s?tag=a&tag=c"));
+        assert!(pattern("/s?tag={t}").matches("/s?tag=a&tag="));
+        let rules = [
+            rule("GET", "/s?tag=a", &[("a", 1)]),
+            rule("GET", "/s?tag=b", &[("b", 1)]),
+        ];
+        assert_eq!(
+            totals(&match_rules(&rules, "GET", "/s?tag=b&tag=a")),
+            [("a", 1)]
+        );
+    }
+
+    #[test]
+    fn pattern_escapes_compare_in_normal_form() {
+        assert!(pattern("/%7euser/a%2fb$").matches("/~user/a%2Fb"));
+        assert!(!pattern("/a%2Fb").matches("/a/b"));
     }
 
     #[test]

@@ -31,3 +31,35 @@ pub fn rows(name: &str, table: &'static str, columns: usize) -> Vec<VectorRow> {
         })
         .collect()
 }
+
+/// One row of a two-column table: its line number, the input and the expected output.
+pub struct PairRow {
+    pub line: usize,
+    pub input: &'static str,
+    pub output: &'static str,
+}
+
+/// The rows of a table of `input<TAB>output` pairs (named `name` in messages);
+/// `#` lines and blank lines are skipped.
+pub fn pairs(name: &str, table: &'static str) -> Vec<PairRow> {
+    table
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|(index, line)| {
+            let Some((input, output)) = line.split_once('\t') else {
+                panic!("{name} line {}: expected two fields: {line:?}", index + 1);
+            };
+            assert!(
+                !output.contains('\t'),
+                "{name} line {}: more than two fields: {line:?}",
+                index + 1
+            );
+            PairRow {
+                line: index + 1,
+                input,
+                output,
+            }
+        })
+        .collect()
+}

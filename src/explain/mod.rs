@@ -30,6 +30,7 @@ use crate::lookup::{self, LookupQuery, Op, Resolution, ResolvedCredentials, Trac
 use crate::mapping::{self, MappingRule, RuleMethod};
 use crate::model::secret::{is_secret_parameter, redact_header};
 use crate::model::{Credential, Origin, Secret, Usages, redact};
+use crate::path;
 use crate::request::RequestView;
 
 /// How to explain.
@@ -157,6 +158,9 @@ pub struct CredentialView {
 /// The mapping rules and the usages they give.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RulesTrace {
+    /// The path and query the rules were matched against: the request's in normal
+    /// form ([`path::normalize`]), credential parameters redacted unless shown.
+    pub matched_path: String,
     /// Every static rule, in evaluation order.
     pub rules: Vec<RuleTrace>,
     /// The summed usages, in order of first appearance.
@@ -305,15 +309,17 @@ fn explain_steps(
     if let Some(why) = system_gap(config, service, &mut explanation.notes) {
         return why;
     }
-    let rules = rules_trace(&service.mapping_rules, &target);
+    let matched_path = path::normalize(&target.path);
+    let mut rules = rules_trace(&service.mapping_rules, &target.method, &matched_path);
+    rules.matched_path = redactor.path(&matched_path);
     let matched = !rules.usages.is_empty();
+    let no_match = format!(
+        "no mapping rule matches {} {}",
+        target.method, rules.matched_path
+    );
     explanation.rules = Some(rules);
     if !matched {
-        return format!(
-            "no mapping rule matches {} {}",
-            target.method,
-            redactor.path(&target.path)
-        );
+        return no_match;
     }
     if config.passthrough_metadata {
         "passthrough_metadata: the credentials and usages go to the next filter in x-3scale-* headers".to_owned()
@@ -373,14 +379,14 @@ fn policy_name(config: &Config) -> &'static str {
 }
 
 /// Every static rule with whether it matched; the usages are `match_rules`'s own sum.
-fn rules_trace(rules: &[MappingRule], target: &Target) -> RulesTrace {
-    let usages = mapping::match_rules(rules, &target.method, &target.path);
+fn rules_trace(rules: &[MappingRule], method: &str, matched_path: &str) -> RulesTrace {
+    let usages = mapping::match_rules(rules, method, matched_path);
     let mut evaluated = true;
     let traces = rules
         .iter()
         .enumerate()
         .map(|(index, rule)| {
-            let matched = evaluated && rule.matches(&target.method, &target.path);
+            let matched = evaluated && rule.matches(method, matched_path);
             let trace = RuleTrace {
                 index,
                 method: match &rule.method {
@@ -407,6 +413,7 @@ fn rules_trace(rules: &[MappingRule], target: &Target) -> RulesTrace {
         })
         .collect();
     RulesTrace {
+        matched_path: matched_path.to_owned(),
         rules: traces,
         usages: usage_views(&usages),
     }

@@ -20,10 +20,11 @@ use crate::backend::{self, BackendAnswer, Transaction, Unreachable, Verdict};
 use crate::cache::CacheAccess;
 use crate::config::{Config, FailurePolicy, Service};
 use crate::fetched::Fetched;
-use crate::io::{Admission, Forward, LocalReply, ReplyKind};
+use crate::io::{Admission, Forward, LocalReply, ReplyKind, query};
 use crate::lookup::{self, ResolvedCredentials};
 use crate::mapping;
 use crate::model::{Credential, Limits, Secret, Usages};
+use crate::path;
 use crate::request::RequestView;
 
 pub use cached::abandon_pending;
@@ -140,11 +141,16 @@ fn decide(
     };
     let fetched_rules = fetched_service.into_iter().flat_map(|f| f.rules.iter());
     let rules = service.mapping_rules.iter().chain(fetched_rules);
-    let usages = mapping::match_rules(rules, &target.method, &target.path);
+    // Rules see the path's normal form; the path sent upstream stays as it was.
+    let matched_path = path::normalize(&target.path);
+    let usages = mapping::match_rules(rules, &target.method, &matched_path);
     if usages.0.is_empty() {
+        // The path only: its query may hold credentials.
         debug!(
             "service {}: no mapping rule matches {} {}",
-            service.id, target.method, target.path
+            service.id,
+            target.method,
+            query::split(&matched_path).path
         );
         return Err(ReplyKind::NoMatch);
     }

@@ -1125,3 +1125,87 @@ fn forward_apply_removes_then_sets_and_rewrites_the_path() {
         ]
     );
 }
+
+/// Rules where an expensive metric sits behind one path: the attack of SPEC 6 v2.
+fn admin_rules() -> Config {
+    let mut document = base();
+    document["services"][0]["mapping_rules"] = json!([
+        {"method": "GET", "pattern": "/admin", "usages": [{"name": "adm", "delta": 5}]},
+        {"method": "GET", "pattern": "/", "usages": [{"name": "hits", "delta": 1}]},
+        {"method": "GET", "pattern": "/search?tag=a", "usages": [{"name": "tag_a", "delta": 1}]},
+        {"method": "GET", "pattern": "/search?tag=b", "usages": [{"name": "tag_b", "delta": 1}]}
+    ]);
+    config::parse(document.to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn every_spelling_of_a_path_is_charged_the_same_and_sent_unchanged() {
+    let config = admin_rules();
+    let admin = "&usage%5Badm%5D=5&usage%5Bhits%5D=1";
+    for path in [
+        "/admin",
+        "/%61dmin",
+        "/%61%64%6D%69%6E",
+        "/./admin",
+        "/public/../admin",
+        "/public/%2e%2e/admin",
+        "/public/%2E%2E/admin",
+        "//admin",
+        "/admin#fragment",
+    ] {
+        let decision = decide(&config, &keyed(path));
+        let call = call_out(decision);
+        let call_path = call.call.header(":path").unwrap().to_owned();
+        assert!(call_path.ends_with(admin), "{path}: {call_path}");
+        assert_eq!(call.pending.forward.new_path, None, "{path}");
+    }
+    let encoded_slash = authrep_path(decide(&config, &keyed("/public/..%2Fadmin")));
+    assert!(
+        encoded_slash.ends_with("&usage%5Bhits%5D=1"),
+        "{encoded_slash}"
+    );
+}
+
+#[test]
+fn a_repeated_parameter_is_charged_by_its_last_value() {
+    let config = admin_rules();
+    let call_path = authrep_path(decide(&config, &keyed("/search?tag=b&tag=a")));
+    assert!(
+        call_path.ends_with("&usage%5Bhits%5D=1&usage%5Btag_a%5D=1"),
+        "{call_path}"
+    );
+}
+
+#[test]
+fn passthrough_removes_underscore_spellings_of_its_headers() {
+    let request = keyed("/")
+        .with_header("x_3scale_user_key", "spoofed")
+        .with_header("X_3scale-App-Id", "spoofed")
+        .with_header("x-3scale_service_token", "spoofed");
+    let forward = forward(decide(&passthrough(), &request));
+    let headers = apply(&forward, &request);
+    let names: Vec<&str> = headers.iter().map(|(name, _)| name.as_str()).collect();
+    for spoofed in [
+        "x_3scale_user_key",
+        "X_3scale-App-Id",
+        "x-3scale_service_token",
+    ] {
+        assert!(!names.contains(&spoofed), "{spoofed} kept: {names:?}");
+    }
+    assert_eq!(value(&headers, "x-3scale-user-key"), Some("secret-key"));
+}
+
+#[test]
+fn passthrough_escapes_percent_and_colon_in_app_id_and_key() {
+    let request = get("/")
+        .with_header("x-app-id", "id:with%colon")
+        .with_header("x-app-key", "key:50%");
+    let headers = apply(&forward(decide(&passthrough(), &request)), &request);
+    assert_eq!(
+        value(&headers, "x-3scale-app-id"),
+        Some("id%3Awith%25colon:key%3A50%25")
+    );
+    let without_key = get("/").with_header("x-app-id", "a:b");
+    let headers = apply(&forward(decide(&passthrough(), &without_key)), &without_key);
+    assert_eq!(value(&headers, "x-3scale-app-id"), Some("a%3Ab"));
+}

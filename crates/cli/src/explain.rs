@@ -202,7 +202,11 @@ fn usages(usages: &[UsageView]) -> String {
 }
 
 fn format_rules(rules: &RulesTrace) -> String {
-    let mut out = format!("mapping rules: {} static\n", rules.rules.len());
+    let mut out = format!(
+        "mapping rules: {} static, matched against {}\n",
+        rules.rules.len(),
+        rules.matched_path
+    );
     for rule in &rules.rules {
         let verdict = if !rule.evaluated {
             "not evaluated (an earlier `last` rule matched)"

@@ -297,7 +297,7 @@ fn explain_a_user_key_request() {
             "      -> resolved: [\"01…(16)\"]",
             "  chosen: user_key 01…(16) (from header `<user_key>`)",
             "  (user keys, app keys, tokens and stack values are redacted; --show-secrets shows them)",
-            "mapping rules: 1 static",
+            "mapping rules: 1 static, matched against /products?page=2",
             "  [0] GET / -> hits +1: MATCH",
             "  usages: hits +1",
             "decision: call 3scale and wait for the answer",
@@ -411,7 +411,7 @@ fn explain_when_no_mapping_rule_matches() {
         &[],
     )
     .stdout;
-    assert!(out.contains("mapping rules: 3 static\n  [0] GET / -> hits +1: no match\n  [1] GET /products/ -> products +1: no match\n  [2] ANY /products/{id}/sold -> sales +1, products +1: no match\n  usages: none\n"), "{out}");
+    assert!(out.contains("mapping rules: 3 static, matched against /orders?user_key=01…(16)\n  [0] GET / -> hits +1: no match\n  [1] GET /products/ -> products +1: no match\n  [2] ANY /products/{id}/sold -> sales +1, products +1: no match\n  usages: none\n"), "{out}");
     assert!(
         out.contains(
             "decision: reply 404 (no mapping rule matches POST /orders?user_key=01…(16))\n"
@@ -420,6 +420,33 @@ fn explain_when_no_mapping_rule_matches() {
     );
     assert!(out.contains("  body: \"No Mapping Rule matched\\n\"\n"));
     assert!(!out.contains("0123456789abcdef"));
+}
+
+#[test]
+fn explain_shows_the_normal_form_the_rules_see() {
+    let out = explain(
+        &seed("mapping_rules"),
+        "GET https://api.example.com/x/%2E%2e/%70roducts/./1/sold?user_key=0123456789abcdef",
+        &[],
+    )
+    .stdout;
+    assert!(
+        out.contains(
+            "request: GET https://api.example.com/x/%2E%2e/%70roducts/./1/sold?user_key=01…(16)\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "mapping rules: 3 static, matched against /products/1/sold?user_key=01…(16)\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("  [2] ANY /products/{id}/sold -> sales +1, products +1: MATCH\n"),
+        "{out}"
+    );
+    assert!(!out.contains("0123456789abcdef"), "{out}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod extensions;
 mod failures;
 mod metrics;
 mod oidc;
+mod parity;
 mod replies;
 mod secrets;
 mod system;
