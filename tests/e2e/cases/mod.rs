@@ -13,6 +13,7 @@ mod failures;
 mod metrics;
 mod oidc;
 mod parity;
+mod prometheus;
 mod replies;
 mod secrets;
 mod system;
