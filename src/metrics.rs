@@ -86,6 +86,18 @@ metrics! {
         "Requests let through although 3scale could not be reached (`failure_policy: allow`).";
     RequestsPassthrough => "requests.passthrough", Counter,
         "Requests handed on with `passthrough_metadata`, without asking 3scale.";
+    WouldDenyUnknownService => "requests.would_deny.unknown_service", Counter,
+        "`mode: report`: requests let through whose authority matches no service.";
+    WouldDenyAuthMissing => "requests.would_deny.auth_missing", Counter,
+        "`mode: report`: requests let through without credentials.";
+    WouldDenyAuthFailed => "requests.would_deny.auth_failed", Counter,
+        "`mode: report`: requests let through that 3scale (or the cache) refused with `auth_failed`, or that could not be authenticated.";
+    WouldDenyNoMatch => "requests.would_deny.no_match", Counter,
+        "`mode: report`: requests let through that no mapping rule matches.";
+    WouldDenyLimitsExceeded => "requests.would_deny.limits_exceeded", Counter,
+        "`mode: report`: requests let through over their limits (their usage is still reported to 3scale).";
+    WouldDenyUnavailable => "requests.would_deny.unavailable", Counter,
+        "`mode: report`: requests let through while 3scale could not be reached (`failure_policy: deny`).";
     BackendCalls => "backend.calls", Counter,
         "Authorization calls to 3scale's backend the filter tried to make.";
     BackendErrors => "backend.errors", Counter,
@@ -141,6 +153,8 @@ pub enum Outcome {
     AllowedByFailurePolicy,
     /// Handed on with `passthrough_metadata`.
     Passthrough,
+    /// `mode: report`: let through instead of this reply.
+    WouldDeny(ReplyKind),
 }
 
 impl Outcome {
@@ -151,6 +165,7 @@ impl Outcome {
                 Admission::Authorized => Outcome::Authorized,
                 Admission::Passthrough => Outcome::Passthrough,
                 Admission::FailurePolicy => Outcome::AllowedByFailurePolicy,
+                Admission::WouldDeny(kind) => Outcome::WouldDeny(kind),
             }),
             Decision::Reply(reply) => Some(match reply.kind {
                 ReplyKind::AuthFailed => Outcome::Denied,
@@ -176,6 +191,14 @@ impl Outcome {
             Outcome::Unavailable => Metric::RequestsUnavailable,
             Outcome::AllowedByFailurePolicy => Metric::RequestsAllowedByFailurePolicy,
             Outcome::Passthrough => Metric::RequestsPassthrough,
+            Outcome::WouldDeny(kind) => match kind {
+                ReplyKind::UnknownService => Metric::WouldDenyUnknownService,
+                ReplyKind::AuthMissing => Metric::WouldDenyAuthMissing,
+                ReplyKind::AuthFailed => Metric::WouldDenyAuthFailed,
+                ReplyKind::NoMatch => Metric::WouldDenyNoMatch,
+                ReplyKind::LimitsExceeded => Metric::WouldDenyLimitsExceeded,
+                ReplyKind::Unavailable => Metric::WouldDenyUnavailable,
+            },
         }
     }
 }
@@ -275,6 +298,30 @@ mod tests {
             ),
             (
                 "threescale_wasm_auth.requests.passthrough",
+                MetricType::Counter,
+            ),
+            (
+                "threescale_wasm_auth.requests.would_deny.unknown_service",
+                MetricType::Counter,
+            ),
+            (
+                "threescale_wasm_auth.requests.would_deny.auth_missing",
+                MetricType::Counter,
+            ),
+            (
+                "threescale_wasm_auth.requests.would_deny.auth_failed",
+                MetricType::Counter,
+            ),
+            (
+                "threescale_wasm_auth.requests.would_deny.no_match",
+                MetricType::Counter,
+            ),
+            (
+                "threescale_wasm_auth.requests.would_deny.limits_exceeded",
+                MetricType::Counter,
+            ),
+            (
+                "threescale_wasm_auth.requests.would_deny.unavailable",
                 MetricType::Counter,
             ),
             ("threescale_wasm_auth.backend.calls", MetricType::Counter),
@@ -504,6 +551,12 @@ mod tests {
             Outcome::Unavailable,
             Outcome::AllowedByFailurePolicy,
             Outcome::Passthrough,
+            Outcome::WouldDeny(ReplyKind::UnknownService),
+            Outcome::WouldDeny(ReplyKind::AuthMissing),
+            Outcome::WouldDeny(ReplyKind::AuthFailed),
+            Outcome::WouldDeny(ReplyKind::NoMatch),
+            Outcome::WouldDeny(ReplyKind::LimitsExceeded),
+            Outcome::WouldDeny(ReplyKind::Unavailable),
         ];
         let mut metrics: Vec<&str> = outcomes.iter().map(|o| o.metric().name()).collect();
         assert!(

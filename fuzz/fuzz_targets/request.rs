@@ -247,6 +247,7 @@ fuzz_target!(|data: &[u8]| {
             forward: Forward::default(),
             credential: None,
             ticket: None,
+            notes: Default::default(),
         },
     };
     let answered = flow::on_backend_answer(config, &pending, &answer, &[], None);

@@ -95,6 +95,17 @@ impl CacheAccess<'_> {
         }
     }
 
+    /// Queues `usages` for the next batched report without touching the entry:
+    /// the usage of a request that `mode: report` lets through although it is
+    /// over its limits, which neither the cache nor 3scale has counted.
+    pub fn report_anyway(&mut self, key: &AppKey<'_>, usages: &Usages) {
+        self.worker.enqueue(Record {
+            service_id: key.service_id.to_owned(),
+            credential: StoredCredential::of(key.credential),
+            usages: usages.clone(),
+        });
+    }
+
     /// Reports an evicted entry's unreported usage soon.
     fn evicted(&mut self, record: Option<Record>) {
         if let Some(record) = record {
@@ -125,5 +136,38 @@ impl CacheAccess<'_> {
             Lookup::Miss => {}
         }
         lookup
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Credential, Secret};
+
+    #[test]
+    fn usage_reported_anyway_is_queued_without_touching_the_entry() {
+        let settings = CacheSettings {
+            enabled: true,
+            ..CacheSettings::default()
+        };
+        let store = MemoryStore::default();
+        let mut worker = Worker::new(&settings);
+        let mut cache = CacheAccess {
+            settings: &settings,
+            store: &store,
+            worker: &mut worker,
+            now_ms: 1_000,
+        };
+        let credential = Credential::UserKey(Secret::new("key"));
+        let key = AppKey {
+            service_id: "42",
+            credential: &credential,
+        };
+        let mut usages = Usages::default();
+        usages.add("hits", 3);
+        cache.report_anyway(&key, &usages);
+        cache.report_anyway(&key, &usages);
+        assert_eq!(worker.queued(), 2);
+        assert!(store.keys().is_empty(), "no entry was written");
     }
 }

@@ -61,6 +61,13 @@ pub struct Config {
     /// Add `Powered-By: 3scale` to responses.
     #[serde(default = "yes")]
     pub powered_by: bool,
+    /// `enforce` (default) or `report`: in `report` mode nothing is denied because
+    /// of 3scale (docs/behaviour.md §9, v2). A service's own `mode` wins.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Answer `X-3scale-Debug: <service token>` with debug response headers.
+    #[serde(default)]
+    pub debug_headers: bool,
     /// Things worth a warning in the log that do not make the configuration invalid.
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -141,6 +148,44 @@ pub struct Service {
     /// Static mapping rules, evaluated before fetched ones.
     #[serde(default)]
     pub mapping_rules: Vec<MappingRule>,
+    /// This service's mode, instead of the top-level `mode`.
+    #[serde(default)]
+    pub mode: Option<Mode>,
+}
+
+/// Whether 3scale's verdicts are enforced or only reported (`mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Deny what 3scale (or the filter, for 3scale) refuses: the default.
+    #[default]
+    Enforce,
+    /// Let every request through; count and log what would have been denied.
+    Report,
+}
+
+/// The spellings of [`Mode`].
+const MODES: &[&str] = &["enforce", "report"];
+
+/// Written by hand so that every error, a value of the wrong type included, lists
+/// the allowed values.
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Spelling;
+        impl serde::de::Visitor<'_> for Spelling {
+            type Value = Mode;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`enforce` or `report`")
+            }
+            fn visit_str<E: serde::de::Error>(self, mode: &str) -> Result<Mode, E> {
+                match mode {
+                    "enforce" => Ok(Mode::Enforce),
+                    "report" => Ok(Mode::Report),
+                    other => Err(E::unknown_variant(other, MODES)),
+                }
+            }
+        }
+        deserializer.deserialize_str(Spelling)
+    }
 }
 
 /// A service id: a string, or an integer written without quotes in YAML. A float
@@ -288,6 +333,14 @@ impl Config {
                 .iter()
                 .any(|glob| glob.matches(authority))
         })
+    }
+
+    /// The mode a request is handled in: its service's `mode`, else the top-level
+    /// one (also for a request no service matches).
+    pub fn mode_of(&self, service: Option<&Service>) -> Mode {
+        service
+            .and_then(|service| service.mode)
+            .unwrap_or(self.mode)
     }
 
     /// The service with this 3scale id, with its position in `services`.

@@ -695,3 +695,56 @@ fn debug_output_never_shows_a_token() {
         );
     }
 }
+
+#[test]
+fn mode_and_debug_headers_parse_top_level_and_per_service() {
+    let config = parse_str(&yaml_with_service_extra("")).unwrap();
+    assert_eq!(config.mode, Mode::Enforce);
+    assert!(!config.debug_headers);
+    assert_eq!(config.services[0].mode, None);
+    assert_eq!(config.mode_of(config.services.first()), Mode::Enforce);
+    let text = format!(
+        "{}\nmode: report\ndebug_headers: true\n",
+        yaml_with_service_extra("    mode: enforce\n")
+    );
+    let config = parse_str(&text).unwrap();
+    assert_eq!(config.mode, Mode::Report);
+    assert!(config.debug_headers);
+    assert_eq!(config.services[0].mode, Some(Mode::Enforce));
+    assert_eq!(config.mode_of(config.services.first()), Mode::Enforce);
+    assert_eq!(config.mode_of(None), Mode::Report);
+    let json = VALID_JSON.replace(r#""api":"v1","#, r#""api":"v1","mode":"report","#);
+    assert_eq!(parse_str(&json).unwrap().mode, Mode::Report);
+}
+
+#[test]
+fn mode_and_debug_headers_errors_name_the_field_and_the_allowed_values() {
+    assert_error(
+        "bad top-level mode",
+        &format!("{}\nmode: audit\n", yaml_with_service_extra("")),
+        "mode",
+        Some(16),
+        "unknown variant `audit`, expected `enforce` or `report`",
+    );
+    assert_error(
+        "bad service mode",
+        &yaml_with_service_extra("    mode: Report\n"),
+        "services[0].mode",
+        Some(15),
+        "unknown variant `Report`, expected `enforce` or `report`",
+    );
+    assert_error(
+        "mode not a string",
+        &format!("{}\nmode: [report]\n", yaml_with_service_extra("")),
+        "mode",
+        Some(16),
+        "expected `enforce` or `report`",
+    );
+    assert_error(
+        "debug_headers not a boolean",
+        &format!("{}\ndebug_headers: \"yes\"\n", yaml_with_service_extra("")),
+        "debug_headers",
+        Some(16),
+        "expected a boolean",
+    );
+}

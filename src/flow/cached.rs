@@ -4,7 +4,7 @@
 
 use log::{debug, warn};
 
-use super::{Call, Decision, Pending, call_out, local_reply};
+use super::{Call, Decision, Pending, call_out, local_reply, report};
 use crate::backend::{self, BackendAnswer, Verdict};
 use crate::cache::{Answer, AppKey, CacheAccess, HitOutcome, Lookup};
 use crate::config::Config;
@@ -24,6 +24,9 @@ pub(super) fn decide(config: &Config, cache: &mut CacheAccess<'_>, call: Call<'_
     match cache.decide(&key, &call.usages) {
         Lookup::Hit(outcome) => {
             debug!("service {}: decided from the cache", call.service.id);
+            if matches!(outcome, HitOutcome::LimitsExceeded(_)) {
+                report::queue_limited_usage(config, call.service, cache, &key, &call.usages);
+            }
             from_cache(config, outcome, call.forward)
         }
         Lookup::Miss => {
@@ -76,6 +79,9 @@ pub(super) fn learn(
         .any(|name| name == "flat_usage");
     let verdict = backend::verdict(answer);
     let ticket = pending.ticket;
+    if matches!(verdict, Verdict::LimitsExceeded(_)) {
+        report::queue_limited_usage(config, service, cache, &key, &pending.usages);
+    }
     match &verdict {
         Verdict::Authorized(_) | Verdict::LimitsExceeded(_) => match backend::parse_status(body) {
             Some(document) => {
@@ -110,6 +116,9 @@ pub(super) fn learn(
         Verdict::Unreachable(why) => {
             abandon(cache, &key, ticket);
             if let Lookup::Hit(outcome) = cache.decide_stale(&key, &pending.usages) {
+                if matches!(outcome, HitOutcome::LimitsExceeded(_)) {
+                    report::queue_limited_usage(config, service, cache, &key, &pending.usages);
+                }
                 warn!(
                     "service {}: {why}; decided from a stale cache entry (stale_ttl)",
                     service.id

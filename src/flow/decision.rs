@@ -1,5 +1,6 @@
 //! What the flow decides for a request: data, never host calls.
 
+use super::report::Notes;
 use crate::io::{Forward, HttpCall, LocalReply};
 use crate::model::{Credential, Origin, Usages};
 
@@ -10,8 +11,9 @@ pub enum Decision {
     Continue(Forward),
     /// Answer the client directly; the request never reaches the upstream.
     Reply(LocalReply),
-    /// Ask 3scale first; pause the request until the answer arrives.
-    CallOut(CallOut),
+    /// Ask 3scale first; pause the request until the answer arrives (boxed: a
+    /// call and its pending state are much larger than the other variants).
+    CallOut(Box<CallOut>),
 }
 
 /// A call to 3scale, and what the answer step needs to finish the request.
@@ -39,4 +41,6 @@ pub struct Pending {
     /// With the cache: the ticket of this authrep's flight (its usage counts
     /// for hits until the answer is merged).
     pub ticket: Option<u64>,
+    /// What `mode: report` and `debug_headers` need once the answer is in.
+    pub notes: Notes,
 }

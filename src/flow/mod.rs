@@ -9,6 +9,7 @@ mod cached;
 pub mod decision;
 mod passthrough;
 pub mod reply;
+mod report;
 mod strip;
 pub mod target;
 #[cfg(test)]
@@ -30,6 +31,7 @@ use crate::request::RequestView;
 pub use cached::abandon_pending;
 pub use decision::{CallOut, Decision, Pending};
 pub use reply::local_reply;
+use report::Notes;
 pub use target::Target;
 
 /// Decides what to do with a request from its headers (steps 1 to 6, in order);
@@ -41,8 +43,10 @@ pub fn on_request(
     request: &dyn RequestView,
     cache: Option<&mut CacheAccess<'_>>,
 ) -> Decision {
-    decide(config, fetched, request, cache)
-        .unwrap_or_else(|kind| local_reply(config, kind, None).into())
+    let mut notes = Notes::default();
+    let decision = decide(config, fetched, request, cache, &mut notes)
+        .unwrap_or_else(|kind| local_reply(config, kind, None).into());
+    report::finish(config, notes, decision)
 }
 
 /// Finishes a request paused on a call to 3scale, from the call's answer and, when
@@ -54,12 +58,15 @@ pub fn on_backend_answer(
     body: &[u8],
     cache: Option<&mut CacheAccess<'_>>,
 ) -> Decision {
-    if let Some(cache) = cache
-        && let Some(decision) = cached::learn(config, pending, answer, body, cache)
-    {
-        return decision;
+    if let Some(kind) = pending.notes.reporting {
+        return report::after_report(config, pending, kind);
     }
-    settle(config, pending, answer)
+    let decision = match cache.and_then(|cache| cached::learn(config, pending, answer, body, cache))
+    {
+        Some(decision) => decision,
+        None => settle(config, pending, answer),
+    };
+    report::finish(config, pending.notes.clone(), decision)
 }
 
 /// The decision 3scale's answer makes for a paused request.
@@ -114,6 +121,7 @@ fn decide(
     fetched: &Fetched,
     request: &dyn RequestView,
     cache: Option<&mut CacheAccess<'_>>,
+    notes: &mut Notes,
 ) -> Result<Decision, ReplyKind> {
     let Some(target) = Target::of(request) else {
         debug!("request without a readable authority or path");
@@ -123,17 +131,20 @@ fn decide(
         debug!("no service matches authority `{}`", target.authority);
         return Err(ReplyKind::UnknownService);
     };
+    let token = fetched.effective_token(index, service);
+    notes.service(config, index, service, token, request);
     let Some(resolved) = lookup::resolve(&service.credentials, request) else {
         debug!("service {}: no credentials found", service.id);
         return Err(ReplyKind::AuthMissing);
     };
+    notes.credential(&resolved);
     let forward = if config.strip_credentials {
         strip::strip(&resolved.origins, &target.path)
     } else {
         Forward::default()
     };
+    notes.forward = forward.clone();
     let fetched_service = fetched.service(index);
-    let token = fetched.effective_token(index, service);
     let rules_known = !service.mapping_rules.is_empty() || fetched_service.is_some();
     let Some(token) = token.filter(|_| rules_known) else {
         let why = Unreachable::ConfigurationUnknown;
@@ -143,7 +154,8 @@ fn decide(
     let rules = service.mapping_rules.iter().chain(fetched_rules);
     // Rules see the path's normal form; the path sent upstream stays as it was.
     let matched_path = path::normalize(&target.path);
-    let usages = mapping::match_rules(rules, &target.method, &matched_path);
+    let usages = mapping::match_rules(rules.clone(), &target.method, &matched_path);
+    notes.rules(rules, &target.method, &matched_path, &usages);
     if usages.0.is_empty() {
         // The path only: its query may hold credentials.
         debug!(
@@ -158,6 +170,10 @@ fn decide(
         let headers = passthrough::headers(config, service, token, &resolved.credential, &usages)
             .ok_or(ReplyKind::AuthFailed)?;
         return Ok(Decision::Continue(passthrough::forward(forward, headers)));
+    }
+    if cache.is_none() {
+        notes.report_if_limited =
+            report::prepare_report(config, service, token, &resolved, &usages);
     }
     let call = Call {
         service_index: index,
@@ -215,7 +231,7 @@ fn call_out(config: &Config, request: Call<'_>, cached: bool) -> Decision {
             usages.0
         );
     }
-    Decision::CallOut(CallOut {
+    Decision::CallOut(Box::new(CallOut {
         call,
         pending: Pending {
             service_index,
@@ -224,8 +240,9 @@ fn call_out(config: &Config, request: Call<'_>, cached: bool) -> Decision {
             forward,
             credential,
             ticket: None,
+            notes: Notes::default(),
         },
-    })
+    }))
 }
 
 /// A credential for debug logs: app ids as they are, keys redacted.

@@ -110,7 +110,7 @@ fn reply(decision: Decision) -> LocalReply {
 
 fn call_out(decision: Decision) -> CallOut {
     match decision {
-        Decision::CallOut(call_out) => call_out,
+        Decision::CallOut(call_out) => *call_out,
         other => panic!("expected a call-out, got {other:?}"),
     }
 }

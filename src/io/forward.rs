@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::ReplyKind;
 use crate::model::Limits;
 use crate::model::secret::redact_header;
 
@@ -20,6 +21,8 @@ pub struct Forward {
     pub limits: Option<Limits>,
     /// Why the request may go on (what the metrics count it as).
     pub admission: Admission,
+    /// Headers to add to the upstream's response (`debug_headers`).
+    pub response_headers: Vec<(String, String)>,
 }
 
 /// Why a request goes upstream.
@@ -33,6 +36,8 @@ pub enum Admission {
     Passthrough,
     /// 3scale could not be reached and `failure_policy: allow` let it through.
     FailurePolicy,
+    /// `mode: report`: the request would have had this reply, and goes on.
+    WouldDeny(ReplyKind),
 }
 
 impl Forward {
@@ -80,6 +85,7 @@ impl fmt::Debug for Forward {
             .field("new_path", &self.new_path)
             .field("limits", &self.limits)
             .field("admission", &self.admission)
+            .field("response_headers", &self.response_headers)
             .finish()
     }
 }

@@ -41,6 +41,18 @@ pub enum ReplyKind {
 }
 
 impl ReplyKind {
+    /// The kind's name, as the keys of `errors` spell it (logs, debug headers).
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplyKind::UnknownService => "unknown_service",
+            ReplyKind::AuthMissing => "auth_missing",
+            ReplyKind::AuthFailed => "auth_failed",
+            ReplyKind::NoMatch => "no_match",
+            ReplyKind::LimitsExceeded => "limits_exceeded",
+            ReplyKind::Unavailable => "unavailable",
+        }
+    }
+
     /// The status of the default reply.
     pub fn default_status(self) -> u16 {
         match self {

@@ -16,6 +16,8 @@ pub struct Exchange {
     pub(super) limits: Option<Limits>,
     /// The filter answered the request itself.
     pub(super) replied: bool,
+    /// Headers the flow asked to add to the upstream's response (`debug_headers`).
+    pub(super) response_headers: Vec<(String, String)>,
 }
 
 impl Exchange {

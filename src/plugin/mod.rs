@@ -144,7 +144,9 @@ impl Plugin {
         if exchange.replied {
             return Vec::new();
         }
-        flow::on_response_headers(&self.config, exchange.limits.as_ref())
+        let mut headers = flow::on_response_headers(&self.config, exchange.limits.as_ref());
+        headers.extend(exchange.response_headers.iter().cloned());
+        headers
     }
 
     /// The host's timer: sends the System fetches and cache reports that are due.
@@ -186,6 +188,7 @@ impl Plugin {
         match decision {
             Decision::Continue(forward) => {
                 exchange.limits = forward.limits;
+                exchange.response_headers = forward.response_headers.clone();
                 Step::Continue(forward)
             }
             Decision::Reply(reply) => {

@@ -14,7 +14,7 @@ use crate::plugin::{HOST, LIMITED_CALLS, LIMITED_USER_KEY, USER_KEY, set, use_sy
 use crate::sim::SimAdmin;
 
 /// Every metric the filter defines, as `/stats` names it, with its type.
-const METRICS: [(&str, &str); 21] = [
+const METRICS: [(&str, &str); 27] = [
     ("requests.authorized", "counter"),
     ("requests.denied", "counter"),
     ("requests.limited", "counter"),
@@ -24,6 +24,12 @@ const METRICS: [(&str, &str); 21] = [
     ("requests.unavailable", "counter"),
     ("requests.allowed_by_failure_policy", "counter"),
     ("requests.passthrough", "counter"),
+    ("requests.would_deny.unknown_service", "counter"),
+    ("requests.would_deny.auth_missing", "counter"),
+    ("requests.would_deny.auth_failed", "counter"),
+    ("requests.would_deny.no_match", "counter"),
+    ("requests.would_deny.limits_exceeded", "counter"),
+    ("requests.would_deny.unavailable", "counter"),
     ("backend.calls", "counter"),
     ("backend.errors", "counter"),
     ("backend.latency_ms", "histogram"),

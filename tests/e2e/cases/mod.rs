@@ -15,6 +15,7 @@ mod oidc;
 mod parity;
 mod prometheus;
 mod replies;
+mod report_mode;
 mod secrets;
 mod system;
 

@@ -1,7 +1,8 @@
 //! The filter's metrics as an operator's Prometheus sees them: a real Prometheus
 //! (the Debian package `make test` installs) scrapes Envoy's admin
 //! `/stats/prometheus`, and PromQL through its HTTP API returns the request,
-//! denial, cache and backend-latency series after requests whose fate is known.
+//! denial, would-deny (`mode: report`), cache and backend-latency series after
+//! requests whose fate is known.
 //! The example alert rules (`examples/prometheus/alerts.yaml`) are loaded into it
 //! and must evaluate without errors, and every expression of the example Grafana
 //! dashboard must run and every series it names must be in the scrape.
@@ -173,12 +174,17 @@ fn dashboard_expressions() -> Vec<String> {
 
 #[test]
 fn prometheus_scrapes_the_filter_series_and_runs_the_examples() {
+    // Report mode at the top, enforce for the service: a request for no service
+    // is let through and counted as a would-be denial.
     let mut stack = Stack::start("prometheus_scrape", MODEL, |bootstrap| {
+        let plugin = bootstrap.plugin_json();
         set(
-            bootstrap.plugin_json(),
+            plugin,
             "cache",
             json!({ "enabled": true, "ttl": 60, "flush_interval": 1 }),
         );
+        set(plugin, "mode", json!("report"));
+        plugin["services"][0]["mode"] = json!("enforce");
     });
     let mut prometheus = PrometheusServer::start("prometheus_server", stack.envoy.admin);
     prometheus.wait_for("up{job=\"envoy\"}", |up| up == 1.0);
@@ -192,6 +198,7 @@ fn prometheus_scrapes_the_filter_series_and_runs_the_examples() {
     assert_local_reply(&denied, 403, "Authentication failed\n");
     let missing = stack.send(&get("/"));
     assert_local_reply(&missing, 403, "Authentication parameters missing\n");
+    assert_passed(&stack.send(&Request::get("/").host("unknown.example.org")));
 
     let authorized = "threescale_wasm_auth_requests_authorized";
     prometheus.wait_for(authorized, |value| value == 3.0);
@@ -200,6 +207,13 @@ fn prometheus_scrapes_the_filter_series_and_runs_the_examples() {
         value == 1.0
     });
     prometheus.wait_for("threescale_wasm_auth_requests_limited", |value| {
+        value == 0.0
+    });
+    prometheus.wait_for(
+        "threescale_wasm_auth_requests_would_deny_unknown_service",
+        |value| value == 1.0,
+    );
+    prometheus.wait_for("threescale_wasm_auth_requests_unknown_service", |value| {
         value == 0.0
     });
     prometheus.wait_for("threescale_wasm_auth_cache_hits", |hits| hits >= 2.0);
