@@ -20,11 +20,11 @@ mod tests;
 
 use serde::Serialize;
 
-use crate::config::{Config, Service};
+use crate::config::{Config, Mode, Service};
 use crate::fetched::Fetched;
 use crate::flow::{self, Decision, Target};
 use crate::io::query::redact_parameters;
-use crate::io::{Forward, HttpCall, LocalReply, ReplyKind};
+use crate::io::{Admission, Forward, HttpCall, LocalReply, ReplyKind};
 use crate::lookup::ops::Segment;
 use crate::lookup::{self, LookupQuery, Op, Resolution, ResolvedCredentials, Trace, Unresolved};
 use crate::mapping::{self, MappingRule, RuleMethod};
@@ -458,13 +458,23 @@ fn decision_view(
     match decision {
         Decision::Reply(reply) => reply_view(reply, reason),
         Decision::Continue(forward) => DecisionView::Continue {
-            reason,
+            reason: match forward.admission {
+                Admission::WouldDeny(kind) => format!(
+                    "mode: report; enforce mode would reply {} {}: {reason}",
+                    kind.default_status(),
+                    kind.name()
+                ),
+                _ => reason,
+            },
             changes: forward_view(forward, redactor),
         },
         Decision::CallOut(call_out) => call_view(
             &call_out.call,
             &call_out.pending.forward,
-            answers(config),
+            answers(
+                config,
+                config.mode_of(config.services.get(call_out.pending.service_index)),
+            ),
             redactor,
         ),
     }
@@ -509,13 +519,25 @@ fn call_view(
 
 /// What the filter does with each kind of answer from 3scale, from the same reply
 /// builder and failure policy the flow uses.
-fn answers(config: &Config) -> Vec<String> {
+fn answers(config: &Config, mode: Mode) -> Vec<String> {
     let status = |kind| flow::local_reply(config, kind, None).status;
-    let unreachable = match config.failure_policy {
-        crate::config::FailurePolicy::Deny => format!(
-            "reply {} (failure_policy: deny)",
-            status(ReplyKind::Unavailable)
+    // What a would-be reply becomes: the reply itself, or in report mode a pass.
+    let reply = |kind: ReplyKind, extra: &str| match mode {
+        Mode::Enforce => format!("reply {}{extra}", status(kind)),
+        Mode::Report => format!(
+            "the request continues upstream{} (mode: report; enforce mode would reply {})",
+            if kind == ReplyKind::LimitsExceeded {
+                " after a report of its usage"
+            } else {
+                ""
+            },
+            status(kind)
         ),
+    };
+    let unreachable = match config.failure_policy {
+        crate::config::FailurePolicy::Deny => {
+            reply(ReplyKind::Unavailable, " (failure_policy: deny)")
+        }
         crate::config::FailurePolicy::Allow => {
             "the request continues upstream (failure_policy: allow)".to_owned()
         }
@@ -523,10 +545,10 @@ fn answers(config: &Config) -> Vec<String> {
     vec![
         "200: the request continues upstream".to_owned(),
         format!(
-            "409 with 3scale-rejection-reason limits_exceeded: reply {}",
-            status(ReplyKind::LimitsExceeded)
+            "409 with 3scale-rejection-reason limits_exceeded: {}",
+            reply(ReplyKind::LimitsExceeded, "")
         ),
-        format!("any other 4xx: reply {}", status(ReplyKind::AuthFailed)),
+        format!("any other 4xx: {}", reply(ReplyKind::AuthFailed, "")),
         format!("5xx, timeout or no answer: {unreachable}"),
     ]
 }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::describe_query;
-use crate::config::{Config, ErrorReplies, FailurePolicy, Service, Upstream};
+use crate::config::{Config, ErrorReplies, FailurePolicy, Mode, Service, Upstream};
 
 /// What a configuration sets up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -150,6 +150,28 @@ fn extensions(config: &Config) -> Vec<String> {
     }
     if config.cache.as_ref().is_some_and(|cache| cache.enabled) {
         on.push("cache".to_owned());
+    }
+    if config.mode == Mode::Report {
+        on.push("mode: report".to_owned());
+    }
+    let overriding: Vec<&str> = config
+        .services
+        .iter()
+        .filter(|service| service.mode.is_some_and(|mode| mode != config.mode))
+        .map(|service| service.id.as_str())
+        .collect();
+    if !overriding.is_empty() {
+        let other = match config.mode {
+            Mode::Enforce => "report",
+            Mode::Report => "enforce",
+        };
+        on.push(format!(
+            "mode: {other} for service {}",
+            overriding.join(", ")
+        ));
+    }
+    if config.debug_headers {
+        on.push("debug_headers".to_owned());
     }
     on
 }

@@ -671,3 +671,36 @@ fn envoy_config_passes_envoy_validation() {
         assert!(all.contains(" OK"), "{name}: {all}");
     }
 }
+
+#[test]
+fn report_mode_and_debug_headers_are_explained_and_summarised() {
+    let text = "api: v1\nmode: report\ndebug_headers: true\nbackend:\n  upstream: {name: backend, url: \"https://su1.3scale.net/\"}\nservices:\n  - id: \"43\"\n    mode: enforce\n    authorities: [strict.example.com]\n    token: other-token\n    credentials:\n      user_key: [{header: {keys: [x-api-key]}}]\n    mapping_rules:\n      - {method: GET, pattern: /, usages: [{name: hits, delta: 1}]}\n  - id: \"42\"\n    token: secret-token\n    credentials:\n      user_key: [{header: {keys: [x-api-key]}}]\n    mapping_rules:\n      - {method: GET, pattern: /, usages: [{name: hits, delta: 1}]}\n";
+    let file = scratch("report_mode.yaml", text);
+    let file = file.to_str().unwrap();
+    let summary = run(&["validate", file]).stdout;
+    assert!(
+        summary.contains("extensions: mode: report, mode: enforce for service 43, debug_headers"),
+        "{summary}"
+    );
+    let missing = explain(file, "GET https://api.example.com/x", &[]).stdout;
+    assert!(
+        missing.contains("decision: continue upstream without calling 3scale (mode: report; enforce mode would reply 403 auth_missing: no lookup query resolved to a credential)\n"),
+        "{missing}"
+    );
+    assert!(
+        missing.contains("  remove header x-3scale-debug\n"),
+        "{missing}"
+    );
+    let keyed = explain(
+        file,
+        "GET https://api.example.com/x",
+        &["-H", "x-api-key: abcdefgh1234"],
+    )
+    .stdout;
+    assert!(
+        keyed.contains("answer 409 with 3scale-rejection-reason limits_exceeded: the request continues upstream after a report of its usage (mode: report; enforce mode would reply 429)\n"),
+        "{keyed}"
+    );
+    let strict = explain(file, "GET https://strict.example.com/x", &[]).stdout;
+    assert!(strict.contains("decision: reply 403"), "{strict}");
+}

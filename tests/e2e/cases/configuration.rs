@@ -22,7 +22,7 @@ const REFUSAL_LIMIT: Duration = Duration::from_secs(20);
 const DEMO_WASM_PATH: &str = "target/threescale_wasm_auth.wasm";
 
 /// Starts Envoy with `plugin` and checks that it refuses it, naming `field` in its log.
-fn assert_refused(test: &str, plugin: PluginConfiguration, expected_in_log: &[&str]) {
+pub(super) fn assert_refused(test: &str, plugin: PluginConfiguration, expected_in_log: &[&str]) {
     let scratch = Scratch::new(test);
     let nowhere = SocketAddr::from(([127, 0, 0, 1], closed_port()));
     let mut bootstrap = Bootstrap::new(&artifacts().wasm, nowhere, nowhere);

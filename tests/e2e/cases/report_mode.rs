@@ -291,11 +291,11 @@ fn debug_headers_answer_the_service_token_only() {
     );
     assert_eq!(
         value("x-3scale-matched-rules"),
-        "GET /, ANY /products/{id}/sold"
+        "GET /, GET /products/, ANY /products/{id}/sold"
     );
     assert_eq!(
         value("x-3scale-usage"),
-        "usage%5Bhits%5D=1&usage%5Bsales%5D=1&usage%5Bproducts%5D=1"
+        "usage%5Bhits%5D=1&usage%5Bproducts%5D=2&usage%5Bsales%5D=1"
     );
     let text: String = format!("{headers:?}");
     assert!(
@@ -348,5 +348,23 @@ fn debug_headers_say_what_report_mode_would_have_done() {
     assert!(
         headers.contains(&("x-3scale-would-deny".to_owned(), "auth_missing".to_owned())),
         "{headers:?}"
+    );
+}
+
+#[test]
+fn a_bad_mode_is_refused_with_its_path_and_the_allowed_values() {
+    let nowhere = std::net::SocketAddr::from(([127, 0, 0, 1], closed_port()));
+    let mut plugin = crate::plugin::base(
+        "outbound|1||backend.3scale.test",
+        &format!("http://{nowhere}/"),
+    );
+    plugin["services"][0]["mode"] = json!("audit");
+    super::configuration::assert_refused(
+        "report_mode_bad_mode",
+        crate::envoy_config::PluginConfiguration::Json(plugin),
+        &[
+            "services[0].mode",
+            "unknown variant `audit`, expected `enforce` or `report`",
+        ],
     );
 }
