@@ -143,7 +143,7 @@ fn decide(
     } else {
         Forward::default()
     };
-    notes.forward = forward.clone();
+    notes.keep_forward(config, service, &forward);
     let fetched_service = fetched.service(index);
     let rules_known = !service.mapping_rules.is_empty() || fetched_service.is_some();
     let Some(token) = token.filter(|_| rules_known) else {

@@ -26,8 +26,8 @@ use crate::request::RequestView;
 pub struct Notes {
     /// The selected service's position in `services`.
     pub(super) service: Option<usize>,
-    /// The changes made to a request that goes on (credential stripping), also
-    /// when report mode lets a would-be denial through.
+    /// In report mode, the changes made to the request so far (credential
+    /// stripping), for a would-be denial that goes on.
     pub(super) forward: Forward,
     /// The debug report, when the request asked for one with the right token.
     pub(super) debug: Option<DebugReport>,
@@ -63,6 +63,14 @@ impl Notes {
         };
         if asked {
             self.debug = Some(DebugReport::new(&service.id));
+        }
+    }
+
+    /// Keeps the request changes made so far, for a would-be denial that report
+    /// mode lets through (in enforce mode nobody needs them).
+    pub(super) fn keep_forward(&mut self, config: &Config, service: &Service, forward: &Forward) {
+        if config.mode_of(Some(service)) == Mode::Report {
+            self.forward = forward.clone();
         }
     }
 
