@@ -507,6 +507,10 @@ fn promtool(args: &[&str]) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs promtool (Debian's prometheus): run by `make test`, which installs it"
+)]
 fn alert_rules_pass_promtool_check_and_their_unit_tests() {
     let checked = promtool(&["check", "rules", "alerts.yaml"]);
     assert!(checked.contains("SUCCESS"), "{checked}");
