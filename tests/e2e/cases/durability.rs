@@ -101,6 +101,14 @@ fn durability_reconfiguration_through_lds() {
     let allowed = send_with_usage_pending(&stack);
     stack.reconfigure(new_configuration);
     assert_no_usage_lost(&stack.admin(), "reconfiguration", allowed, 0);
+    for line in stack
+        .envoy
+        .log()
+        .lines()
+        .filter(|line| line.contains("configuration ended"))
+    {
+        eprintln!("{line}");
+    }
     stack.envoy.assert_healthy();
 }
 
@@ -169,6 +177,16 @@ fn durability_reconfiguration_while_3scale_is_down() {
     std::thread::sleep(OUTAGE + Duration::from_secs(u64::from(DRAIN_SECONDS)));
     admin.fault(&json!({ "mode": "none" }));
     assert_no_usage_lost(&admin, "reconfiguration while 3scale is down", allowed, 0);
+    // It went through shared data: the old configuration's reports failed.
+    let log = stack.envoy.log();
+    for line in log
+        .lines()
+        .filter(|line| line.contains("unreported usage records"))
+    {
+        eprintln!("{line}");
+    }
+    assert!(log.contains("handed over to the next one"), "{log}");
+    assert!(log.contains("an ended configuration left"), "{log}");
     stack.envoy.assert_healthy();
 }
 
