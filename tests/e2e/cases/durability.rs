@@ -68,7 +68,7 @@ fn send_allowed(stack: &Stack, count: usize) -> u64 {
 
 /// A different plugin configuration of the same service (Envoy sees a new
 /// plugin; the filter a new configuration): the backend timeout changes.
-fn new_configuration(plugin: &mut Value) {
+pub(super) fn new_configuration(plugin: &mut Value) {
     let timeout = &mut plugin["backend"]["upstream"]["timeout"];
     let next = timeout.as_u64().unwrap_or(2000) + 1;
     *timeout = json!(next);
