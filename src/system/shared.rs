@@ -96,13 +96,22 @@ impl SharedFetch {
             owner,
             until_ms: now_ms.saturating_add(LEASE_MS),
         };
+        let creating = read.is_none();
         let cas = read.and_then(|value| value.cas);
         match store.write(&self.lease_key, &lease.encode(), cas) {
+            // Creating a key cannot be conditional: another plugin may have
+            // created it in the same instant, and the last write won.
+            Ok(()) if creating => self.holder(store) == Some(owner),
             Ok(()) => true,
             Err(WriteError::Conflict) => false,
             // No shared store to agree through: fetch alone, as without one.
             Err(WriteError::Failed) => true,
         }
+    }
+
+    fn holder(&self, store: &dyn Store) -> Option<u64> {
+        let read = store.read(&self.lease_key)?;
+        Lease::decode(&read.bytes).map(|lease| lease.owner)
     }
 
     /// Gives the lease up if `owner` holds it (its configuration ends), so that
@@ -182,6 +191,25 @@ mod tests {
         );
         shared.release(&store, 2);
         assert!(shared.hold(&store, 1, NOW + 2 * LEASE_MS + 3), "released");
+    }
+
+    #[test]
+    fn of_two_plugins_creating_the_lease_at_once_the_last_writer_holds_it() {
+        let store = MemoryStore::default();
+        let shared = fetch("/a");
+        let key = shared.lease_key.clone();
+        // Another plugin, which also found no lease, creates it right after.
+        *store.follower.borrow_mut() = Some(Box::new(move |store: &MemoryStore| {
+            let lease = Lease {
+                owner: 2,
+                until_ms: NOW + LEASE_MS,
+            };
+            store.force(&key, &lease.encode());
+        }));
+        assert!(!shared.hold(&store, 1, NOW), "the other write came last");
+        *store.follower.borrow_mut() = None;
+        assert!(shared.hold(&store, 2, NOW + 1));
+        assert!(!shared.hold(&store, 1, NOW + 2));
     }
 
     #[test]
