@@ -118,6 +118,10 @@ metrics! {
         "Batched report calls that failed (their usage is retried).";
     ReportsDropped => "reports.dropped", Counter,
         "Unreported usage records dropped: over `max_pending_reports`, or for a service no longer configured.";
+    ReportsMerged => "reports.merged", Counter,
+        "Unreported usage records merged into one per application because more than `max_pending_reports` were waiting.";
+    ReportsHandedOver => "reports.handed_over", Counter,
+        "Unreported usage records a configuration that ended left in shared data for the next one to report.";
     SystemFetches => "system.fetches", Counter,
         "Proxy-configuration fetches from System the filter tried to make.";
     SystemFetchFailures => "system.fetch_failures", Counter,
@@ -211,7 +215,7 @@ pub fn is_backend_error(answer: &BackendAnswer) -> bool {
 
 /// The counters to move for the cache's events since the last time: one
 /// `(metric, amount)` per kind of event.
-pub fn cache_counts(events: &Events) -> [(Metric, u64); 7] {
+pub fn cache_counts(events: &Events) -> [(Metric, u64); 9] {
     [
         (Metric::CacheHits, events.hits),
         (Metric::CacheStaleHits, events.stale_hits),
@@ -220,6 +224,8 @@ pub fn cache_counts(events: &Events) -> [(Metric, u64); 7] {
         (Metric::ReportsSent, events.reports_sent),
         (Metric::ReportsFailed, events.reports_failed),
         (Metric::ReportsDropped, events.dropped),
+        (Metric::ReportsMerged, events.merged),
+        (Metric::ReportsHandedOver, events.handed_over),
     ]
 }
 
@@ -337,6 +343,11 @@ mod tests {
             ("threescale_wasm_auth.reports.sent", MetricType::Counter),
             ("threescale_wasm_auth.reports.failed", MetricType::Counter),
             ("threescale_wasm_auth.reports.dropped", MetricType::Counter),
+            ("threescale_wasm_auth.reports.merged", MetricType::Counter),
+            (
+                "threescale_wasm_auth.reports.handed_over",
+                MetricType::Counter,
+            ),
             ("threescale_wasm_auth.system.fetches", MetricType::Counter),
             (
                 "threescale_wasm_auth.system.fetch_failures",
@@ -379,6 +390,8 @@ mod tests {
             reports_sent: 5,
             reports_failed: 6,
             dropped: 7,
+            merged: 8,
+            handed_over: 9,
         };
         let names: Vec<(&str, u64)> = cache_counts(&events)
             .iter()
@@ -394,6 +407,8 @@ mod tests {
                 ("threescale_wasm_auth.reports.sent", 5),
                 ("threescale_wasm_auth.reports.failed", 6),
                 ("threescale_wasm_auth.reports.dropped", 7),
+                ("threescale_wasm_auth.reports.merged", 8),
+                ("threescale_wasm_auth.reports.handed_over", 9),
             ]
         );
     }

@@ -15,13 +15,16 @@
 //! count is checked against the bytes left (every item takes at least one
 //! byte) before anything is allocated, and trailing bytes are an error.
 
-use super::entry::{Authorization, Entry, Flight, Limit, StoredCredential};
-use crate::model::Secret;
+use super::entry::{Authorization, Entry, Flight, Limit, Record, StoredCredential};
+use crate::model::{Secret, Usages};
 
 /// The first byte of an encoded bucket (not a byte JSON starts with).
 pub const MAGIC: u8 = 0xB7;
 /// The format's version, second byte: bumped when the layout changes.
 pub const VERSION: u8 = 2;
+/// The first byte of encoded usage records (`super::orphans`): another magic,
+/// so that neither form is ever taken for the other.
+pub const RECORDS_MAGIC: u8 = 0xB8;
 
 /// Why bytes are not a bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -75,6 +78,41 @@ pub fn decode_bucket(bytes: &[u8]) -> Result<Vec<Entry>, DecodeError> {
     let entries = input.seq("the bucket", Reader::entry)?;
     match input.0.len() {
         0 => Ok(entries),
+        trailing => Err(DecodeError::Trailing(trailing)),
+    }
+}
+
+/// Encodes usage records (unreported usage handed from one plugin to another):
+/// [`RECORDS_MAGIC`], [`VERSION`], a count, then each record's service id,
+/// credential and usage, as in a bucket.
+pub fn encode_records(records: &[Record]) -> Vec<u8> {
+    let mut out = Writer(Vec::with_capacity(8 + records.len() * 64));
+    out.0.extend_from_slice(&[RECORDS_MAGIC, VERSION]);
+    out.len(records.len());
+    for record in records {
+        out.str(&record.service_id);
+        out.credential(&record.credential);
+        out.counts(&record.usages.0);
+    }
+    out.0
+}
+
+/// Decodes what [`encode_records`] wrote.
+pub fn decode_records(bytes: &[u8]) -> Result<Vec<Record>, DecodeError> {
+    let rest = match bytes {
+        [RECORDS_MAGIC, VERSION, rest @ ..] => rest,
+        _ => return Err(DecodeError::Header),
+    };
+    let mut input = Reader(rest);
+    let records = input.seq("the records", |input| {
+        Ok(Record {
+            service_id: input.string("a service id")?,
+            credential: input.credential()?,
+            usages: Usages(input.counts("a usage")?),
+        })
+    })?;
+    match input.0.len() {
+        0 => Ok(records),
         trailing => Err(DecodeError::Trailing(trailing)),
     }
 }
@@ -137,9 +175,8 @@ impl Writer {
         }
     }
 
-    fn entry(&mut self, entry: &Entry) {
-        self.str(&entry.service_id);
-        match &entry.credential {
+    fn credential(&mut self, credential: &StoredCredential) {
+        match credential {
             StoredCredential::UserKey(key) => {
                 self.byte(0);
                 self.str(key.expose());
@@ -150,6 +187,11 @@ impl Writer {
                 self.opt_str(app_key.as_ref().map(Secret::expose));
             }
         }
+    }
+
+    fn entry(&mut self, entry: &Entry) {
+        self.str(&entry.service_id);
+        self.credential(&entry.credential);
         self.byte(match entry.authorization {
             Authorization::Authorized => 0,
             Authorization::Denied => 1,
@@ -450,6 +492,32 @@ mod tests {
             let bytes = encode_bucket(&bucket);
             assert_eq!(bytes.first(), Some(&MAGIC));
             assert_eq!(decode_bucket(&bytes), Ok(bucket));
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_are_never_taken_for_a_bucket() {
+        let records = vec![
+            Record {
+                service_id: "42".into(),
+                credential: StoredCredential::UserKey("k".into()),
+                usages: Usages(vec![("hits".into(), 3), ("m".into(), u64::MAX)]),
+            },
+            Record {
+                service_id: String::new(),
+                credential: StoredCredential::AppId("app-é".into(), None),
+                usages: Usages(Vec::new()),
+            },
+        ];
+        let bytes = encode_records(&records);
+        assert_eq!(decode_records(&bytes), Ok(records));
+        assert_eq!(decode_bucket(&bytes), Err(DecodeError::Header));
+        assert_eq!(
+            decode_records(&encode_bucket(&[full()])),
+            Err(DecodeError::Header)
+        );
+        for end in 0..bytes.len() {
+            assert!(decode_records(&bytes[..end]).is_err(), "cut at {end}");
         }
     }
 

@@ -6,6 +6,17 @@ use crate::model::Limits;
 use crate::model::Usages;
 use crate::model::{Credential, Secret};
 
+/// Unreported usage of one application, claimed for a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The service id.
+    pub service_id: String,
+    /// The application.
+    pub credential: StoredCredential,
+    /// Metric deltas.
+    pub usages: Usages,
+}
+
 /// A credential as kept in shared data (see `codec`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoredCredential {

@@ -26,6 +26,16 @@ pub enum CacheEvent {
         /// Records dropped.
         records: usize,
     },
+    /// Queued records were merged per application (the queue reached its bound).
+    Merged {
+        /// Records fewer after merging.
+        records: usize,
+    },
+    /// Unreported usage records were handed over to the next plugin (this one ended).
+    HandedOver {
+        /// Records handed over.
+        records: usize,
+    },
 }
 
 /// Counters of [`CacheEvent`]s, per worker.
@@ -45,6 +55,10 @@ pub struct Events {
     pub reports_failed: u64,
     /// Records [`CacheEvent::Dropped`].
     pub dropped: u64,
+    /// Records fewer by [`CacheEvent::Merged`].
+    pub merged: u64,
+    /// Records [`CacheEvent::HandedOver`].
+    pub handed_over: u64,
 }
 
 impl Events {
@@ -58,6 +72,8 @@ impl Events {
             reports_sent: self.reports_sent.saturating_sub(earlier.reports_sent),
             reports_failed: self.reports_failed.saturating_sub(earlier.reports_failed),
             dropped: self.dropped.saturating_sub(earlier.dropped),
+            merged: self.merged.saturating_sub(earlier.merged),
+            handed_over: self.handed_over.saturating_sub(earlier.handed_over),
         }
     }
 
@@ -70,15 +86,16 @@ impl Events {
             CacheEvent::Eviction => &mut self.evictions,
             CacheEvent::ReportSent { .. } => &mut self.reports_sent,
             CacheEvent::ReportFailed { .. } => &mut self.reports_failed,
-            CacheEvent::Dropped { records } => {
-                self.dropped = self
-                    .dropped
-                    .saturating_add(u64::try_from(records).unwrap_or(u64::MAX));
-                return;
-            }
+            CacheEvent::Dropped { records } => return add(&mut self.dropped, records),
+            CacheEvent::Merged { records } => return add(&mut self.merged, records),
+            CacheEvent::HandedOver { records } => return add(&mut self.handed_over, records),
         };
         *counter = counter.saturating_add(1);
     }
+}
+
+fn add(counter: &mut u64, records: usize) {
+    *counter = counter.saturating_add(u64::try_from(records).unwrap_or(u64::MAX));
 }
 
 #[cfg(test)]
@@ -97,6 +114,8 @@ mod tests {
             CacheEvent::ReportSent { transactions: 3 },
             CacheEvent::ReportFailed { transactions: 2 },
             CacheEvent::Dropped { records: 5 },
+            CacheEvent::Merged { records: 4 },
+            CacheEvent::HandedOver { records: 6 },
         ] {
             events.record(event);
         }
@@ -110,6 +129,8 @@ mod tests {
                 reports_sent: 1,
                 reports_failed: 1,
                 dropped: 5,
+                merged: 4,
+                handed_over: 6,
             }
         );
         let later = Events { hits: 5, ..events };

@@ -8,20 +8,22 @@
 mod codec;
 mod entry;
 mod events;
+mod orphans;
 mod store;
 mod table;
 mod worker;
 
-pub use codec::{DecodeError, decode_bucket, encode_bucket};
+pub use codec::{DecodeError, decode_bucket, decode_records, encode_bucket, encode_records};
 pub use entry::{
     Answer, AppKey, Authorization, Entry, Flight, HitOutcome, Limit, StoredCredential,
 };
 pub use events::{CacheEvent, Events};
+pub use orphans::{HandedOver, ORPHANS_KEY, adopt, hand_over, merge_per_application};
 #[cfg(test)]
 pub use store::MemoryStore;
 pub use store::{Store, Versioned, WriteError};
 pub use table::{Departed, Filled, Lookup, Record, Table, WAYS, bucket_count, bucket_key};
-pub use worker::{Batch, Worker};
+pub use worker::{Batch, MAX_RETRY_MS, QUIET_MS, Worker};
 
 use crate::config::CacheSettings;
 use crate::model::Usages;
@@ -90,7 +92,7 @@ impl CacheAccess<'_> {
         self.evicted(filled.evicted);
         if filled.refreshed {
             // The refreshed entry may carry unreported usage: report it soon.
-            self.worker.touch(table.bucket_of(key));
+            self.worker.touch(table.bucket_of(key), self.now_ms);
             self.worker.flush_soon();
         }
     }
@@ -129,7 +131,7 @@ impl CacheAccess<'_> {
             Lookup::Hit(outcome) => {
                 self.worker.record(hit);
                 if matches!(outcome, HitOutcome::Allow(_)) {
-                    self.worker.touch(table.bucket_of(key));
+                    self.worker.touch(table.bucket_of(key), self.now_ms);
                 }
             }
             Lookup::Miss if count_miss => self.worker.record(CacheEvent::Miss),

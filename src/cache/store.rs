@@ -59,6 +59,8 @@ mod memory {
         pub broken: Cell<bool>,
         /// Called before each write, to let "another worker" change the store.
         pub interloper: RefCell<Option<Interloper>>,
+        /// Called after each successful write, to let "another worker" write after it.
+        pub follower: RefCell<Option<Interloper>>,
     }
 
     impl MemoryStore {
@@ -112,6 +114,11 @@ mod memory {
                 return Err(WriteError::Conflict);
             }
             self.force(key, bytes);
+            let hook = self.follower.borrow_mut().take();
+            if let Some(mut hook) = hook {
+                hook(self);
+                *self.follower.borrow_mut() = Some(hook);
+            }
             Ok(())
         }
     }

@@ -10,7 +10,8 @@
 //! updates.
 
 use super::codec::{decode_bucket, encode_bucket};
-use super::entry::{Answer, AppKey, Authorization, Entry, Flight, HitOutcome, StoredCredential};
+pub use super::entry::Record;
+use super::entry::{Answer, AppKey, Authorization, Entry, Flight, HitOutcome};
 use super::store::{Store, WriteError};
 use crate::config::CacheSettings;
 use crate::model::Credential;
@@ -22,17 +23,6 @@ pub const WAYS: u32 = 4;
 /// back to 3scale, or retries at the next flush).
 const MAX_ATTEMPTS: usize = 16;
 const KEY_PREFIX: &str = "threescale-wasm-auth.cache.";
-
-/// Unreported usage of one application, claimed for a report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    /// The service id.
-    pub service_id: String,
-    /// The application.
-    pub credential: StoredCredential,
-    /// Metric deltas.
-    pub usages: Usages,
-}
 
 /// The result of a lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,6 +315,7 @@ impl Fnv {
 mod tests {
     use super::*;
     use crate::backend::{StatusDocument, UsageReport};
+    use crate::cache::entry::StoredCredential;
     use crate::cache::store::MemoryStore;
 
     const NOW: u64 = 1_700_000_000_000;

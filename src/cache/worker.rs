@@ -4,15 +4,22 @@
 //!
 //! Every bucket a worker adds usage to is remembered until that worker has
 //! claimed it, so all unreported usage is claimed by some worker; a claim is a
-//! versioned write, so each unit by exactly one. Claimed usage stays in this
-//! worker until 3scale has accepted its report (retried otherwise), within
-//! `max_pending_reports` records: beyond it the oldest are dropped and counted.
+//! versioned write, so each unit by exactly one. A new worker claims every
+//! bucket once (what a configuration it replaces left there). Claimed usage
+//! stays in this worker until 3scale has accepted its report (retried with a
+//! backoff otherwise), within `max_pending_reports` records: beyond it records
+//! are first merged per application, then the oldest dropped and counted.
+//!
+//! Reports go every `flush_interval`, and also [`QUIET_MS`] after the last
+//! usage this worker added, so that usage does not wait for the interval when
+//! traffic stops (a proxy that is drained, then stopped, has reported it all).
 
 use std::collections::{BTreeSet, VecDeque};
 
 use log::warn;
 
 use super::events::{CacheEvent, Events};
+use super::orphans::merge_per_application;
 use super::table::{Record, Table};
 use crate::backend::{self, Report};
 use crate::config::{CacheSettings, Config};
@@ -23,6 +30,13 @@ use crate::model::Usages;
 
 /// Transactions per report call.
 const MAX_TRANSACTIONS: usize = 100;
+/// How long after the last usage it added a worker reports whatever the interval.
+pub const QUIET_MS: u64 = 1_000;
+/// The delay before retrying after a failed report, doubling with each
+/// failure in a row up to [`MAX_RETRY_MS`] (and the flush interval).
+const FIRST_RETRY_MS: u64 = 1_000;
+/// The longest delay between retries while 3scale fails.
+pub const MAX_RETRY_MS: u64 = 8_000;
 
 /// A report call and the usage it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +56,10 @@ pub struct Worker {
     in_flight_records: usize,
     next_flush_ms: u64,
     flush_interval_ms: u64,
+    /// When this worker last added usage, if it has not been flushed since.
+    unflushed_since_ms: Option<u64>,
+    /// The current retry delay after failed reports (0: the last one succeeded).
+    retry_ms: u64,
     staleness_ms: u64,
     max_pending: usize,
     events: Events,
@@ -98,9 +116,29 @@ impl Worker {
         self.events.record(event);
     }
 
-    /// Remembers that this worker added usage to `bucket`.
-    pub fn touch(&mut self, bucket: u32) {
+    /// Remembers that this worker added usage to `bucket` at `now_ms`.
+    pub fn touch(&mut self, bucket: u32, now_ms: u64) {
         self.touched.insert(bucket);
+        self.unflushed_since_ms = Some(now_ms);
+    }
+
+    /// Makes the next flush claim every one of `buckets` buckets: a new
+    /// configuration takes over the usage an older one left in the store.
+    pub fn touch_all(&mut self, buckets: u32) {
+        self.touched.extend(0..buckets);
+        self.flush_soon();
+    }
+
+    /// Records sent and not answered yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight_records
+    }
+
+    /// Takes every queued record out, isolated parts of refused reports
+    /// included (to hand it over to another plugin).
+    pub fn take_queued(&mut self) -> Vec<Record> {
+        let isolated = std::mem::take(&mut self.isolated).into_iter().flatten();
+        self.queue.drain(..).chain(isolated).collect()
     }
 
     /// Makes the next [`Worker::flush`] run whatever the interval (after an
@@ -130,10 +168,14 @@ impl Worker {
         fetched: &Fetched,
         now_ms: u64,
     ) -> Vec<Batch> {
-        if now_ms < self.next_flush_ms {
+        let quiet = self
+            .unflushed_since_ms
+            .is_some_and(|since| now_ms >= since.saturating_add(QUIET_MS));
+        if now_ms < self.next_flush_ms && !quiet {
             return Vec::new();
         }
         self.next_flush_ms = now_ms.saturating_add(self.flush_interval_ms);
+        self.unflushed_since_ms = None;
         let touched = std::mem::take(&mut self.touched);
         for bucket in touched {
             match table.claim(bucket, now_ms, self.staleness_ms) {
@@ -152,28 +194,32 @@ impl Worker {
         self.in_flight_records = self.in_flight_records.saturating_add(batch.records.len());
     }
 
-    /// A batch could not be dispatched: its usage waits for the next flush.
-    pub fn unsent(&mut self, batch: Batch) {
+    /// A batch could not be dispatched at `now_ms`: its usage is retried.
+    pub fn unsent(&mut self, batch: Batch, now_ms: u64) {
         self.record(CacheEvent::ReportFailed {
             transactions: batch.records.len(),
         });
         self.requeue(batch.records);
+        self.retry_later(now_ms);
     }
 
     /// The answer to the report of these records (its status, `None` when the
-    /// call failed without one).
-    pub fn answered(&mut self, records: Vec<Record>, status: Option<u16>) {
+    /// call failed without one), at `now_ms`.
+    pub fn answered(&mut self, records: Vec<Record>, status: Option<u16>, now_ms: u64) {
         self.in_flight_records = self.in_flight_records.saturating_sub(records.len());
         let transactions = records.len();
         if status.is_some_and(|status| (200..300).contains(&status)) {
             self.record(CacheEvent::ReportSent { transactions });
+            self.retry_ms = 0;
         } else if let Some(status) = status.filter(|status| refuses_a_transaction(*status)) {
             self.record(CacheEvent::ReportFailed { transactions });
             self.isolate(records, status);
         } else {
+            self.retry_later(now_ms);
             warn!(
-                "3scale report of {transactions} transactions failed ({}); retrying at the next flush",
-                status.map_or_else(|| "no status".to_owned(), |status| status.to_string())
+                "3scale report of {transactions} transactions failed ({}); retrying in {} ms",
+                status.map_or_else(|| "no status".to_owned(), |status| status.to_string()),
+                self.next_flush_ms.saturating_sub(now_ms)
             );
             self.record(CacheEvent::ReportFailed { transactions });
             self.requeue(records);
@@ -202,6 +248,17 @@ impl Worker {
         self.flush_soon();
     }
 
+    /// Brings the next flush forward to the retry delay, which doubles with
+    /// each failure in a row.
+    fn retry_later(&mut self, now_ms: u64) {
+        let cap = MAX_RETRY_MS.min(self.flush_interval_ms).max(FIRST_RETRY_MS);
+        self.retry_ms = match self.retry_ms {
+            0 => FIRST_RETRY_MS,
+            delay => delay.saturating_mul(2).min(cap),
+        };
+        self.next_flush_ms = self.next_flush_ms.min(now_ms.saturating_add(self.retry_ms));
+    }
+
     /// Failed usage goes back in front (it is the oldest).
     fn requeue(&mut self, records: Vec<Record>) {
         for record in records.into_iter().rev() {
@@ -210,14 +267,30 @@ impl Worker {
         self.enforce_bound();
     }
 
+    /// At the bound, merges the queue per application; drops the oldest
+    /// records only if that is not enough.
     fn enforce_bound(&mut self) {
+        if self.queue.len() <= self.max_pending {
+            return;
+        }
+        let before = self.queue.len();
+        self.queue = merge_per_application(self.queue.drain(..)).into();
+        let merged = before.saturating_sub(self.queue.len());
+        if merged > 0 {
+            warn!(
+                "more than max_pending_reports ({}) usage records were waiting: {before} merged into {} (one per application)",
+                self.max_pending,
+                self.queue.len()
+            );
+            self.record(CacheEvent::Merged { records: merged });
+        }
         let over = self.queue.len().saturating_sub(self.max_pending);
         if over == 0 {
             return;
         }
         self.queue.drain(..over);
         warn!(
-            "the cache dropped {over} unreported usage records: more than max_pending_reports ({}) were waiting",
+            "the cache dropped {over} unreported usage records: more than max_pending_reports ({}) applications were waiting",
             self.max_pending
         );
         self.record(CacheEvent::Dropped { records: over });
@@ -428,7 +501,7 @@ mod tests {
                 Lookup::Hit(_)
             ));
         }
-        worker.touch(table.bucket_of(&key));
+        worker.touch(table.bucket_of(&key), NOW);
         worker.enqueue(record("alice", 2));
         let batches = worker.flush(&table, &config, &Fetched::new(), NOW);
         assert_eq!(batches.len(), 1);
@@ -444,7 +517,7 @@ mod tests {
         );
         for batch in batches {
             worker.sent(&batch);
-            worker.answered(batch.records, Some(202));
+            worker.answered(batch.records, Some(202), NOW);
         }
         assert_eq!(worker.events().reports_sent, 1);
         assert!(
@@ -467,13 +540,13 @@ mod tests {
             .flush(&table, &config, &Fetched::new(), NOW)
             .remove(0);
         worker.sent(&batch);
-        worker.answered(batch.records, Some(503));
+        worker.answered(batch.records, Some(503), NOW);
         assert_eq!(worker.events().reports_failed, 1);
         assert_eq!(worker.queued(), 1);
         let batch = worker
             .flush(&table, &config, &Fetched::new(), NOW + 2000)
             .remove(0);
-        worker.unsent(batch);
+        worker.unsent(batch, NOW + 2000);
         assert_eq!(worker.queued(), 1);
         for user in ["b", "c", "d"] {
             worker.enqueue(record(user, 1));
@@ -520,7 +593,7 @@ mod tests {
                     .collect();
                 worker.sent(&batch);
                 let status = if refused { 422 } else { 202 };
-                worker.answered(batch.records, Some(status));
+                worker.answered(batch.records, Some(status), now);
                 if !refused {
                     delivered.extend(users);
                 }
@@ -553,10 +626,25 @@ mod tests {
                 .flush(&table, &config, &Fetched::new(), NOW)
                 .remove(0);
             worker.sent(&batch);
-            worker.answered(batch.records, Some(status));
+            worker.answered(batch.records, Some(status), NOW);
             assert_eq!(worker.queued(), 2, "{status}");
             assert_eq!(worker.events().dropped, 0, "{status}");
         }
+    }
+
+    #[test]
+    fn at_the_bound_records_are_merged_per_application_before_any_is_dropped() {
+        let config = config(true);
+        let settings = config.cache_enabled().unwrap().clone();
+        let mut worker = Worker::new(&settings);
+        for (user, hits) in [("a", 1), ("b", 2), ("a", 3), ("c", 1), ("b", 1), ("a", 1)] {
+            worker.enqueue(record(user, hits));
+        }
+        assert_eq!(worker.queued(), 3);
+        assert_eq!(worker.events().dropped, 0, "nothing dropped");
+        assert!(worker.events().merged > 0);
+        let queued = worker.take_queued();
+        assert_eq!(queued, vec![record("a", 5), record("b", 3), record("c", 1)]);
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct Root {
     plugin: Option<Rc<RefCell<Plugin>>>,
     /// The metric ids, shared with every HTTP context.
     metrics: Rc<Metrics>,
+    /// The host asked the root to finish and it is still reporting: the host
+    /// must be told (`proxy_done`) once it has finished.
+    finishing: bool,
 }
 
 impl Root {
@@ -46,7 +49,26 @@ impl Root {
 
 impl Context for Root {
     fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
-        self.with_plugin(|plugin, proxy| plugin.on_call_answer(token, body_size, proxy));
+        let mut finished = false;
+        self.with_plugin(|plugin, proxy| {
+            plugin.on_call_answer(token, body_size, proxy);
+            finished = plugin.is_finished();
+        });
+        if self.finishing && finished {
+            self.finishing = false;
+            if let Err(status) = hostcalls::done() {
+                log::warn!("could not tell the host the plugin has finished: {status:?}");
+            }
+        }
+    }
+
+    /// The configuration or the VM ends: the core reports what it owes first,
+    /// and the root stays until those reports are answered.
+    fn on_done(&mut self) -> bool {
+        let mut finished = true;
+        self.with_plugin(|plugin, proxy| finished = plugin.on_end(proxy));
+        self.finishing = !finished;
+        finished
     }
 }
 

@@ -32,6 +32,13 @@ impl Calls {
         self.by_token.insert(token, call);
     }
 
+    /// Whether a report is still waiting for its answer.
+    pub fn has_reports(&self) -> bool {
+        self.by_token
+            .values()
+            .any(|call| matches!(call, RootCall::Report { .. }))
+    }
+
     /// The call `token` answers, forgotten from now on.
     pub fn take(&mut self, token: u32) -> Option<RootCall> {
         self.by_token.remove(&token)

@@ -15,17 +15,18 @@ mod tests;
 
 use std::time::Duration;
 
-use log::{debug, log};
+use log::{debug, info, log, warn};
 
 use crate::backend::{BackendAnswer, MAX_STATUS_BODY};
-use crate::cache::{CacheAccess, Store, Table, Worker};
+use crate::cache::{self, CacheAccess, CacheEvent, Store, Table, Worker, bucket_count};
 use crate::config::Config;
 use crate::fetched::Fetched;
 use crate::flow::{self, Decision};
 use crate::io::{Forward, LocalReply};
 use crate::metrics::{Metric, Outcome, cache_counts, elapsed_ms, is_backend_error};
 use crate::request::RequestView;
-use crate::system::{FetchFailure, Fetcher, Outcome as FetchOutcome};
+use crate::system::request::proxy_config_call;
+use crate::system::{FetchFailure, Fetcher, Outcome as FetchOutcome, SharedFetch};
 
 use calls::{Calls, RootCall};
 pub use exchange::Exchange;
@@ -54,6 +55,15 @@ pub struct Plugin {
     reports: Option<Worker>,
     /// The calls the plugin itself sent (fetches, reports), by host token.
     calls: Calls,
+    /// The configuration has ended ([`Plugin::on_end`]): nothing is due any more.
+    ending: bool,
+    /// Each service's System fetch as shared with the other plugins of the VM
+    /// id (one fetcher per Envoy), by service.
+    shared_fetches: Vec<SharedFetch>,
+    /// When the last shared answer this plugin took was fetched, by service.
+    seen_fetch_ms: Vec<u64>,
+    /// This plugin's name in the System fetch leases.
+    owner: u64,
 }
 
 impl Plugin {
@@ -63,6 +73,8 @@ impl Plugin {
         let reports = config.cache_enabled().map(|settings| {
             let mut worker = Worker::new(settings);
             worker.seed_tickets(ticket_seed(now));
+            // What a configuration this one replaces left in the buckets.
+            worker.touch_all(bucket_count(settings));
             worker
         });
         Plugin {
@@ -70,6 +82,10 @@ impl Plugin {
             fetched: Fetched::new(),
             reports,
             calls: Calls::default(),
+            ending: false,
+            shared_fetches: shared_fetches(&config),
+            seen_fetch_ms: vec![0; config.services.len()],
+            owner: owner_id(now),
             config,
         }
     }
@@ -149,10 +165,37 @@ impl Plugin {
         headers
     }
 
-    /// The host's timer: sends the System fetches and cache reports that are due.
+    /// The host's timer: sends the System fetches and cache reports that are
+    /// due, and takes over the usage an ended configuration handed over.
     pub fn on_tick(&mut self, host: &mut dyn Host) {
+        if self.ending {
+            return;
+        }
         self.fetch_due(host);
+        self.adopt_orphans(host);
         self.flush_reports(host);
+    }
+
+    /// The configuration ends (Envoy replaced it, or its VM goes away): reports
+    /// everything it owes now, and hands what it cannot report over to the
+    /// next configuration through shared data. `true` when it is done at once;
+    /// otherwise the shell asks [`Plugin::is_finished`] after each answer.
+    pub fn on_end(&mut self, host: &mut dyn Host) -> bool {
+        self.ending = true;
+        for shared in &self.shared_fetches {
+            shared.release(host.store(), self.owner);
+        }
+        if let Some(worker) = self.reports.as_mut() {
+            worker.flush_soon();
+        }
+        self.flush_reports(host);
+        self.hand_over_queued(host);
+        self.is_finished()
+    }
+
+    /// Whether an ended configuration has nothing left to wait for.
+    pub fn is_finished(&self) -> bool {
+        self.ending && !self.calls.has_reports()
     }
 
     /// The answer to one of the plugin's own calls (`token`) arrived.
@@ -161,12 +204,18 @@ impl Plugin {
             Some(RootCall::Fetch { service }) => {
                 let status = status_of(host.call_response_headers());
                 let body = host.call_response_body(body_size);
-                self.fetched_answer(service, Ok((status, &body)), host);
+                if self.fetched_answer(service, Ok((status, &body)), host) {
+                    self.publish_fetch(service, &body, host);
+                }
             }
             Some(RootCall::Report { records }) => {
                 let status = status_of(host.call_response_headers());
+                let now_ms = millis(host.now());
                 if let Some(worker) = self.reports.as_mut() {
-                    worker.answered(records, status);
+                    worker.answered(records, status, now_ms);
+                }
+                if self.ending {
+                    self.hand_over_queued(host);
                 }
                 self.publish_cache_events(host);
             }
@@ -236,9 +285,18 @@ impl Plugin {
         self.carry_out(exchange, decision, host)
     }
 
+    /// Takes what another plugin fetched, then sends the fetches due of the
+    /// services whose lease this plugin holds.
     fn fetch_due(&mut self, host: &mut dyn Host) {
-        let now = host.now();
-        for (service, call) in self.fetcher.due_calls(&self.config, millis(now)) {
+        let now_ms = millis(host.now());
+        self.take_shared_fetches(host);
+        let holding: Vec<bool> = self
+            .shared_fetches
+            .iter()
+            .map(|shared| shared.hold(host.store(), self.owner, now_ms))
+            .collect();
+        let mine = |service: usize| holding.get(service).copied().unwrap_or(true);
+        for (service, call) in self.fetcher.due_calls_where(&self.config, now_ms, mine) {
             host.count(Metric::SystemFetches, 1);
             match host.dispatch(&call) {
                 Ok(token) => self.calls.insert(token, RootCall::Fetch { service }),
@@ -249,13 +307,46 @@ impl Plugin {
         }
     }
 
-    /// Takes in the outcome of a fetch (answered, or not sent at all).
+    /// Takes the answers other plugins fetched and published since this one
+    /// last looked, as if it had fetched them itself.
+    fn take_shared_fetches(&mut self, host: &mut dyn Host) {
+        for service in 0..self.shared_fetches.len() {
+            let seen = self.seen_fetch_ms.get(service).copied().unwrap_or(0);
+            let Some(published) = self
+                .shared_fetches
+                .get(service)
+                .and_then(|shared| shared.published_after(host.store(), seen))
+            else {
+                continue;
+            };
+            let (fetched_at, body) = published;
+            if let Some(seen) = self.seen_fetch_ms.get_mut(service) {
+                *seen = fetched_at;
+            }
+            debug!("service {service}: took the System configuration another worker fetched");
+            self.fetched_answer(service, Ok((Some(200), &body)), host);
+        }
+    }
+
+    /// Publishes a good answer this plugin fetched for the other plugins.
+    fn publish_fetch(&mut self, service: usize, body: &[u8], host: &mut dyn Host) {
+        let now_ms = millis(host.now());
+        if let Some(shared) = self.shared_fetches.get(service) {
+            shared.publish(host.store(), now_ms, body);
+        }
+        if let Some(seen) = self.seen_fetch_ms.get_mut(service) {
+            *seen = now_ms;
+        }
+    }
+
+    /// Takes in the outcome of a fetch (answered, or not sent at all);
+    /// whether it succeeded.
     fn fetched_answer(
         &mut self,
         service: usize,
         answer: crate::system::fetcher::Answer<'_>,
         host: &mut dyn Host,
-    ) {
+    ) -> bool {
         let now = host.now();
         let outcome: FetchOutcome = self.fetcher.answered(
             &self.config,
@@ -268,8 +359,14 @@ impl Plugin {
             log!(*level, "{line}");
         }
         match outcome.fetched {
-            Some(fetched) => self.fetched.set(service, fetched),
-            None => host.count(Metric::SystemFetchFailures, 1),
+            Some(fetched) => {
+                self.fetched.set(service, fetched);
+                true
+            }
+            None => {
+                host.count(Metric::SystemFetchFailures, 1);
+                false
+            }
         }
     }
 
@@ -295,9 +392,59 @@ impl Plugin {
                         },
                     );
                 }
-                Err(DispatchRefused) => worker.unsent(batch),
+                Err(DispatchRefused) => worker.unsent(batch, now_ms),
             }
         }
+        self.publish_cache_events(host);
+    }
+
+    /// Takes over the usage records ended configurations handed over.
+    fn adopt_orphans(&mut self, host: &mut dyn Host) {
+        let Some(worker) = self.reports.as_mut() else {
+            return;
+        };
+        let records = cache::adopt(host.store());
+        if records.is_empty() {
+            return;
+        }
+        info!(
+            "took over {} unreported usage records an ended configuration left",
+            records.len()
+        );
+        records
+            .into_iter()
+            .for_each(|record| worker.enqueue(record));
+        worker.flush_soon();
+        self.publish_cache_events(host);
+    }
+
+    /// Hands this ended configuration's queued usage over to the next one.
+    fn hand_over_queued(&mut self, host: &mut dyn Host) {
+        let (Some(worker), Some(settings)) = (self.reports.as_mut(), self.config.cache_enabled())
+        else {
+            return;
+        };
+        let records = worker.take_queued();
+        let count = records.len();
+        if count == 0 {
+            return;
+        }
+        let bound = usize::try_from(settings.max_pending_reports).unwrap_or(usize::MAX);
+        let handed = cache::hand_over(host.store(), records, bound);
+        let dropped = handed.dropped.min(count);
+        worker.record(CacheEvent::HandedOver {
+            records: count - dropped,
+        });
+        if dropped > 0 {
+            warn!(
+                "the configuration ended and could not hand over {dropped} unreported usage records: dropped"
+            );
+            worker.record(CacheEvent::Dropped { records: dropped });
+        }
+        info!(
+            "the configuration ended: {} unreported usage records handed over to the next one",
+            count - dropped
+        );
         self.publish_cache_events(host);
     }
 
@@ -343,6 +490,27 @@ fn status_of(headers: Vec<(String, Vec<u8>)>) -> Option<u16> {
 
 fn millis(time: Duration) -> u64 {
     u64::try_from(time.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Each service's System fetch as shared through the store (none without `system`).
+fn shared_fetches(config: &Config) -> Vec<SharedFetch> {
+    let Some(system) = &config.system else {
+        return Vec::new();
+    };
+    config
+        .services
+        .iter()
+        .map(|service| SharedFetch::for_call(&proxy_config_call(system, service)))
+        .collect()
+}
+
+/// A name for this plugin in the System fetch leases, from the clock (plugins
+/// start at different instants).
+fn owner_id(now: Duration) -> u64 {
+    let nanos = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
+    (nanos ^ 0x5DEE_CE66_D1CE_4E5B)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(29)
 }
 
 /// A seed for this VM's authrep tickets, from the clock's nanoseconds (VMs

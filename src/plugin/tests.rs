@@ -319,3 +319,219 @@ fn an_unconfigured_plugin_answers_503_and_counts_it() {
     assert_eq!(reply.status, 503);
     assert_eq!(host.count_of(Metric::RequestsUnavailable), 1);
 }
+
+/// A plugin with the cache on and a flush interval longer than any test, and
+/// the host it runs on, after one miss (its authrep answered) and `hits` hits
+/// of the application `k`, all at `NOW`.
+fn cached_with_hits(hits: usize) -> (Plugin, FakeHost) {
+    let config = config(json!({"cache": {"enabled": true, "ttl": 600, "flush_interval": 300}}));
+    let mut plugin = Plugin::new(config, NOW);
+    let mut host = FakeHost::new();
+    // The first tick claims whatever an older configuration left: nothing.
+    plugin.on_tick(&mut host);
+    assert!(host.sent.is_empty());
+    let mut exchange = Exchange::default();
+    plugin.on_request_headers(&mut exchange, &request("k"), &mut host);
+    host.answer_with("200", &[], &status_body(1000, 1));
+    plugin.on_authrep_answer(&mut exchange, 1000, &mut host);
+    for _ in 0..hits {
+        let mut exchange = Exchange::default();
+        assert!(matches!(
+            plugin.on_request_headers(&mut exchange, &request("k"), &mut host),
+            Step::Continue(_)
+        ));
+    }
+    (plugin, host)
+}
+
+fn body_of_last_call(host: &FakeHost) -> String {
+    String::from_utf8(host.sent.last().unwrap().1.body.clone()).unwrap()
+}
+
+fn reports_sent(host: &FakeHost) -> usize {
+    host.sent
+        .iter()
+        .filter(|(_, call)| call.header(":path") == Some("/transactions.xml"))
+        .count()
+}
+
+#[test]
+fn usage_is_reported_once_the_worker_has_been_quiet_whatever_the_interval() {
+    let (mut plugin, mut host) = cached_with_hits(3);
+    host.now = NOW + Duration::from_millis(cache::QUIET_MS - 1);
+    plugin.on_tick(&mut host);
+    assert_eq!(reports_sent(&host), 0, "not quiet yet");
+    host.now = NOW + Duration::from_millis(cache::QUIET_MS);
+    plugin.on_tick(&mut host);
+    assert_eq!(reports_sent(&host), 1);
+    assert!(body_of_last_call(&host).ends_with("%5Bhits%5D=3"));
+}
+
+#[test]
+fn an_ended_configuration_reports_what_it_owes_and_waits_for_the_answer() {
+    let (mut plugin, mut host) = cached_with_hits(3);
+    assert!(!plugin.on_end(&mut host), "a report is on its way");
+    assert_eq!(reports_sent(&host), 1);
+    assert!(body_of_last_call(&host).ends_with("%5Bhits%5D=3"));
+    assert!(!plugin.is_finished());
+    // Ended: the timer does nothing any more.
+    host.now = NOW + Duration::from_secs(600);
+    plugin.on_tick(&mut host);
+    assert_eq!(host.sent.len(), 2);
+    host.answer_with("202", &[], "");
+    plugin.on_call_answer(host.last_token(), 0, &mut host);
+    assert!(plugin.is_finished());
+    assert_eq!(host.count_of(Metric::ReportsHandedOver), 0);
+    assert!(cache::adopt(&host.store).is_empty());
+}
+
+#[test]
+fn usage_an_ended_configuration_could_not_report_is_reported_by_the_next_one() {
+    let (mut old, mut host) = cached_with_hits(3);
+    assert!(!old.on_end(&mut host));
+    host.answer_with("503", &[], "");
+    old.on_call_answer(host.last_token(), 0, &mut host);
+    assert!(old.is_finished(), "the failed usage was handed over");
+    assert_eq!(host.count_of(Metric::ReportsHandedOver), 1);
+    let config = config(json!({"cache": {"enabled": true, "flush_interval": 300}}));
+    let mut new = Plugin::new(config, NOW);
+    new.on_tick(&mut host);
+    assert_eq!(reports_sent(&host), 2);
+    assert!(body_of_last_call(&host).ends_with("%5Bhits%5D=3"));
+    host.answer_with("202", &[], "");
+    new.on_call_answer(host.last_token(), 0, &mut host);
+    host.now = NOW + Duration::from_secs(1);
+    new.on_tick(&mut host);
+    assert_eq!(reports_sent(&host), 2, "reported once");
+}
+
+#[test]
+fn usage_an_old_configuration_left_in_the_buckets_is_claimed_by_the_next_one() {
+    // The old configuration went away without a word (its VM ended).
+    let (old, mut host) = cached_with_hits(4);
+    drop(old);
+    let config = config(json!({"cache": {"enabled": true, "flush_interval": 300}}));
+    let mut new = Plugin::new(config, NOW);
+    new.on_tick(&mut host);
+    assert_eq!(reports_sent(&host), 1);
+    assert!(body_of_last_call(&host).ends_with("%5Bhits%5D=4"));
+}
+
+#[test]
+fn failed_reports_are_retried_sooner_and_sooner_is_backed_off() {
+    let (mut plugin, mut host) = cached_with_hits(2);
+    let mut at = NOW + Duration::from_millis(cache::QUIET_MS);
+    host.now = at;
+    plugin.on_tick(&mut host);
+    let mut delays = Vec::new();
+    let mut last_sent = host.sent.len();
+    for _ in 0..6 {
+        host.answer_with("503", &[], "");
+        plugin.on_call_answer(host.last_token(), 0, &mut host);
+        let sent_at = at;
+        while host.sent.len() == last_sent {
+            at += Duration::from_millis(500);
+            host.now = at;
+            plugin.on_tick(&mut host);
+        }
+        last_sent = host.sent.len();
+        delays.push((at - sent_at).as_millis());
+    }
+    assert_eq!(delays, vec![1000, 2000, 4000, 8000, 8000, 8000]);
+    host.answer_with("202", &[], "");
+    plugin.on_call_answer(host.last_token(), 0, &mut host);
+    assert_eq!(host.count_of(Metric::ReportsSent), 1);
+    assert!(body_of_last_call(&host).ends_with("%5Bhits%5D=2"));
+}
+
+fn system_config() -> Config {
+    let mut config = config(json!({
+        "system": {"upstream": {"name": "system", "url": "https://system/"}, "token": "at0ken", "ttl": 60}
+    }));
+    config.services[0].token = None;
+    config
+}
+
+fn proxy_config_answer(token: &str) -> String {
+    json!({"proxy_config": {"content": {
+        "backend_authentication_type": "service_token",
+        "backend_authentication_value": token,
+        "proxy": {"proxy_rules": []}
+    }}})
+    .to_string()
+}
+
+fn fetches(host: &FakeHost) -> usize {
+    host.sent
+        .iter()
+        .filter(|(_, call)| {
+            call.header(":path")
+                .is_some_and(|path| path.contains("/proxy/configs/"))
+        })
+        .count()
+}
+
+#[test]
+fn the_plugins_of_an_envoy_share_one_system_fetch_and_take_over_when_its_holder_ends() {
+    let mut host = FakeHost::new();
+    let mut first = Plugin::new(system_config(), NOW);
+    let mut second = Plugin::new(system_config(), NOW + Duration::from_nanos(1));
+    first.on_tick(&mut host);
+    second.on_tick(&mut host);
+    assert_eq!(fetches(&host), 1, "one fetch for both");
+    let answer = proxy_config_answer("fetched-token");
+    host.answer_with("200", &[], &answer);
+    first.on_call_answer(host.last_token(), answer.len(), &mut host);
+    host.now = NOW + Duration::from_millis(500);
+    second.on_tick(&mut host);
+    first.on_tick(&mut host);
+    assert_eq!(fetches(&host), 1);
+    // The second serves what the first fetched.
+    let mut exchange = Exchange::default();
+    assert_eq!(
+        second.on_request_headers(&mut exchange, &request("k"), &mut host),
+        Step::Wait
+    );
+    assert!(host.last_path().contains("service_token=fetched-token"));
+    assert_eq!(host.count_of(Metric::SystemFetches), 1);
+    // The first ends: its lease is given up; the second fetches at the ttl.
+    assert!(first.on_end(&mut host));
+    host.now = NOW + Duration::from_secs(30);
+    second.on_tick(&mut host);
+    assert_eq!(fetches(&host), 1, "not due yet");
+    host.now = NOW + Duration::from_secs(61);
+    second.on_tick(&mut host);
+    assert_eq!(fetches(&host), 2);
+}
+
+#[test]
+fn a_failed_shared_fetch_keeps_the_last_good_configuration_and_is_retried_sooner() {
+    let mut host = FakeHost::new();
+    let mut holder = Plugin::new(system_config(), NOW);
+    let mut other = Plugin::new(system_config(), NOW + Duration::from_nanos(1));
+    holder.on_tick(&mut host);
+    let answer = proxy_config_answer("good");
+    host.answer_with("200", &[], &answer);
+    holder.on_call_answer(host.last_token(), answer.len(), &mut host);
+    other.on_tick(&mut host);
+    // At the ttl the holder's fetch fails: both keep the good one.
+    host.now = NOW + Duration::from_secs(61);
+    holder.on_tick(&mut host);
+    other.on_tick(&mut host);
+    assert_eq!(fetches(&host), 2);
+    host.answer_with("500", &[], "");
+    holder.on_call_answer(host.last_token(), 0, &mut host);
+    for plugin in [&mut holder, &mut other] {
+        let mut exchange = Exchange::default();
+        assert_eq!(
+            plugin.on_request_headers(&mut exchange, &request("k"), &mut host),
+            Step::Wait
+        );
+        assert!(host.last_path().contains("service_token=good"));
+    }
+    // Retried within seconds, not a ttl, by the holder only.
+    host.now = NOW + Duration::from_secs(63);
+    holder.on_tick(&mut host);
+    other.on_tick(&mut host);
+    assert_eq!(fetches(&host), 3);
+}

@@ -98,13 +98,24 @@ impl Fetcher {
 
     /// The calls due now, by service index; each is marked as sent.
     pub fn due_calls(&mut self, config: &Config, now_ms: u64) -> Vec<(usize, HttpCall)> {
+        self.due_calls_where(config, now_ms, |_| true)
+    }
+
+    /// The calls due now of the services `mine` accepts (by index); each is
+    /// marked as sent. The others stay due.
+    pub fn due_calls_where(
+        &mut self,
+        config: &Config,
+        now_ms: u64,
+        mine: impl Fn(usize) -> bool,
+    ) -> Vec<(usize, HttpCall)> {
         let Some(system) = &config.system else {
             return Vec::new();
         };
         let mut calls = Vec::new();
         for ((index, fetch), service) in self.services.iter_mut().enumerate().zip(&config.services)
         {
-            if fetch.schedule.is_due(now_ms) {
+            if fetch.schedule.is_due(now_ms) && mine(index) {
                 fetch.schedule.started();
                 calls.push((index, proxy_config_call(system, service)));
             }

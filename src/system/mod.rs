@@ -5,7 +5,9 @@ pub mod fetcher;
 pub mod proxy_config;
 pub mod request;
 pub mod schedule;
+pub mod shared;
 
 pub use fetcher::{FetchFailure, Fetcher, Outcome};
 pub use proxy_config::{ProxyConfig, ProxyConfigError};
 pub use schedule::Schedule;
+pub use shared::SharedFetch;

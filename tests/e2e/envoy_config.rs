@@ -56,6 +56,14 @@ pub struct Bootstrap {
     /// The connection manager's `request_timeout` (e.g. `"0.5s"`): Envoy ends
     /// a request still waiting after it (a 504 once the request was read).
     pub request_timeout: Option<String>,
+    /// Where the listener comes from: `false` puts it in the bootstrap; `true`
+    /// makes Envoy read it from a file (LDS through the file system, see
+    /// [`Bootstrap::render`]), so a test can replace it, as Istio does on every
+    /// WasmPlugin change.
+    pub listener_from_file: bool,
+    /// Envoy's `--drain-time-s`: how long a replaced listener's connections and
+    /// a graceful `drain_listeners` last.
+    pub drain_time_s: Option<u32>,
 }
 
 impl Bootstrap {
@@ -75,6 +83,8 @@ impl Bootstrap {
             wasm_log_level: "debug",
             filters_before: Vec::new(),
             request_timeout: None,
+            listener_from_file: false,
+            drain_time_s: None,
         }
     }
 
@@ -92,29 +102,61 @@ impl Bootstrap {
         self.backend = endpoint;
     }
 
-    /// The bootstrap as JSON text (Envoy reads `.json` files as JSON).
-    pub fn render(&self) -> String {
+    /// The bootstrap as JSON text (Envoy reads `.json` files as JSON); with
+    /// [`Bootstrap::listener_from_file`], the listener is read from `lds_path`
+    /// (written with [`Bootstrap::render_lds`]).
+    pub fn render(&self, lds_path: &Path) -> String {
+        let clusters = json!([
+            cluster(&self.backend_cluster, self.backend),
+            cluster(UPSTREAM_CLUSTER, self.upstream),
+        ]);
+        let bootstrap = if self.listener_from_file {
+            json!({
+                "node": { "id": "e2e", "cluster": "e2e" },
+                "admin": { "address": socket_address(any_local_port()) },
+                "static_resources": { "clusters": clusters },
+                "dynamic_resources": {
+                    "lds_config": {
+                        "resource_api_version": "V3",
+                        "path_config_source": { "path": lds_path.display().to_string() },
+                    },
+                },
+            })
+        } else {
+            json!({
+                "admin": { "address": socket_address(any_local_port()) },
+                "static_resources": { "listeners": [self.listener()], "clusters": clusters },
+            })
+        };
+        serde_json::to_string_pretty(&bootstrap).unwrap()
+    }
+
+    /// The listener as an LDS answer (what [`Bootstrap::lds_path`] holds).
+    pub fn render_lds(&self) -> String {
+        let mut listener = self.listener();
+        if let Value::Object(fields) = &mut listener {
+            fields.insert(
+                "@type".into(),
+                json!("type.googleapis.com/envoy.config.listener.v3.Listener"),
+            );
+        }
+        serde_json::to_string_pretty(&json!({ "resources": [listener] })).unwrap()
+    }
+
+    /// The listener with the filter.
+    fn listener(&self) -> Value {
         let plugin_text = match &self.plugin {
             PluginConfiguration::Json(value) => value.to_string(),
             PluginConfiguration::Raw(text) => text.clone(),
         };
-        let mut bootstrap = json!({
-            "admin": { "address": socket_address(any_local_port()) },
-            "static_resources": {
-                "listeners": [listener(&self.wasm, &plugin_text, &self.filters_before)],
-                "clusters": [
-                    cluster(&self.backend_cluster, self.backend),
-                    cluster(UPSTREAM_CLUSTER, self.upstream),
-                ],
-            },
-        });
+        let mut listener = listener(&self.wasm, &plugin_text, &self.filters_before);
         if let Some(timeout) = &self.request_timeout {
-            let manager = "/static_resources/listeners/0/filter_chains/0/filters/0/typed_config";
-            if let Some(Value::Object(manager)) = bootstrap.pointer_mut(manager) {
+            let manager = "/filter_chains/0/filters/0/typed_config";
+            if let Some(Value::Object(manager)) = listener.pointer_mut(manager) {
                 manager.insert("request_timeout".into(), json!(timeout));
             }
         }
-        serde_json::to_string_pretty(&bootstrap).unwrap()
+        listener
     }
 }
 

@@ -22,6 +22,8 @@ use crate::sim::SimAdmin;
 const STARTUP_LIMIT: Duration = Duration::from_secs(20);
 /// How long a process may take to end after SIGTERM before it is killed.
 const STOP_LIMIT: Duration = Duration::from_secs(3);
+/// The file a listener read from the file system lives in, in the scratch directory.
+const LDS_FILE: &str = "lds.json";
 /// Lines of each log printed when a test fails.
 const LOG_TAIL_LINES: usize = 60;
 
@@ -225,6 +227,8 @@ pub fn closed_port() -> u16 {
 /// The running 3scale simulator: backend (with its `/_sim` admin API) and echo upstream.
 pub struct Sim {
     process: Process,
+    /// The model it was started with (to start it again).
+    model: PathBuf,
     /// The backend listener (Service Management API and `/_sim` admin API).
     pub backend: SocketAddr,
     /// The echo upstream.
@@ -234,15 +238,44 @@ pub struct Sim {
 impl Sim {
     /// Starts `threescale-sim` on ports chosen by the kernel with the given model.
     pub fn start(scratch: &Scratch, model: &Path) -> Sim {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Sim::start_at(scratch, model, any, any, "sim.log")
+    }
+
+    /// Stops the simulator (SIGTERM, then SIGKILL): from now on its ports refuse
+    /// connections, as a 3scale that is down.
+    pub fn stop(&mut self) {
+        terminate(self.process.child.id());
+        if self.process.wait_exit(STOP_LIMIT).is_none() {
+            let _ = self.process.child.kill();
+            let _ = self.process.child.wait();
+        }
+    }
+
+    /// Starts a stopped simulator again on the same ports, with the same model
+    /// (and so with no usage counted: the caller adds up both lives).
+    pub fn restart(&mut self, scratch: &Scratch) {
+        let log = format!("sim-{}.log", self.backend.port());
+        let restarted = Sim::start_at(scratch, &self.model, self.backend, self.upstream, &log);
+        *self = restarted;
+    }
+
+    fn start_at(
+        scratch: &Scratch,
+        model: &Path,
+        backend: SocketAddr,
+        upstream: SocketAddr,
+        log: &str,
+    ) -> Sim {
         let mut command = Command::new(sim_bin());
         command
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(backend.to_string())
             .arg("--upstream-listen")
-            .arg("127.0.0.1:0")
+            .arg(upstream.to_string())
             .arg("--config")
             .arg(model);
-        let mut process = Process::spawn("threescale-sim", command, scratch.file("sim.log"));
+        let mut process = Process::spawn("threescale-sim", command, scratch.file(log));
         let addresses = poll(STARTUP_LIMIT, || {
             process.assert_running();
             let log = process.log();
@@ -259,6 +292,7 @@ impl Sim {
         };
         Sim {
             process,
+            model: model.to_owned(),
             backend,
             upstream,
         }
@@ -329,7 +363,11 @@ impl Envoy {
     /// Envoy must refuse).
     pub fn spawn(scratch: &Scratch, bootstrap: &Bootstrap) -> Process {
         let config = scratch.file("envoy.json");
-        fs::write(&config, bootstrap.render()).unwrap();
+        let lds = scratch.file(LDS_FILE);
+        if bootstrap.listener_from_file {
+            fs::write(&lds, bootstrap.render_lds()).unwrap();
+        }
+        fs::write(&config, bootstrap.render(&lds)).unwrap();
         let mut command = Command::new(&artifacts().envoy_bin);
         command
             .arg("-c")
@@ -343,7 +381,58 @@ impl Envoy {
             .arg(bootstrap.log_level)
             .arg("--component-log-level")
             .arg(format!("wasm:{}", bootstrap.wasm_log_level));
+        if let Some(seconds) = bootstrap.drain_time_s {
+            command.arg("--drain-time-s").arg(seconds.to_string());
+        }
         Process::spawn("envoy", command, scratch.file("envoy.log"))
+    }
+
+    /// Replaces the listener (and so the plugin configuration) of an Envoy
+    /// started with [`Bootstrap::listener_from_file`], the way Envoy wants a
+    /// watched file changed (written aside, then moved over it), and waits
+    /// until Envoy has taken the new one.
+    pub fn replace_listener(&self, scratch: &Scratch, bootstrap: &Bootstrap) {
+        assert!(
+            bootstrap.listener_from_file,
+            "the listener is not read from a file"
+        );
+        let updates = || self.stat("listener_manager.lds.update_success");
+        let before = updates();
+        let aside = scratch.file("lds-next.json");
+        fs::write(&aside, bootstrap.render_lds()).unwrap();
+        fs::rename(&aside, scratch.file(LDS_FILE)).unwrap();
+        let taken = poll(STARTUP_LIMIT, || (updates() > before).then_some(()));
+        assert!(
+            taken.is_some(),
+            "Envoy did not take the new listener within {STARTUP_LIMIT:?}:\n{}",
+            self.process.log_tail(LOG_TAIL_LINES)
+        );
+    }
+
+    /// One counter or gauge by its exact name (0 when Envoy has none).
+    pub fn stat(&self, name: &str) -> u64 {
+        self.stats(&format!("^{}$", name.replace('.', "\\.")))
+            .into_iter()
+            .find(|(stat, _)| stat == name)
+            .map_or(0, |(_, value)| value)
+    }
+
+    /// Starts a graceful drain of every listener (`POST /drain_listeners?graceful`),
+    /// what Istio's agent does when a pod is deleted.
+    pub fn drain_listeners_gracefully(&self) {
+        let response = Request::new("POST", "/drain_listeners?graceful")
+            .send(self.admin)
+            .unwrap_or_else(|e| panic!("Envoy admin /drain_listeners failed: {e}"));
+        assert_eq!(response.status, 200, "{response:?}");
+    }
+
+    /// Sends SIGTERM and waits for Envoy to exit (a pod's container stopped).
+    pub fn terminate(&mut self) {
+        terminate(self.process.child.id());
+        assert!(
+            self.process.wait_exit(STARTUP_LIMIT).is_some(),
+            "Envoy did not exit within {STARTUP_LIMIT:?} of SIGTERM"
+        );
     }
 
     /// Fails the test if Envoy has died.
@@ -444,7 +533,9 @@ pub struct Stack {
     /// The simulator (3scale backend and echo upstream).
     pub sim: Sim,
     /// The test's scratch directory (kept for its logs; removed on drop).
-    _scratch: Scratch,
+    scratch: Scratch,
+    /// The configuration Envoy runs with (the last one given).
+    pub bootstrap: Bootstrap,
 }
 
 impl Stack {
@@ -460,7 +551,8 @@ impl Stack {
         Stack {
             envoy,
             sim,
-            _scratch: scratch,
+            scratch,
+            bootstrap,
         }
     }
 
@@ -476,6 +568,28 @@ impl Stack {
     /// The simulator's admin API.
     pub fn admin(&self) -> SimAdmin {
         self.sim.admin()
+    }
+
+    /// Changes the plugin configuration through LDS (see
+    /// [`Bootstrap::listener_from_file`]) and waits until Envoy has taken it.
+    pub fn reconfigure(&mut self, change: impl FnOnce(&mut Value)) {
+        change(self.bootstrap.plugin_json());
+        self.envoy.replace_listener(&self.scratch, &self.bootstrap);
+    }
+
+    /// The test's scratch directory.
+    pub fn scratch(&self) -> &Scratch {
+        &self.scratch
+    }
+
+    /// Stops the simulator: 3scale refuses connections until [`Stack::restart_sim`].
+    pub fn stop_sim(&mut self) {
+        self.sim.stop();
+    }
+
+    /// Starts the simulator again on the same ports (its counts start from zero).
+    pub fn restart_sim(&mut self) {
+        self.sim.restart(&self.scratch);
     }
 }
 

@@ -318,6 +318,81 @@ pub fn an_unknown_metric_loses_no_other_usage(kind: Kind, mode: Mode) {
     assert_eq!(deployment.report_errors(&service), Vec::<String>::new());
 }
 
+/// Envoy with 2 workers and its listener read from a file (so that it can
+/// be replaced), a 5 s drain, and with the cache a flush interval longer
+/// than the test: usage is pending when the event comes (README, "Cache",
+/// "No usage lost").
+fn durable(mode: Mode) -> impl FnOnce(&mut Bootstrap) {
+    move |bootstrap| {
+        bootstrap.concurrency = 2;
+        bootstrap.listener_from_file = true;
+        bootstrap.drain_time_s = Some(5);
+        if mode == Mode::Cached {
+            set(
+                bootstrap.plugin_json(),
+                "cache",
+                json!({ "enabled": true, "ttl": 60, "flush_interval": 120 }),
+            );
+        }
+    }
+}
+
+/// Two rounds of requests of `plenty` from 4 concurrent clients, 2 s apart;
+/// all must be allowed. The requests allowed.
+fn send_plenty_in_two_rounds(deployment: &Deployment, service: &Service) -> u64 {
+    let envoy = &deployment.stack.envoy;
+    let round = || {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..10)
+                            .map(|_| envoy.send(&with_user_key("/api", service, "plenty")))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let responses: Vec<Response> = handles
+                .into_iter()
+                .flat_map(|handle| handle.join().unwrap())
+                .collect();
+            assert!(
+                responses.iter().all(|r| r.status == 200),
+                "{:?}",
+                statuses(&responses)
+            );
+            responses.len() as u64
+        })
+    };
+    let first = round();
+    std::thread::sleep(Duration::from_secs(2));
+    first + round()
+}
+
+/// The plugin configuration is replaced through LDS right after the
+/// requests: 3scale counts every one.
+pub fn usage_survives_a_reconfiguration(kind: Kind, mode: Mode) {
+    let service = user_key_service();
+    let mut deployment = Deployment::start(kind, "real_reconfigured", &[&service], durable(mode));
+    let allowed = send_plenty_in_two_rounds(&deployment, &service);
+    deployment
+        .stack
+        .reconfigure(super::durability::new_configuration);
+    assert_counted(&deployment, &service, "plenty", "hits", "eternity", allowed);
+}
+
+/// A graceful drain of 5 s, then SIGTERM (a pod deleted): 3scale counts
+/// every request.
+pub fn usage_survives_a_drain_then_sigterm(kind: Kind, mode: Mode) {
+    let service = user_key_service();
+    let mut deployment = Deployment::start(kind, "real_drained", &[&service], durable(mode));
+    let allowed = send_plenty_in_two_rounds(&deployment, &service);
+    deployment.stack.envoy.drain_listeners_gracefully();
+    std::thread::sleep(Duration::from_secs(5));
+    deployment.stack.envoy.terminate();
+    assert_counted(&deployment, &service, "plenty", "hits", "eternity", allowed);
+}
+
 /// Tests of each scenario on both backends, without and with the cache.
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
@@ -360,4 +435,6 @@ scenarios!(
     counted_usage_equals_allowed_requests,
     a_suspended_application_is_denied_after_the_ttl,
     an_unknown_metric_loses_no_other_usage,
+    usage_survives_a_reconfiguration,
+    usage_survives_a_drain_then_sigterm,
 );

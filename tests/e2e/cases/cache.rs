@@ -14,13 +14,13 @@ use crate::plugin::{SERVICE_ID, set};
 use crate::sim::SimAdmin;
 
 /// The simulator model of these cases.
-const CACHE_MODEL: &str = "cache.yaml";
+pub(super) const CACHE_MODEL: &str = "cache.yaml";
 /// How long reports may take to arrive (several flush intervals).
 const REPORT_LIMIT: Duration = Duration::from_secs(15);
 /// The limit of `cache-limited` (hits per eternity).
 const LIMIT: usize = 10;
 
-fn enable_cache(bootstrap: &mut Bootstrap, settings: Value) {
+pub(super) fn enable_cache(bootstrap: &mut Bootstrap, settings: Value) {
     let mut cache = json!({ "enabled": true, "ttl": 60, "flush_interval": 1 });
     if let (Some(cache), Value::Object(settings)) = (cache.as_object_mut(), settings) {
         cache.extend(settings);
@@ -28,7 +28,7 @@ fn enable_cache(bootstrap: &mut Bootstrap, settings: Value) {
     set(bootstrap.plugin_json(), "cache", cache);
 }
 
-fn request(user_key: &str) -> crate::http::Request {
+pub(super) fn request(user_key: &str) -> crate::http::Request {
     get(&format!("/?user_key={user_key}"))
 }
 
@@ -37,7 +37,7 @@ fn authreps(admin: &SimAdmin) -> usize {
 }
 
 /// The application's `hits` for ever, as the simulator counts them.
-fn total_hits(admin: &SimAdmin, user_key: &str) -> u64 {
+pub(super) fn total_hits(admin: &SimAdmin, user_key: &str) -> u64 {
     let application = format!("user_key:{user_key}");
     admin
         .usage()
@@ -71,7 +71,12 @@ fn assert_counted_exactly(admin: &SimAdmin, user_key: &str, expected: u64) {
 
 /// Sends `count` requests for `user_key` from `threads` concurrent clients
 /// (each request on its own connection, so Envoy spreads them over its workers).
-fn send_concurrently(stack: &Stack, user_key: &str, count: usize, threads: usize) -> Vec<Response> {
+pub(super) fn send_concurrently(
+    stack: &Stack,
+    user_key: &str,
+    count: usize,
+    threads: usize,
+) -> Vec<Response> {
     let envoy = &stack.envoy;
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -127,7 +132,7 @@ fn cache_answers_locally_and_reports_usage_exactly_once() {
 }
 
 /// One of the filter's counters, as Envoy's admin `/stats` shows it.
-fn cache_metric(stack: &Stack, name: &str) -> u64 {
+pub(super) fn cache_metric(stack: &Stack, name: &str) -> u64 {
     let full = format!("wasmcustom.threescale_wasm_auth.{name}");
     stack
         .envoy

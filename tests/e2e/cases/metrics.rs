@@ -14,7 +14,7 @@ use crate::plugin::{HOST, LIMITED_CALLS, LIMITED_USER_KEY, USER_KEY, set, use_sy
 use crate::sim::SimAdmin;
 
 /// Every metric the filter defines, as `/stats` names it, with its type.
-const METRICS: [(&str, &str); 27] = [
+const METRICS: [(&str, &str); 29] = [
     ("requests.authorized", "counter"),
     ("requests.denied", "counter"),
     ("requests.limited", "counter"),
@@ -40,6 +40,8 @@ const METRICS: [(&str, &str); 27] = [
     ("reports.sent", "counter"),
     ("reports.failed", "counter"),
     ("reports.dropped", "counter"),
+    ("reports.merged", "counter"),
+    ("reports.handed_over", "counter"),
     ("system.fetches", "counter"),
     ("system.fetch_failures", "counter"),
 ];

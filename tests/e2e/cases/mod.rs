@@ -8,6 +8,7 @@ mod configuration;
 mod credentials;
 #[cfg(feature = "apisonator")]
 mod differential;
+mod durability;
 mod extensions;
 mod failures;
 mod metrics;

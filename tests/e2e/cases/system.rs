@@ -1,6 +1,7 @@
 //! Service token and mapping rules fetched from System (docs/behaviour.md §8): the first
 //! fetch, refreshes after the ttl, System down or answering nonsense, invalid
-//! fetched rules, merging with static settings, and one fetcher per Wasm VM.
+//! fetched rules, merging with static settings, and one fetch per Envoy (not per
+//! worker).
 //!
 //! The ttls are 1 or 2 s so that refreshes and retries happen within a test; the
 //! limits are generous (a loaded machine) and only the measured delays are printed.
@@ -512,8 +513,8 @@ fn static_token_wins_and_static_rules_come_first() {
 }
 
 #[test]
-fn each_vm_fetches_on_its_own() {
-    let mut stack = Stack::start("system_fetch_per_vm", MODEL, |bootstrap| {
+fn one_fetch_per_envoy_with_two_workers() {
+    let mut stack = Stack::start("system_fetch_per_envoy", MODEL, |bootstrap| {
         bootstrap.concurrency = 2;
         // A ttl far longer than the test: every fetch counted is a first fetch.
         from_system(bootstrap, 300);
@@ -522,8 +523,12 @@ fn each_vm_fetches_on_its_own() {
     send_until(&mut stack, &keyed("/"), FIRST_FETCH_LIMIT, |response| {
         response.status == 200
     });
-    // Every VM has had several 500 ms ticks by now.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Every VM (two workers and the main thread's) has had several 500 ms
+    // ticks by now, and every one serves the fetched configuration.
+    std::thread::sleep(Duration::from_millis(2000));
+    for _ in 0..8 {
+        assert_passed(&stack.send(&keyed("/")));
+    }
     let fetches = system_fetches(&admin);
     let log = stack.envoy.log();
     let fetching_threads = lines_per_thread(&log, "mapping rules fetched from System");
@@ -531,8 +536,37 @@ fn each_vm_fetches_on_its_own() {
         "system: with --concurrency 2 and ttl 300 s, {} System fetches for one service in the first seconds; threads that logged a fetched configuration: {fetching_threads:?}",
         fetches.len()
     );
-    assert!(!fetches.is_empty());
+    assert_eq!(fetches.len(), 1, "one fetch per Envoy: {fetches:#?}");
     stack.envoy.assert_healthy();
+}
+
+#[test]
+fn one_fetch_per_ttl_per_envoy_with_two_workers() {
+    const TTL: u64 = 2;
+    const WINDOW: Duration = Duration::from_secs(9);
+    let mut stack = Stack::start("system_fetch_per_ttl", MODEL, |bootstrap| {
+        bootstrap.concurrency = 2;
+        from_system(bootstrap, TTL);
+    });
+    let admin = stack.admin();
+    send_until(&mut stack, &keyed("/"), FIRST_FETCH_LIMIT, |response| {
+        response.status == 200
+    });
+    let before = system_fetches(&admin).len();
+    std::thread::sleep(WINDOW);
+    let during = system_fetches(&admin).len() - before;
+    // One refresh per ttl, up to 10% early, for the whole Envoy: per VM it
+    // would be three times as many (two workers and the main thread).
+    let most = (WINDOW.as_secs_f64() / (0.9 * TTL as f64)).ceil() as usize + 1;
+    let least = (WINDOW.as_secs_f64() / TTL as f64).floor() as usize - 1;
+    eprintln!(
+        "system: with --concurrency 2 and ttl {TTL} s, {during} System fetches in {WINDOW:?} (between {least} and {most} expected)"
+    );
+    assert!(
+        (least..=most).contains(&during),
+        "{during} fetches in {WINDOW:?} with a ttl of {TTL} s"
+    );
+    assert_passed(&stack.send(&keyed("/")));
 }
 
 #[test]
