@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::mapping::MappingRule;
+use crate::mapping::RuleSet;
 
 /// What System has supplied so far, per service.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -16,8 +16,9 @@ pub struct Fetched {
 pub struct FetchedService {
     /// `backend_authentication_value`, when System gave one.
     pub token: Option<String>,
-    /// Mapping rules, evaluated after the service's static rules.
-    pub rules: Vec<MappingRule>,
+    /// Mapping rules, evaluated after the service's static rules; indexed when
+    /// the fetch lands, off the request path.
+    pub rules: RuleSet,
 }
 
 impl Fetched {

@@ -18,6 +18,9 @@ pub mod mapping;
 pub mod metrics;
 pub mod redact;
 pub mod request;
+pub mod service_index;
 pub mod system;
+#[cfg(test)]
+mod test_rng;
 #[cfg(test)]
 mod vectors;

@@ -6,6 +6,7 @@ use super::locate::{Position, Syntax, locate};
 use super::path::FieldPath;
 use super::validate::validate;
 use super::{Config, ConfigError};
+use crate::service_index::ServiceIndex;
 
 /// Parses and validates a plugin configuration given as JSON or YAML bytes.
 pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
@@ -28,6 +29,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     let config = deserialize(text, syntax)?;
     let (mut config, warnings) = validate(config).map_err(|error| place(error, text, syntax))?;
     config.warnings = warnings;
+    config.service_index = ServiceIndex::build(&config.services);
     Ok(config)
 }
 

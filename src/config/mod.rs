@@ -24,7 +24,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::glob::Glob;
 use crate::lookup::CredentialQueries;
-use crate::mapping::MappingRule;
+use crate::mapping::RuleSet;
+use crate::service_index::ServiceIndex;
 
 /// The validated plugin configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -63,6 +64,9 @@ pub struct Config {
     /// Things worth a warning in the log that do not make the configuration invalid.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The services filed by authority, built by [`parse`] once the rest is valid.
+    #[serde(skip)]
+    pub service_index: ServiceIndex,
 }
 
 fn yes() -> bool {
@@ -137,9 +141,9 @@ pub struct Service {
     pub authorities: Vec<Glob>,
     /// Where the credentials are found.
     pub credentials: CredentialQueries,
-    /// Static mapping rules, evaluated before fetched ones.
+    /// Static mapping rules, evaluated before fetched ones (indexed as they are read).
     #[serde(default)]
-    pub mapping_rules: Vec<MappingRule>,
+    pub mapping_rules: RuleSet,
 }
 
 /// A service id: a string, or an integer written without quotes in YAML. A float

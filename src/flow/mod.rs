@@ -127,9 +127,13 @@ fn decide(
         let why = Unreachable::ConfigurationUnknown;
         return Ok(unreachable(config, &service.id, why, &forward));
     };
-    let fetched_rules = fetched_service.into_iter().flat_map(|f| f.rules.iter());
-    let rules = service.mapping_rules.iter().chain(fetched_rules);
-    let usages = mapping::match_rules(rules, &target.method, &target.path);
+    let fetched_rules = fetched_service.map(|f| &f.rules);
+    let usages = mapping::match_indexed(
+        &service.mapping_rules,
+        fetched_rules,
+        &target.method,
+        &target.path,
+    );
     if usages.0.is_empty() {
         debug!(
             "service {}: no mapping rule matches {} {}",
@@ -168,12 +172,7 @@ struct Call<'a> {
 
 /// The first service whose authority globs match.
 fn select_service<'a>(config: &'a Config, authority: &str) -> Option<(usize, &'a Service)> {
-    config.services.iter().enumerate().find(|(_, service)| {
-        service
-            .authorities
-            .iter()
-            .any(|glob| glob.matches(authority))
-    })
+    config.select_service(authority)
 }
 
 /// The authrep call for a request; `cached` asks for the body that fills the cache.

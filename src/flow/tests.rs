@@ -989,7 +989,7 @@ fn fetched(token: Option<&str>, rules: Vec<MappingRule>) -> Fetched {
         0,
         FetchedService {
             token: token.map(str::to_owned),
-            rules,
+            rules: rules.into(),
         },
     );
     fetched
