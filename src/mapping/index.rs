@@ -31,7 +31,13 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// Indexes `rules`, keeping their order.
-    pub fn new(rules: Vec<MappingRule>) -> RuleSet {
+    pub fn new(mut rules: Vec<MappingRule>) -> RuleSet {
+        // Lists read from text grow by doubling; a big one would keep up to half
+        // of its room unused for as long as the configuration lives.
+        rules.shrink_to_fit();
+        for rule in &mut rules {
+            rule.usages.shrink_to_fit();
+        }
         let index = RuleIndex::build(&rules);
         RuleSet { rules, index }
     }
@@ -116,9 +122,7 @@ impl RuleIndex {
         let mut index = RuleIndex::default();
         for (position, rule) in rules.iter().enumerate() {
             let prefix = rule.pattern.literal_prefix();
-            index
-                .tree_for(&rule.method)
-                .insert(prefix.as_bytes(), position);
+            index.tree_for(&rule.method).insert(&prefix, position);
         }
         index
     }
@@ -129,9 +133,9 @@ impl RuleIndex {
     pub fn candidates(&self, method: &str, path: &str, candidates: &mut Vec<usize>) {
         candidates.clear();
         let path = collapsed(path);
-        self.any.collect(path.as_bytes(), candidates);
+        self.any.collect(&path, candidates);
         if let Some(tree) = self.method_tree(method) {
-            tree.collect(path.as_bytes(), candidates);
+            tree.collect(&path, candidates);
         }
         // Trees give shortest prefix first; the rules must be tried in list order.
         candidates.sort_unstable();
@@ -165,11 +169,11 @@ impl RuleIndex {
 }
 
 /// `path` with every run of `/` reduced to one, as patterns are compiled.
-fn collapsed(path: &str) -> Cow<'_, str> {
+fn collapsed(path: &str) -> Cow<'_, [u8]> {
     if path.contains("//") {
-        Cow::Owned(collapse_slashes(path).collect())
+        Cow::Owned(collapse_slashes(path.as_bytes()).collect())
     } else {
-        Cow::Borrowed(path)
+        Cow::Borrowed(path.as_bytes())
     }
 }
 

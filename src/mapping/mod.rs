@@ -210,16 +210,19 @@ fn positive_delta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
     source: String,
-    path: Vec<PathToken>,
+    path: Box<[PathToken]>,
     anchored: bool,
     query: Vec<QueryRequirement>,
 }
 
-/// One element of a compiled path part.
+/// One element of a compiled path part. Paths are matched byte by byte: a
+/// literal character is the run of its UTF-8 bytes, and placeholder characters
+/// are all ASCII, so this matches exactly what matching characters would, in two
+/// bytes a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PathToken {
-    /// Exactly this character.
-    Literal(char),
+    /// Exactly this byte.
+    Literal(u8),
     /// One placeholder character (the mandatory first character of `{name}`).
     Placeholder,
     /// Any number of further placeholder characters.
@@ -314,9 +317,9 @@ impl Pattern {
         &self.source
     }
 
-    /// The literal text every matching path starts with (repeated `/` collapsed):
+    /// The literal bytes every matching path starts with (repeated `/` collapsed):
     /// the path part up to its first placeholder.
-    pub fn literal_prefix(&self) -> String {
+    pub fn literal_prefix(&self) -> Vec<u8> {
         self.path
             .iter()
             .map_while(|token| match token {
@@ -339,14 +342,14 @@ impl Pattern {
     /// characters read so far". Without an anchor, reaching the final state at
     /// any point is a (prefix) match.
     fn path_matches(&self, path: &str) -> bool {
-        let tokens = self.path.as_slice();
+        let tokens = &*self.path;
         let mut current = vec![false; tokens.len() + 1];
         let mut next = current.clone();
         if let Some(start) = current.first_mut() {
             *start = true;
         }
         follow_empty_matches(tokens, &mut current);
-        for c in collapse_slashes(path) {
+        for c in collapse_slashes(path.as_bytes()) {
             if !self.anchored && is_final(&current) {
                 return true;
             }
@@ -388,20 +391,20 @@ fn check_braces(source: &str, part: &str) -> Result<(), PatternError> {
 
 /// Turns a path part (without its anchor, braces already checked) into tokens,
 /// collapsing repeated `/`.
-fn compile_path(path: &str) -> Vec<PathToken> {
+fn compile_path(path: &str) -> Box<[PathToken]> {
     let mut tokens = Vec::with_capacity(path.len());
-    let mut chars = collapse_slashes(path);
-    while let Some(c) = chars.next() {
-        if c == '{' {
+    let mut bytes = collapse_slashes(path.as_bytes());
+    while let Some(c) = bytes.next() {
+        if c == b'{' {
             // The name is irrelevant to matching; skip to the closing brace.
-            chars.by_ref().find(|&c| c == '}');
+            bytes.by_ref().find(|&c| c == b'}');
             tokens.push(PathToken::Placeholder);
             tokens.push(PathToken::PlaceholderRest);
         } else {
             tokens.push(PathToken::Literal(c));
         }
     }
-    tokens
+    tokens.into_boxed_slice()
 }
 
 /// Compiles one non-empty `key=value` pair of the query part of `source`. A pair without
@@ -450,16 +453,16 @@ impl QueryRequirement {
 
 /// The characters a `{name}` placeholder matches: RFC 3986 unreserved and
 /// sub-delimiters, `%` (percent-encoded octets), `@` and `:`; never `/`.
-fn is_placeholder_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=@:".contains(c)
+fn is_placeholder_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=@:".contains(&c)
 }
 
-/// The characters of `text` with every run of `/` reduced to one.
-fn collapse_slashes(text: &str) -> impl Iterator<Item = char> + '_ {
+/// The bytes of `text` with every run of `/` reduced to one.
+fn collapse_slashes(text: &[u8]) -> impl Iterator<Item = u8> + '_ {
     let mut after_slash = false;
-    text.chars().filter(move |&c| {
-        let repeated = c == '/' && after_slash;
-        after_slash = c == '/';
+    text.iter().copied().filter(move |&c| {
+        let repeated = c == b'/' && after_slash;
+        after_slash = c == b'/';
         !repeated
     })
 }
@@ -470,7 +473,7 @@ fn is_final(states: &[bool]) -> bool {
 }
 
 /// Computes the states reached from `current` by reading `c`.
-fn advance(tokens: &[PathToken], current: &[bool], next: &mut [bool], c: char) {
+fn advance(tokens: &[PathToken], current: &[bool], next: &mut [bool], c: u8) {
     next.fill(false);
     for (index, (token, _)) in tokens
         .iter()
