@@ -124,6 +124,11 @@ impl RuleIndex {
             let prefix = rule.pattern.literal_prefix();
             index.tree_for(&rule.method).insert(&prefix, position);
         }
+        index.any.shrink();
+        for (_, tree) in &mut index.methods {
+            tree.shrink();
+        }
+        index.methods.shrink_to_fit();
         index
     }
 
@@ -217,6 +222,16 @@ impl PrefixTree {
             child.split(shared);
             rest = rest.get(shared..).unwrap_or_default();
             node = child;
+        }
+    }
+
+    /// Gives back the room the lists grew into while rules were filed.
+    fn shrink(&mut self) {
+        let mut pending = vec![&mut self.root];
+        while let Some(node) = pending.pop() {
+            node.rules.shrink_to_fit();
+            node.children.shrink_to_fit();
+            pending.extend(node.children.iter_mut());
         }
     }
 

@@ -209,10 +209,13 @@ fn positive_delta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::
 /// request query; keys and literal values are form-decoded on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
-    source: String,
-    path: Box<[PathToken]>,
+    source: Box<str>,
+    /// Where the path part ends in `source`, before its `$` anchor or `?` query
+    /// part. Its tokens are compiled when a match needs them: a configuration
+    /// can hold thousands of patterns, a request tries only a few.
+    path_end: usize,
     anchored: bool,
-    query: Vec<QueryRequirement>,
+    query: Box<[QueryRequirement]>,
 }
 
 /// One element of a compiled path part. Paths are matched byte by byte: a
@@ -300,8 +303,8 @@ impl Pattern {
             .map(|pair| compile_query_pair(source, pair))
             .collect::<Result<_, _>>()?;
         Ok(Pattern {
-            source: source.to_owned(),
-            path: compile_path(path_body),
+            source: source.into(),
+            path_end: path_body.len(),
             anchored,
             query,
         })
@@ -320,13 +323,17 @@ impl Pattern {
     /// The literal bytes every matching path starts with (repeated `/` collapsed):
     /// the path part up to its first placeholder.
     pub fn literal_prefix(&self) -> Vec<u8> {
-        self.path
+        compile_path(self.path_body())
             .iter()
             .map_while(|token| match token {
                 PathToken::Literal(c) => Some(*c),
                 PathToken::Placeholder | PathToken::PlaceholderRest => None,
             })
             .collect()
+    }
+
+    fn path_body(&self) -> &str {
+        self.source.get(..self.path_end).unwrap_or_default()
     }
 
     fn matches_target(&self, target: &RequestTarget<'_>) -> bool {
@@ -342,7 +349,7 @@ impl Pattern {
     /// characters read so far". Without an anchor, reaching the final state at
     /// any point is a (prefix) match.
     fn path_matches(&self, path: &str) -> bool {
-        let tokens = &*self.path;
+        let tokens = &*compile_path(self.path_body());
         let mut current = vec![false; tokens.len() + 1];
         let mut next = current.clone();
         if let Some(start) = current.first_mut() {
