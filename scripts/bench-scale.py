@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the Envoy configurations of `make bench-scale` (scripts/bench-scale.sh).
 
-    scripts/bench-scale.py TEMPLATE WASM OUT_DIR ID:SERVICES:RULES:LISTEN:ADMIN ...
+    scripts/bench-scale.py TEMPLATE WASM OUT_DIR ID:SERVICES:RULES:LISTEN:ADMIN[:PAD] ...
 
 Each ID gets OUT_DIR/bench-scale-ID.yaml: TEMPLATE (envoy/bench-cache.yaml) with
 its ports, stat prefix and module replaced, and a generated plugin configuration
@@ -9,7 +9,9 @@ of SERVICES services with RULES mapping rules each; OUT_DIR/bench-scale-ID.reque
 holds the authority and the path of a request that selects the LAST service and
 matches only its LAST rule. Every service is the simulator's service
 2555417777820 (examples/sim.yaml) under its own host name, so the application
-`open-app` is authorized whatever service the request selects.
+`open-app` is authorized whatever service the request selects. PAD, when given,
+adds that many bytes of text to the listener's metadata, which nothing reads: the
+cost for Envoy itself of a bootstrap that big, without the filter parsing it.
 """
 
 import json
@@ -65,7 +67,7 @@ def plugin_config(services, rules):
     }
 
 
-def envoy_config(template, wasm, ident, listen, admin, config_json):
+def envoy_config(template, wasm, ident, listen, admin, config_json, pad):
     text = template.replace("18103", listen).replace("19103", admin)
     text = text.replace("threescale_bench_cache", f"threescale_bench_scale_{ident}")
     text = text.replace("filename: target/threescale_wasm_auth.wasm", f"filename: {wasm}")
@@ -77,6 +79,12 @@ def envoy_config(template, wasm, ident, listen, admin, config_json):
     )
     if count != 1:
         sys.exit("bench-scale.py: the template has no `value: |` block")
+    if pad:
+        listener = f"    - name: threescale_bench_scale_{ident}\n"
+        metadata = f"      metadata: {{ filter_metadata: {{ pad: {{ text: {json.dumps('x' * pad)} }} }} }}\n"
+        if listener not in replaced:
+            sys.exit("bench-scale.py: the template's listener is not where expected")
+        replaced = replaced.replace(listener, listener + metadata, 1)
     return replaced
 
 
@@ -84,11 +92,11 @@ def main():
     template_path, wasm, out_dir, *specs = sys.argv[1:]
     template = open(template_path).read()
     for spec in specs:
-        ident, services, rules, listen, admin = spec.split(":")
-        services, rules = int(services), int(rules)
+        ident, services, rules, listen, admin, *pad = spec.split(":")
+        services, rules, pad = int(services), int(rules), int(pad[0]) if pad else 0
         config_json = json.dumps(plugin_config(services, rules), separators=(",", ":"))
         with open(f"{out_dir}/bench-scale-{ident}.yaml", "w") as out:
-            out.write(envoy_config(template, wasm, ident, listen, admin, config_json))
+            out.write(envoy_config(template, wasm, ident, listen, admin, config_json, pad))
         with open(f"{out_dir}/bench-scale-{ident}.request", "w") as out:
             authority = f"svc-{services - 1}.example.com" if services > 1 else "localhost"
             out.write(f"{authority} {request_path(rules)} {len(config_json)}\n")
