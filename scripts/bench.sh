@@ -103,7 +103,7 @@ fi
 if [[ $build == 1 ]]; then
   echo "== building the filter, the bench filters and the simulator (release), installing Envoy"
   make --no-print-directory build envoy
-  cargo build --quiet --release --bin threescale-sim
+  cargo build --quiet --release -p threescale-sim
   cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/filters/Cargo.toml
 fi
 SCRIPT=bench.sh

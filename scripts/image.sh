@@ -6,7 +6,7 @@
 #   scripts/image.sh push LAYOUT REF     push it to REF (host[:port]/repository:tag) with skopeo
 #   scripts/image.sh digest LAYOUT       print the manifest digest as spec.sha256 wants it (hex)
 #
-# The image is the "compat" variant of the Wasm OCI image format, the form SPEC section 1 and
+# The image is the "compat" variant of the Wasm OCI image format, the form docs/behaviour.md §1 and
 # Istio's agent accept: one OCI image manifest (never an index) whose only, and so last, layer is
 # an `application/vnd.oci.image.layer.v1.tar+gzip` tar holding `plugin.wasm`, with the manifest
 # annotation `module.wasm.image/variant: compat`.

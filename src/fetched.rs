@@ -1,9 +1,11 @@
-//! Per-service data fetched from 3scale System (SPEC section 8): the service
+//! Per-service data fetched from 3scale System (docs/behaviour.md §8): the service
 //! token and extra mapping rules. Empty until a fetch succeeds.
 
 use std::collections::BTreeMap;
 
+use crate::config::Service;
 use crate::mapping::RuleSet;
+use crate::model::Secret;
 
 /// What System has supplied so far, per service.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,7 +17,7 @@ pub struct Fetched {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FetchedService {
     /// `backend_authentication_value`, when System gave one.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Mapping rules, evaluated after the service's static rules; indexed when
     /// the fetch lands, off the request path.
     pub rules: RuleSet,
@@ -35,5 +37,14 @@ impl Fetched {
     /// The configuration fetched for the service at `index`, if any fetch succeeded.
     pub fn service(&self, index: usize) -> Option<&FetchedService> {
         self.services.get(&index)
+    }
+
+    /// The token to use for `service` (at `index`): a static `token` wins over the
+    /// fetched one (docs/behaviour.md §8). The one place this rule is written.
+    pub fn effective_token<'a>(&'a self, index: usize, service: &'a Service) -> Option<&'a Secret> {
+        service
+            .token
+            .as_ref()
+            .or_else(|| self.service(index).and_then(|f| f.token.as_ref()))
     }
 }

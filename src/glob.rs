@@ -1,4 +1,4 @@
-//! Glob patterns for service authorities and the `glob` op (SPEC sections 3 and 5).
+//! Glob patterns for service authorities and the `glob` op (docs/behaviour.md §3 and §5).
 //!
 //! Syntax: `*` matches any run of characters (the empty run included), `+` one or
 //! more characters, `?` zero or one character, and `\` makes the next character
@@ -233,10 +233,11 @@ fn advance(tokens: &[Token], current: &[bool], next: &mut [bool], c: char) {
 fn follow_empty_matches(tokens: &[Token], states: &mut [bool]) {
     for (index, token) in tokens.iter().enumerate() {
         let live = states.get(index).copied().unwrap_or(false);
-        if live && token.may_be_empty() {
-            if let Some(state) = states.get_mut(index + 1) {
-                *state = true;
-            }
+        if live
+            && token.may_be_empty()
+            && let Some(state) = states.get_mut(index + 1)
+        {
+            *state = true;
         }
     }
 }

@@ -10,8 +10,9 @@
 
 use crate::backend::{self, BackendAnswer, Verdict};
 use crate::cache::Events;
-use crate::decision::{Admission, Decision};
-use crate::flow::ReplyKind;
+use crate::flow::Decision;
+use crate::io::Admission;
+use crate::io::ReplyKind;
 
 /// The prefix of every metric name.
 pub const PREFIX: &str = "threescale_wasm_auth.";
@@ -382,12 +383,17 @@ mod tests {
             config,
             &Fetched::new(),
             &request("GET", "api.test", Some("k")),
+            None,
         );
         let Decision::CallOut(call_out) = decision else {
             panic!("expected a call-out, got {decision:?}");
         };
         assert_eq!(Outcome::of(&Decision::CallOut(call_out.clone())), None);
-        Outcome::of(&flow::on_backend_answer(config, &call_out.pending, answer))
+        Outcome::of(&flow::tests::on_backend_answer(
+            config,
+            &call_out.pending,
+            answer,
+        ))
     }
 
     #[test]
@@ -404,7 +410,7 @@ mod tests {
             (request("GET", "", Some("k")), Outcome::Denied),
         ];
         for (request, expected) in cases {
-            let decision = flow::on_request(&config, &Fetched::new(), &request);
+            let decision = flow::on_request(&config, &Fetched::new(), &request, None);
             assert_eq!(Outcome::of(&decision), Some(expected), "{request:?}");
         }
         let passthrough = config_with(json!({"passthrough_metadata": true}));
@@ -412,10 +418,11 @@ mod tests {
             &passthrough,
             &Fetched::new(),
             &request("GET", "api.test", Some("k")),
+            None,
         );
         assert_eq!(Outcome::of(&decision), Some(Outcome::Passthrough));
         let unsendable = request("GET", "api.test", Some("line\u{1}break"));
-        let decision = flow::on_request(&passthrough, &Fetched::new(), &unsendable);
+        let decision = flow::on_request(&passthrough, &Fetched::new(), &unsendable, None);
         assert_eq!(Outcome::of(&decision), Some(Outcome::Denied));
     }
 
@@ -465,14 +472,14 @@ mod tests {
             .iter_mut()
             .for_each(|s| s.token = None);
         let keyed = request("GET", "api.test", Some("k"));
-        let decision = flow::on_request(&without_token, &Fetched::new(), &keyed);
+        let decision = flow::on_request(&without_token, &Fetched::new(), &keyed, None);
         assert_eq!(Outcome::of(&decision), Some(Outcome::Unavailable));
 
         let mut allow = system;
         allow["failure_policy"] = json!("allow");
         let mut allowing = config_with(allow);
         allowing.services.iter_mut().for_each(|s| s.token = None);
-        let decision = flow::on_request(&allowing, &Fetched::new(), &keyed);
+        let decision = flow::on_request(&allowing, &Fetched::new(), &keyed, None);
         assert_eq!(
             Outcome::of(&decision),
             Some(Outcome::AllowedByFailurePolicy)

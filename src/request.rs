@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use crate::io::query;
+
 /// Read access to one HTTP request.
 pub trait RequestView {
     /// The value of a request header, by lowercase name, as raw bytes.
@@ -14,19 +16,13 @@ pub trait RequestView {
     /// `metadata`), if the host has any.
     fn metadata(&self) -> Option<Cow<'_, [u8]>>;
 
-    /// The raw query string of `:path` (after the first `?`, before any `#`), if the
-    /// path has one and it is UTF-8.
+    /// The raw query string of `:path` ([`query::split`]), if the path has one and it
+    /// is UTF-8.
     fn query(&self) -> Option<String> {
         let path = self.header(":path")?;
         let path = std::str::from_utf8(&path).ok()?;
-        query_of(path).map(str::to_owned)
+        query::query_of(path).map(str::to_owned)
     }
-}
-
-/// The query string of a path: what follows the first `?`, up to any `#`.
-pub fn query_of(path: &str) -> Option<&str> {
-    let (_, rest) = path.split_once('?')?;
-    Some(rest.split_once('#').map_or(rest, |(query, _)| query))
 }
 
 /// A request made of plain data, for tests and native tools.
@@ -82,13 +78,6 @@ impl RequestView for PlainRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_is_what_follows_the_first_question_mark() {
-        assert_eq!(query_of("/a?b=1?c#frag"), Some("b=1?c"));
-        assert_eq!(query_of("/a?"), Some(""));
-        assert_eq!(query_of("/a"), None);
-    }
 
     #[test]
     fn plain_request_reads_first_header_of_a_name() {

@@ -1,7 +1,7 @@
 //! Which service a request's authority selects, without trying every service.
 //!
 //! The answer is the first service, in configuration order, with an authority
-//! glob that matches (SPEC section 3). Most globs are plain host names, `host:*`
+//! glob that matches (docs/behaviour.md §3). Most globs are plain host names, `host:*`
 //! or `*.domain`: those are filed, once, in hash maps keyed by their literal text,
 //! and a request looks up its authority, its prefixes and its suffixes of the
 //! lengths filed. Only the other globs are tried one by one, and only those of
@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 
-use crate::config::Service;
 use crate::glob::{Glob, Shape};
 
 /// The authority globs of a service list, filed by shape.
@@ -36,15 +35,6 @@ struct Literals {
 }
 
 impl ServiceIndex {
-    /// Files the authority globs of `services`.
-    pub fn build(services: &[Service]) -> ServiceIndex {
-        ServiceIndex::from_globs(
-            services
-                .iter()
-                .map(|service| service.authorities.as_slice()),
-        )
-    }
-
     /// Files the globs of each service, given in configuration order.
     pub fn from_globs<'a>(services: impl IntoIterator<Item = &'a [Glob]>) -> ServiceIndex {
         let mut index = ServiceIndex::default();
@@ -110,16 +100,6 @@ impl Literals {
             .filter_map(|&length| part(length))
             .filter_map(|text| self.first_service.get(text).copied())
             .min()
-    }
-}
-
-impl crate::config::Config {
-    /// The first service, with its position, whose authority globs match `authority`.
-    pub fn select_service(&self, authority: &str) -> Option<(usize, &Service)> {
-        let position = self.service_index.select(authority)?;
-        self.services
-            .get(position)
-            .map(|service| (position, service))
     }
 }
 

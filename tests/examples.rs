@@ -420,6 +420,10 @@ fn required_file(var: &str) -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Envoy and the .wasm: run by `make test`"
+)]
 fn compose_envoy_config_validates_in_envoy() {
     let envoy = required_file("ENVOY_BIN");
     let wasm = required_file("THREESCALE_WASM");

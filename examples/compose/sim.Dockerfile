@@ -4,7 +4,7 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --locked --release --bin threescale-sim
+RUN cargo build --locked --release -p threescale-sim
 
 FROM debian:bookworm-slim
 COPY --from=build /src/target/release/threescale-sim /usr/local/bin/threescale-sim

@@ -12,7 +12,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use threescale_wasm_auth::backend::{BackendAnswer, Limits, Verdict, verdict};
+use threescale_wasm_auth::backend::{BackendAnswer, Verdict, verdict};
+use threescale_wasm_auth::model::Limits;
 
 #[path = "../common/answer_headers.rs"]
 mod answer_headers;

@@ -19,13 +19,13 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use threescale_wasm_auth::backend::BackendAnswer;
 use threescale_wasm_auth::config::{self, Config};
-use threescale_wasm_auth::decision::{Decision, Forward, Pending};
 use threescale_wasm_auth::fetched::{Fetched, FetchedService};
-use threescale_wasm_auth::flow;
-use threescale_wasm_auth::lookup::Origin;
-use threescale_wasm_auth::lookup::source::decode_form_component;
-use threescale_wasm_auth::mapping::{MappingRule, Usage, Usages};
-use threescale_wasm_auth::request::{PlainRequest, RequestView, query_of};
+use threescale_wasm_auth::flow::{self, Decision, Pending};
+use threescale_wasm_auth::io::Forward;
+use threescale_wasm_auth::io::query::{query_of, same_name};
+use threescale_wasm_auth::mapping::{MappingRule, Usage};
+use threescale_wasm_auth::model::{Origin, Usages};
+use threescale_wasm_auth::request::{PlainRequest, RequestView};
 
 #[path = "../common/answer_headers.rs"]
 mod answer_headers;
@@ -192,7 +192,7 @@ fn assert_stripped(request: &PlainRequest, pending: &Pending) {
                     .flat_map(|query| query.split('&'))
                     .find(|pair| {
                         let raw = pair.split_once('=').map_or(*pair, |(raw, _)| raw);
-                        raw == name || decode_form_component(raw).as_deref() == Some(name)
+                        same_name(raw, name)
                     });
                 assert!(
                     left.is_none(),
@@ -227,7 +227,7 @@ fuzz_target!(|data: &[u8]| {
         None => BackendAnswer::DispatchFailed,
     };
 
-    let decision = flow::on_request(config, fetched(), &request);
+    let decision = flow::on_request(config, fetched(), &request, None);
     if debug() {
         eprintln!("on_request: {decision:?}");
     }
@@ -249,7 +249,7 @@ fuzz_target!(|data: &[u8]| {
             ticket: None,
         },
     };
-    let answered = flow::on_backend_answer(config, &pending, &answer);
+    let answered = flow::on_backend_answer(config, &pending, &answer, &[], None);
     if debug() {
         eprintln!("on_backend_answer: {answered:?}");
     }

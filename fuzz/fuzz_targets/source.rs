@@ -14,10 +14,12 @@
 use libfuzzer_sys::fuzz_target;
 use threescale_wasm_auth::flow::Target;
 use threescale_wasm_auth::flow::target::normalise_authority;
-use threescale_wasm_auth::lookup::Origin;
+use threescale_wasm_auth::io::percent::decode_form;
+use threescale_wasm_auth::io::query::{first_value, query_of};
 use threescale_wasm_auth::lookup::query::{KeyedSource, LookupQuery};
-use threescale_wasm_auth::lookup::source::{decode_form_component, query_parameter, resolve_query};
-use threescale_wasm_auth::request::{PlainRequest, RequestView, query_of};
+use threescale_wasm_auth::lookup::source::resolve_query;
+use threescale_wasm_auth::model::Origin;
+use threescale_wasm_auth::request::{PlainRequest, RequestView};
 
 const PSEUDO: [&str; 4] = [":path", ":authority", ":scheme", "x-forwarded-proto"];
 
@@ -65,15 +67,15 @@ fuzz_target!(|data: &[u8]| {
         let query = query.as_deref().expect("a query lookup needs a query");
         assert_eq!(
             Some(&resolution.values),
-            query_parameter(query, name).map(|v| vec![v]).as_ref()
+            first_value(query, name).map(|v| vec![v]).as_ref()
         );
     }
     if let Some(query) = &query {
         for key in &keys {
-            let _ = query_parameter(query, key);
+            let _ = first_value(query, key);
         }
         for pair in query.split('&') {
-            let _ = decode_form_component(pair);
+            let _ = decode_form(pair);
         }
     }
 

@@ -7,8 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use threescale_wasm_auth::backend::parse_status;
 use threescale_wasm_auth::cache::{Answer, AppKey, Entry, decode_bucket, encode_bucket};
-use threescale_wasm_auth::lookup::Credential;
-use threescale_wasm_auth::mapping::Usages;
+use threescale_wasm_auth::model::{Credential, Usages};
 
 /// A fixed "now" (Unix ms), so runs are reproducible.
 const NOW: u64 = 1_700_000_000_000;

@@ -1,6 +1,6 @@
 //! Interpreting the backend's answer to an authorization call.
 
-use super::limits::Limits;
+use crate::model::Limits;
 
 /// What came back from a call to the backend.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,10 @@
 //! Request builders for the Service Management API: authrep, authorize, report.
 
-use super::encode::{Params, encode};
 use crate::config::{Backend, Upstream};
-use crate::decision::HttpCall;
-use crate::lookup::Credential;
-use crate::mapping::Usages;
+use crate::io::HttpCall;
+use crate::io::percent::{Params, encode};
+use crate::model::Usages;
+use crate::model::{Credential, Secret};
 
 /// The options every authorization call asks for: the rejection reason and the
 /// limits as headers, and no XML body (nothing here reads it).
@@ -16,7 +16,7 @@ pub struct Transaction<'a> {
     /// The 3scale service id.
     pub service_id: &'a str,
     /// The service token (a secret).
-    pub service_token: &'a str,
+    pub service_token: &'a Secret,
     /// The credential the request presents.
     pub credential: &'a Credential,
     /// Metric deltas, in order of first appearance.
@@ -64,7 +64,7 @@ fn authorization_call(
     let mut params = Params::new();
     params
         .push("service_id", transaction.service_id)
-        .push("service_token", transaction.service_token);
+        .push("service_token", transaction.service_token.expose());
     push_credential(&mut params, "", transaction.credential, true);
     push_usages(&mut params, "usage", transaction.usages);
     let upstream = &backend.upstream;
@@ -132,12 +132,12 @@ fn push_credential(params: &mut Params, prefix: &str, credential: &Credential, w
     };
     match credential {
         Credential::UserKey(user_key) => {
-            params.push(&name("user_key"), user_key);
+            params.push(&name("user_key"), user_key.expose());
         }
         Credential::AppId { app_id, app_key } => {
             params.push(&name("app_id"), app_id);
-            if let Some(app_key) = app_key.as_deref().filter(|_| with_key) {
-                params.push(&name("app_key"), app_key);
+            if let Some(app_key) = app_key.as_ref().filter(|_| with_key) {
+                params.push(&name("app_key"), app_key.expose());
             }
         }
     }
@@ -209,7 +209,7 @@ mod tests {
     }
 
     fn user_key(key: &str) -> Credential {
-        Credential::UserKey(key.to_owned())
+        Credential::UserKey(key.into())
     }
 
     fn authrep_path(credential: &Credential, usages: &Usages) -> String {
@@ -217,7 +217,7 @@ mod tests {
             &backend("https://su1.3scale.net", &[]),
             &Transaction {
                 service_id: "2555417834789",
-                service_token: "tok",
+                service_token: &Secret::from("tok"),
                 credential,
                 usages,
             },
@@ -231,7 +231,7 @@ mod tests {
             &backend("https://su1.3scale.net:443/", &[]),
             &Transaction {
                 service_id: "2555417834789",
-                service_token: "token-value",
+                service_token: &Secret::from("token-value"),
                 credential: &user_key("abc123"),
                 usages: &usages(&[("hits", 1), ("products", 2)]),
             },
@@ -263,7 +263,7 @@ mod tests {
     fn golden_authrep_with_app_id_and_key() {
         let credential = Credential::AppId {
             app_id: "aladdin".to_owned(),
-            app_key: Some("opensesame".to_owned()),
+            app_key: Some("opensesame".into()),
         };
         assert_eq!(
             authrep_path(&credential, &usages(&[("hits", 1)])),
@@ -307,7 +307,7 @@ mod tests {
             &backend("http://backend.local:3000/base", &[]),
             &Transaction {
                 service_id: "1 2",
-                service_token: "t&k",
+                service_token: &Secret::from("t&k"),
                 credential: &user_key("u"),
                 usages: &usages(&[("a b", 3), ("é", 1)]),
             },
@@ -332,7 +332,7 @@ mod tests {
             ),
             &Transaction {
                 service_id: "1",
-                service_token: "t",
+                service_token: &Secret::from("t"),
                 credential: &user_key("u"),
                 usages: &usages(&[("hits", 1)]),
             },
@@ -349,7 +349,7 @@ mod tests {
             &backend("https://su1.3scale.net", &[]),
             &Transaction {
                 service_id: "42",
-                service_token: "t",
+                service_token: &Secret::from("t"),
                 credential: &user_key("u"),
                 usages: &usages(&[("hits", 1)]),
             },
@@ -372,7 +372,7 @@ mod tests {
             ),
             &Transaction {
                 service_id: "42",
-                service_token: "t",
+                service_token: &Secret::from("t"),
                 credential: &user_key("u"),
                 usages: &usages(&[("hits", 1)]),
             },
@@ -394,7 +394,7 @@ mod tests {
         let first = user_key("abc");
         let second = Credential::AppId {
             app_id: "app".to_owned(),
-            app_key: Some("secret".to_owned()),
+            app_key: Some("secret".into()),
         };
         let hits = usages(&[("hits", 7)]);
         let more = usages(&[("hits", 1), ("sales", 2)]);

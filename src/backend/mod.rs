@@ -1,13 +1,10 @@
-//! The 3scale Service Management API (SPEC section 7): request builders,
+//! The 3scale Service Management API (docs/behaviour.md §7): request builders,
 //! parameter encoding, and the meaning of answers.
 
 pub mod answer;
 pub mod authrep;
-pub mod encode;
-pub mod limits;
 pub mod status;
 
 pub use answer::{BackendAnswer, Unreachable, Verdict, verdict};
 pub use authrep::{Report, Transaction, authorize, authrep, authrep_with_reports, report};
-pub use limits::Limits;
 pub use status::{MAX_STATUS_BODY, StatusDocument, UsageReport, parse_status};

@@ -1,4 +1,4 @@
-//! The `<status>` document of an authorization answer (SPEC section 7), read
+//! The `<status>` document of an authorization answer (docs/behaviour.md §7), read
 //! without an XML crate.
 //!
 //! Only the shapes apisonator writes are understood: elements, attributes in

@@ -16,6 +16,7 @@
 //! byte) before anything is allocated, and trailing bytes are an error.
 
 use super::entry::{Authorization, Entry, Flight, Limit, StoredCredential};
+use crate::model::Secret;
 
 /// The first byte of an encoded bucket (not a byte JSON starts with).
 pub const MAGIC: u8 = 0xB7;
@@ -141,12 +142,12 @@ impl Writer {
         match &entry.credential {
             StoredCredential::UserKey(key) => {
                 self.byte(0);
-                self.str(key);
+                self.str(key.expose());
             }
             StoredCredential::AppId(app_id, app_key) => {
                 self.byte(1);
                 self.str(app_id);
-                self.opt_str(app_key.as_deref());
+                self.opt_str(app_key.as_ref().map(Secret::expose));
             }
         }
         self.byte(match entry.authorization {
@@ -282,8 +283,10 @@ impl<'a> Reader<'a> {
     fn credential(&mut self) -> Result<StoredCredential, DecodeError> {
         const WHAT: &str = "a credential";
         Ok(match self.tag(WHAT, 2)? {
-            0 => StoredCredential::UserKey(self.string(WHAT)?),
-            _ => StoredCredential::AppId(self.string(WHAT)?, self.opt_string(WHAT)?),
+            0 => StoredCredential::UserKey(Secret::new(self.string(WHAT)?)),
+            _ => {
+                StoredCredential::AppId(self.string(WHAT)?, self.opt_string(WHAT)?.map(Secret::new))
+            }
         })
     }
 
@@ -563,9 +566,9 @@ mod tests {
             Entry {
                 service_id: self.text(),
                 credential: if self.below(2) == 0 {
-                    StoredCredential::UserKey(self.text())
+                    StoredCredential::UserKey(Secret::new(self.text()))
                 } else {
-                    let key = (self.below(2) == 0).then(|| self.text());
+                    let key = (self.below(2) == 0).then(|| Secret::new(self.text()));
                     StoredCredential::AppId(self.text(), key)
                 },
                 authorization: if self.below(2) == 0 {

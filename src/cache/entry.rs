@@ -1,17 +1,18 @@
 //! One application's cached state, the local decision on a hit, and the merge
 //! of a fresh authrep answer into what was cached.
 
-use crate::backend::{Limits, StatusDocument};
-use crate::lookup::Credential;
-use crate::mapping::Usages;
+use crate::backend::StatusDocument;
+use crate::model::Limits;
+use crate::model::Usages;
+use crate::model::{Credential, Secret};
 
 /// A credential as kept in shared data (see `codec`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoredCredential {
     /// A user key.
-    UserKey(String),
+    UserKey(Secret),
     /// An application id and its key, if the request gave one.
-    AppId(String, Option<String>),
+    AppId(String, Option<Secret>),
 }
 
 impl StoredCredential {

@@ -24,7 +24,7 @@ pub use table::{Departed, Filled, Lookup, Record, Table, WAYS, bucket_count, buc
 pub use worker::{Batch, Worker};
 
 use crate::config::CacheSettings;
-use crate::mapping::Usages;
+use crate::model::Usages;
 
 /// What a request's handling needs from the cache: the settings, the shared
 /// store, this worker's bookkeeping and the time.

@@ -13,8 +13,8 @@ use super::codec::{decode_bucket, encode_bucket};
 use super::entry::{Answer, AppKey, Entry, Flight, HitOutcome, StoredCredential};
 use super::store::{Store, WriteError};
 use crate::config::CacheSettings;
-use crate::lookup::Credential;
-use crate::mapping::Usages;
+use crate::model::Credential;
+use crate::model::Usages;
 
 /// Entries per bucket.
 pub const WAYS: u32 = 4;
@@ -88,14 +88,14 @@ impl<'a> Table<'a> {
         match key.credential {
             Credential::UserKey(user_key) => {
                 hash.write(b"\0u\0");
-                hash.write(user_key.as_bytes());
+                hash.write(user_key.expose().as_bytes());
             }
             Credential::AppId { app_id, app_key } => {
                 hash.write(b"\0a\0");
                 hash.write(app_id.as_bytes());
                 if let Some(app_key) = app_key {
                     hash.write(b"\0k\0");
-                    hash.write(app_key.as_bytes());
+                    hash.write(app_key.expose().as_bytes());
                 }
             }
         }

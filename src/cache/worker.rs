@@ -1,5 +1,6 @@
 //! One worker's (VM's) part of reporting: which buckets it wrote usage to,
-//! the usage it claimed and has yet to report, and the reports in flight.
+//! the usage it claimed and has yet to report, and how much of it is in flight
+//! (the reports themselves are in the plugin's registry of calls, `crate::plugin`).
 //!
 //! Every bucket a worker adds usage to is remembered until that worker has
 //! claimed it, so all unreported usage is claimed by some worker; a claim is a
@@ -7,7 +8,7 @@
 //! worker until 3scale has accepted its report (retried otherwise), within
 //! `max_pending_reports` records: beyond it the oldest are dropped and counted.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use log::warn;
 
@@ -15,10 +16,10 @@ use super::events::{CacheEvent, Events};
 use super::table::{Record, Table};
 use crate::backend::{self, Report};
 use crate::config::{CacheSettings, Config};
-use crate::decision::HttpCall;
 use crate::fetched::Fetched;
-use crate::lookup::Credential;
-use crate::mapping::Usages;
+use crate::io::HttpCall;
+use crate::model::Credential;
+use crate::model::Usages;
 
 /// Transactions per report call.
 const MAX_TRANSACTIONS: usize = 100;
@@ -37,7 +38,7 @@ pub struct Batch {
 pub struct Worker {
     touched: BTreeSet<u32>,
     queue: VecDeque<Record>,
-    in_flight: HashMap<u32, Vec<Record>>,
+    /// Records in reports sent and not yet answered.
     in_flight_records: usize,
     next_flush_ms: u64,
     flush_interval_ms: u64,
@@ -143,10 +144,9 @@ impl Worker {
         self.batches(config, fetched)
     }
 
-    /// A batch was dispatched with this call token.
-    pub fn sent(&mut self, token: u32, batch: Batch) {
+    /// A batch was dispatched; its records come back through [`Worker::answered`].
+    pub fn sent(&mut self, batch: &Batch) {
         self.in_flight_records = self.in_flight_records.saturating_add(batch.records.len());
-        self.in_flight.insert(token, batch.records);
     }
 
     /// A batch could not be dispatched: its usage waits for the next flush.
@@ -157,11 +157,9 @@ impl Worker {
         self.requeue(batch.records);
     }
 
-    /// The answer to a report call; `false` when the token is not a report.
-    pub fn answered(&mut self, token: u32, status: Option<u16>) -> bool {
-        let Some(records) = self.in_flight.remove(&token) else {
-            return false;
-        };
+    /// The answer to the report of these records (its status, `None` when the
+    /// call failed without one).
+    pub fn answered(&mut self, records: Vec<Record>, status: Option<u16>) {
         self.in_flight_records = self.in_flight_records.saturating_sub(records.len());
         let transactions = records.len();
         if status.is_some_and(|status| (200..300).contains(&status)) {
@@ -174,7 +172,6 @@ impl Worker {
             self.record(CacheEvent::ReportFailed { transactions });
             self.requeue(records);
         }
-        true
     }
 
     /// Failed usage goes back in front (it is the oldest).
@@ -207,6 +204,7 @@ impl Worker {
         let mut kept = VecDeque::new();
         let mut dropped = 0;
         let mut groups: Vec<(String, Vec<Record>)> = Vec::new();
+        let in_flight_before = self.in_flight_records;
         while let Some(record) = self.queue.pop_front() {
             if self.in_flight_records >= self.max_pending {
                 kept.push_back(record);
@@ -222,11 +220,7 @@ impl Worker {
             }
         }
         // Counted again when each batch is marked sent.
-        self.in_flight_records = self
-            .in_flight
-            .values()
-            .map(Vec::len)
-            .fold(0, usize::saturating_add);
+        self.in_flight_records = in_flight_before;
         self.queue = kept;
         if dropped > 0 {
             warn!("the cache dropped {dropped} usage records of services no longer configured");
@@ -257,19 +251,12 @@ enum Token<'a> {
 }
 
 fn service_token<'a>(config: &'a Config, fetched: &'a Fetched, service_id: &str) -> Token<'a> {
-    let Some((index, service)) = config
-        .services
-        .iter()
-        .enumerate()
-        .find(|(_, service)| service.id == service_id)
-    else {
+    let Some((index, service)) = config.service_by_id(service_id) else {
         return Token::NoService;
     };
-    service
-        .token
-        .as_deref()
-        .or_else(|| fetched.service(index).and_then(|f| f.token.as_deref()))
-        .map_or(Token::Unknown, Token::Known)
+    fetched
+        .effective_token(index, service)
+        .map_or(Token::Unknown, |token| Token::Known(token.expose()))
 }
 
 /// Adds a record to its service's group, summed with the same application's.
@@ -395,11 +382,10 @@ mod tests {
                 .is_empty(),
             "not due"
         );
-        for (token, batch) in batches.into_iter().enumerate() {
-            worker.sent(token as u32, batch);
+        for batch in batches {
+            worker.sent(&batch);
+            worker.answered(batch.records, Some(202));
         }
-        assert!(worker.answered(0, Some(202)));
-        assert!(!worker.answered(0, Some(202)));
         assert_eq!(worker.events().reports_sent, 1);
         assert!(
             worker
@@ -420,8 +406,8 @@ mod tests {
         let batch = worker
             .flush(&table, &config, &Fetched::new(), NOW)
             .remove(0);
-        worker.sent(7, batch);
-        assert!(worker.answered(7, Some(503)));
+        worker.sent(&batch);
+        worker.answered(batch.records, Some(503));
         assert_eq!(worker.events().reports_failed, 1);
         assert_eq!(worker.queued(), 1);
         let batch = worker

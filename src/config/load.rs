@@ -30,7 +30,8 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     let (mut config, warnings) = validate(config).map_err(|error| place(error, text, syntax))?;
     config.warnings = warnings;
     config.services.shrink_to_fit();
-    config.service_index = ServiceIndex::build(&config.services);
+    let authorities = config.services.iter().map(|s| s.authorities.as_slice());
+    config.service_index = ServiceIndex::from_globs(authorities);
     Ok(config)
 }
 

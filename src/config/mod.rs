@@ -1,4 +1,4 @@
-//! The plugin configuration (`api: v1`, SPEC sections 2 and 9).
+//! The plugin configuration (`api: v1`, docs/behaviour.md §2 and §9).
 //!
 //! The schema types below are deserialized directly (unknown fields rejected
 //! everywhere); patterns compile while they are read, so their errors carry a
@@ -25,6 +25,7 @@ use serde::{Deserialize, Deserializer};
 use crate::glob::Glob;
 use crate::lookup::CredentialQueries;
 use crate::mapping::RuleSet;
+use crate::model::Secret;
 use crate::service_index::ServiceIndex;
 
 /// The validated plugin configuration.
@@ -99,7 +100,7 @@ pub struct System {
     /// The System (Porta) upstream.
     pub upstream: Upstream,
     /// Access token with read rights on the Account Management API (a secret).
-    pub token: String,
+    pub token: Secret,
     /// Seconds a fetched configuration is used before it is refreshed.
     #[serde(default = "default_ttl", deserialize_with = "crate::integer::whole")]
     pub ttl: u64,
@@ -132,7 +133,7 @@ pub struct Service {
     pub id: String,
     /// Service token (a secret); may come from System instead.
     #[serde(default)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Which System proxy configuration to fetch.
     #[serde(default)]
     pub environment: Environment,
@@ -280,6 +281,24 @@ impl Config {
     /// The cache settings, when the cache is enabled.
     pub fn cache_enabled(&self) -> Option<&CacheSettings> {
         self.cache.as_ref().filter(|cache| cache.enabled)
+    }
+
+    /// The service a request's authority selects: the first whose authority globs
+    /// match (docs/behaviour.md §3 step 2), with its position in `services`.
+    /// Looked up in the index `parse` built ([`ServiceIndex`]).
+    pub fn select_service(&self, authority: &str) -> Option<(usize, &Service)> {
+        let position = self.service_index.select(authority)?;
+        self.services
+            .get(position)
+            .map(|service| (position, service))
+    }
+
+    /// The service with this 3scale id, with its position in `services`.
+    pub fn service_by_id(&self, id: &str) -> Option<(usize, &Service)> {
+        self.services
+            .iter()
+            .enumerate()
+            .find(|(_, service)| service.id == id)
     }
 }
 

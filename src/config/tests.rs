@@ -670,3 +670,28 @@ fn an_unquoted_integer_service_id_in_yaml_is_its_text() {
         "a service id as a string",
     );
 }
+
+#[test]
+fn debug_output_never_shows_a_token() {
+    let text = r#"{
+        "api": "v1",
+        "system": {"upstream": {"name": "s", "url": "https://s/"}, "token": "system-access-tok-0123"},
+        "backend": {"upstream": {"name": "b", "url": "https://b/"}},
+        "services": [{"id": "1", "token": "service-token-0123456789",
+            "credentials": {"user_key": [{"header": {"keys": ["k"]}}]},
+            "mapping_rules": []}]
+    }"#;
+    let config = parse_str(text).unwrap();
+    let printed = format!("{config:?} {config:#?}");
+    assert!(!printed.contains("system-access-tok-0123"), "{printed}");
+    assert!(!printed.contains("service-token-0123456789"), "{printed}");
+    for redacted in [
+        crate::model::redact("system-access-tok-0123"),
+        crate::model::redact("service-token-0123456789"),
+    ] {
+        assert!(
+            printed.contains(&format!("Secret({redacted})")),
+            "{printed}"
+        );
+    }
+}

@@ -15,7 +15,11 @@ pub fn validate(mut config: Config) -> Result<(Config, Vec<String>), ConfigError
     if let Some(system) = &config.system {
         let at = root.key("system");
         check_upstream(&system.upstream, &at.key("upstream"))?;
-        non_empty(&system.token, &at.key("token"), "the System access token")?;
+        non_empty(
+            system.token.expose(),
+            &at.key("token"),
+            "the System access token",
+        )?;
         if system.ttl == 0 {
             return Err(ConfigError::at(
                 at.key("ttl"),
@@ -95,7 +99,7 @@ fn check_service(
 ) -> Result<(), ConfigError> {
     non_empty(&service.id, &at.key("id"), "the service id")?;
     match &service.token {
-        Some(token) => non_empty(token, &at.key("token"), "the service token")?,
+        Some(token) => non_empty(token.expose(), &at.key("token"), "the service token")?,
         None if !has_system => {
             return Err(ConfigError::at(
                 at.key("token"),

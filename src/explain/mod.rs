@@ -4,7 +4,7 @@
 //! credentials are [`lookup::resolve_traced`]'s (with a recorder as its [`Trace`]), the
 //! usages are [`mapping::match_rules`]'s and the call to 3scale is the one the flow built
 //! with [`backend::authrep`](crate::backend::authrep). What this module adds is the record
-//! of how the engine got there, and the redaction of secrets (SPEC section 10) unless the
+//! of how the engine got there, and the redaction of secrets (docs/behaviour.md §10) unless the
 //! caller asks to see them.
 //!
 //! Redaction policy: user keys, app keys and service tokens are shown as
@@ -21,14 +21,15 @@ mod tests;
 use serde::Serialize;
 
 use crate::config::{Config, Service};
-use crate::decision::{Decision, Forward, HttpCall, LocalReply};
 use crate::fetched::Fetched;
-use crate::flow::{self, ReplyKind, Target};
+use crate::flow::{self, Decision, Target};
+use crate::io::query::redact_parameters;
+use crate::io::{Forward, HttpCall, LocalReply, ReplyKind};
 use crate::lookup::ops::Segment;
-use crate::lookup::source::{Resolution, Unresolved, decode_form_component};
-use crate::lookup::{self, Credential, LookupQuery, Op, Origin, ResolvedCredentials, Trace};
-use crate::mapping::{self, MappingRule, RuleMethod, Usages};
-use crate::redact::redact;
+use crate::lookup::{self, LookupQuery, Op, Resolution, ResolvedCredentials, Trace, Unresolved};
+use crate::mapping::{self, MappingRule, RuleMethod};
+use crate::model::secret::{is_secret_parameter, redact_header};
+use crate::model::{Credential, Origin, Secret, Usages, redact};
 use crate::request::RequestView;
 
 /// How to explain.
@@ -247,7 +248,7 @@ pub struct ForwardView {
 /// Explains what the filter configured with `config` does with `request`, as it does it
 /// before anything was fetched from System.
 pub fn explain(config: &Config, request: &dyn RequestView, options: Options) -> Explanation {
-    let decision = flow::on_request(config, &Fetched::new(), request);
+    let decision = flow::on_request(config, &Fetched::new(), request, None);
     let mut explanation = Explanation {
         request: None,
         service: None,
@@ -321,23 +322,18 @@ fn explain_steps(
     }
 }
 
-/// The first service with an authority glob that matches, and that glob: the selection
-/// the flow makes (first service wins), with the glob kept to say why.
+/// The service the flow selects ([`Config::select_service`]), with the glob that
+/// matched, to say why.
 fn select_service<'a>(
     config: &'a Config,
     authority: &str,
 ) -> Option<(usize, &'a Service, &'a str)> {
-    config
-        .services
+    let (index, service) = config.select_service(authority)?;
+    let glob = service
+        .authorities
         .iter()
-        .enumerate()
-        .find_map(|(index, service)| {
-            let glob = service
-                .authorities
-                .iter()
-                .find(|glob| glob.matches(authority))?;
-            Some((index, service, glob.as_str()))
-        })
+        .find(|glob| glob.matches(authority))?;
+    Some((index, service, glob.as_str()))
 }
 
 /// Notes about what System would supply, and the reason the flow stops when the
@@ -431,7 +427,7 @@ fn credential_view(resolved: &ResolvedCredentials, redactor: &Redactor) -> Crede
     match &resolved.credential {
         Credential::UserKey(key) => CredentialView {
             kind: "user_key".to_owned(),
-            user_key: Some(redactor.secret(key)),
+            user_key: Some(redactor.secret_value(key)),
             app_id: None,
             app_key: None,
             origins,
@@ -440,7 +436,7 @@ fn credential_view(resolved: &ResolvedCredentials, redactor: &Redactor) -> Crede
             kind: "app_id".to_owned(),
             user_key: None,
             app_id: Some(app_id.clone()),
-            app_key: app_key.as_deref().map(|key| redactor.secret(key)),
+            app_key: app_key.as_ref().map(|key| redactor.secret_value(key)),
             origins,
         },
     }
@@ -687,9 +683,6 @@ struct Redactor {
     secret_parameters: Vec<String>,
 }
 
-/// Backend call parameters that carry secrets.
-const SECRET_PARAMETERS: [&str; 3] = ["service_token", "user_key", "app_key"];
-
 impl Redactor {
     fn new(options: Options) -> Self {
         Redactor {
@@ -724,6 +717,10 @@ impl Redactor {
         }
     }
 
+    fn secret_value(&self, value: &Secret) -> String {
+        self.secret(value.expose())
+    }
+
     fn stack(&self, values: &[String]) -> Vec<String> {
         values
             .iter()
@@ -739,45 +736,30 @@ impl Redactor {
 
     /// A request path with the values of credential parameters redacted.
     fn path(&self, path: &str) -> String {
-        let names: Vec<&str> = self.secret_parameters.iter().map(String::as_str).collect();
-        self.redact_parameters(path, &names)
-    }
-
-    /// A backend call path with tokens and keys redacted.
-    fn call_path(&self, path: &str) -> String {
-        self.redact_parameters(path, &SECRET_PARAMETERS)
-    }
-
-    fn redact_parameters(&self, path: &str, names: &[&str]) -> String {
-        let Some((before, query)) = path.split_once('?').filter(|_| !self.show_secrets) else {
+        if self.show_secrets {
             return path.to_owned();
-        };
-        let pairs: Vec<String> = query
-            .split('&')
-            .map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                let secret =
-                    decode_form_component(name).is_some_and(|name| names.contains(&name.as_str()));
-                if secret {
-                    let value = decode_form_component(value).unwrap_or_else(|| value.to_owned());
-                    format!("{name}={}", redact(&value))
-                } else {
-                    pair.to_owned()
-                }
-            })
-            .collect();
-        format!("{before}?{}", pairs.join("&"))
+        }
+        redact_parameters(path, |name| {
+            self.secret_parameters.iter().any(|secret| secret == name)
+        })
     }
 
-    /// A header the passthrough mode sets, with its secret part redacted.
+    /// A backend call path with tokens and keys redacted (the policy of
+    /// `model::secret`).
+    fn call_path(&self, path: &str) -> String {
+        if self.show_secrets {
+            return path.to_owned();
+        }
+        redact_parameters(path, is_secret_parameter)
+    }
+
+    /// A header the passthrough mode sets, with its secret part redacted (the
+    /// policy of `model::secret`).
     fn passthrough_header(&self, name: &str, value: &str) -> String {
-        match name {
-            "x-3scale-service-token" | "x-3scale-user-key" => self.secret(value),
-            "x-3scale-app-id" => match value.split_once(':') {
-                Some((app_id, key)) => format!("{app_id}:{}", self.secret(key)),
-                None => value.to_owned(),
-            },
-            _ => value.to_owned(),
+        if self.show_secrets {
+            value.to_owned()
+        } else {
+            redact_header(name, value)
         }
     }
 }

@@ -41,7 +41,8 @@ fn a_user_key_request_becomes_the_flows_authrep_call() {
         .map(|usage| (usage.metric.as_str(), usage.delta))
         .collect();
     assert_eq!(usages, [("hits", 1), ("products", 2), ("sales", 1)]);
-    let Decision::CallOut(call_out) = flow::on_request(&config, &Fetched::new(), &request) else {
+    let Decision::CallOut(call_out) = flow::on_request(&config, &Fetched::new(), &request, None)
+    else {
         panic!("no call out");
     };
     let DecisionView::CallOut { url, cluster, .. } = &explanation.decision else {

@@ -1,4 +1,5 @@
-//! Host calls the shell needs, with host errors logged instead of panicking.
+//! Host calls the shell needs, with host errors logged instead of panicking, and the
+//! core's [`Host`] over them.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -6,8 +7,49 @@ use std::time::Duration;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType};
 
-use crate::decision::{Forward, HttpCall, LocalReply};
+use super::metrics::Metrics;
+use super::shared::SharedData;
+use crate::cache::Store;
+use crate::io::{Forward, HttpCall, LocalReply};
+use crate::metrics::Metric;
+use crate::plugin::{DispatchRefused, Host};
 use crate::request::RequestView;
+
+/// The core's view of the host: Proxy-Wasm calls, and the VM's metric ids.
+pub struct ProxyHost<'a> {
+    /// The metric ids of this VM.
+    pub metrics: &'a Metrics,
+}
+
+impl Host for ProxyHost<'_> {
+    fn now(&self) -> Duration {
+        now()
+    }
+
+    fn store(&self) -> &dyn Store {
+        &SharedData
+    }
+
+    fn dispatch(&mut self, call: &HttpCall) -> Result<u32, DispatchRefused> {
+        dispatch(call).map_err(|()| DispatchRefused)
+    }
+
+    fn call_response_headers(&mut self) -> Vec<(String, Vec<u8>)> {
+        call_response_headers()
+    }
+
+    fn call_response_body(&mut self, max: usize) -> Vec<u8> {
+        call_response_body(max)
+    }
+
+    fn count(&mut self, metric: Metric, by: u64) {
+        self.metrics.add(metric, by);
+    }
+
+    fn record(&mut self, metric: Metric, value: u64) {
+        self.metrics.record(metric, value);
+    }
+}
 
 /// The current request, read through host calls as raw bytes (the string getters
 /// of the SDK panic on values that are not UTF-8).
@@ -110,17 +152,12 @@ pub fn call_response_body(size: usize) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// Milliseconds since the Unix epoch, by the host's clock (0 if it has none).
+/// The time since the Unix epoch, by the host's clock (0 if it has none).
 pub fn now() -> Duration {
     hostcalls::get_current_time()
         .ok()
         .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
         .unwrap_or_default()
-}
-
-/// Milliseconds since the Unix epoch, by the host's clock (0 if it has none).
-pub fn now_ms() -> u64 {
-    u64::try_from(now().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Lets a paused request go on.

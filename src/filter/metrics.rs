@@ -6,10 +6,7 @@ use std::cell::Cell;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType as HostMetricType;
 
-use crate::backend::BackendAnswer;
-use crate::cache::Worker;
-use crate::decision::Decision;
-use crate::metrics::{Metric, MetricType, Outcome, cache_counts, is_backend_error};
+use crate::metrics::{Metric, MetricType};
 
 /// The host's id of every metric, shared by the root and HTTP contexts of a VM.
 /// Empty until [`Metrics::define`]; a metric without an id is not counted.
@@ -46,15 +43,8 @@ impl Metrics {
         !self.ids.is_empty()
     }
 
-    /// Adds one to a counter.
-    pub fn count(&self, metric: impl Into<Metric>) {
-        self.add(metric, 1);
-    }
-
-    /// Adds `count` to a counter: a [`Metric`], or anything that names one (an
-    /// [`Outcome`]).
-    pub fn add(&self, metric: impl Into<Metric>, count: u64) {
-        let metric = metric.into();
+    /// Adds `count` to a counter.
+    pub fn add(&self, metric: Metric, count: u64) {
         // Envoy refuses an increment of 0.
         let (Some(id), Ok(offset @ 1..)) = (self.id(metric), i64::try_from(count)) else {
             return;
@@ -71,27 +61,6 @@ impl Metrics {
         };
         if let Err(status) = hostcalls::record_metric(id, value) {
             self.failed(metric, status);
-        }
-    }
-
-    /// Counts the outcome a decision settles, if it settles one.
-    pub fn outcome(&self, decision: &Decision) {
-        if let Some(outcome) = Outcome::of(decision) {
-            self.count(outcome);
-        }
-    }
-
-    /// Moves the cache's counters by what its worker did since the last call.
-    pub fn cache(&self, worker: &mut Worker) {
-        for (metric, count) in cache_counts(&worker.new_events()) {
-            self.add(metric, count);
-        }
-    }
-
-    /// Counts a backend answer that is an error.
-    pub fn backend_answer(&self, answer: &BackendAnswer) {
-        if is_backend_error(answer) {
-            self.count(Metric::BackendErrors);
         }
     }
 

@@ -4,11 +4,11 @@
 
 use log::{debug, warn};
 
-use super::{Call, ReplyKind, call_out, local_reply, on_backend_answer};
+use super::{Call, Decision, Pending, call_out, local_reply};
 use crate::backend::{self, BackendAnswer, Verdict};
 use crate::cache::{Answer, AppKey, CacheAccess, HitOutcome, Lookup};
 use crate::config::Config;
-use crate::decision::{Decision, Forward, Pending};
+use crate::io::{Forward, ReplyKind};
 
 /// How long past the backend timeout an authrep's flight still counts when
 /// no answer came (its request went away): the answer cannot arrive later,
@@ -48,21 +48,22 @@ pub(super) fn decide(config: &Config, cache: &mut CacheAccess<'_>, call: Call<'_
     }
 }
 
-/// Finishes a request that missed the cache: the answer fills the cache (the
-/// body, `<status>`, has the limits), then decides as without a cache; when
-/// 3scale is unreachable, a stale entry decides if there is one.
-pub fn on_cached_backend_answer(
+/// Takes in the answer to a request that missed the cache: the answer fills the
+/// cache (the body, `<status>`, has the limits), and the caller then decides as
+/// without a cache; when 3scale is unreachable, a stale entry decides if there
+/// is one (the decision returned).
+pub(super) fn learn(
     config: &Config,
     pending: &Pending,
     answer: &BackendAnswer,
     body: &[u8],
     cache: &mut CacheAccess<'_>,
-) -> Decision {
+) -> Option<Decision> {
     let (Some(credential), Some(service)) = (
         &pending.credential,
         config.services.get(pending.service_index),
     ) else {
-        return on_backend_answer(config, pending, answer);
+        return None;
     };
     let key = AppKey {
         service_id: &service.id,
@@ -103,11 +104,11 @@ pub fn on_cached_backend_answer(
                     "service {}: {why}; decided from a stale cache entry (stale_ttl)",
                     service.id
                 );
-                return from_cache(config, outcome, pending.forward.clone());
+                return Some(from_cache(config, outcome, pending.forward.clone()));
             }
         }
     }
-    on_backend_answer(config, pending, answer)
+    None
 }
 
 /// Ends the flight of a request that went away before 3scale answered (its
@@ -155,7 +156,7 @@ mod tests {
     use crate::cache::{MemoryStore, Worker};
     use crate::config;
     use crate::fetched::Fetched;
-    use crate::flow::on_request_cached;
+    use crate::flow::{on_backend_answer, on_request};
     use crate::request::PlainRequest;
 
     const NOW: u64 = 1_700_000_000_000;
@@ -207,7 +208,7 @@ mod tests {
                 worker: &mut self.worker,
                 now_ms,
             };
-            on_request_cached(&self.config, &Fetched::new(), &request, &mut access)
+            on_request(&self.config, &Fetched::new(), &request, Some(&mut access))
         }
 
         fn answer(
@@ -231,12 +232,12 @@ mod tests {
                 worker: &mut self.worker,
                 now_ms,
             };
-            on_cached_backend_answer(
+            on_backend_answer(
                 &self.config,
                 pending,
                 &BackendAnswer::from_headers(headers),
                 body.as_bytes(),
-                &mut access,
+                Some(&mut access),
             )
         }
     }

@@ -1,10 +1,12 @@
-//! The request flow of SPEC section 3 as pure decisions.
+//! The request flow of docs/behaviour.md §3 as pure decisions: one path, with the
+//! cache (§9, README "Cache") as an option of it.
 //!
 //! [`on_request`] looks at a request and decides; [`on_backend_answer`] finishes
 //! a request that waited for 3scale; [`on_response_headers`] gives the headers
 //! added to the upstream's response. None of them touches the host.
 
 mod cached;
+pub mod decision;
 mod passthrough;
 pub mod reply;
 mod strip;
@@ -14,41 +16,53 @@ pub(crate) mod tests;
 
 use log::{debug, warn};
 
-use crate::backend::{self, BackendAnswer, Limits, Transaction, Unreachable, Verdict};
+use crate::backend::{self, BackendAnswer, Transaction, Unreachable, Verdict};
 use crate::cache::CacheAccess;
 use crate::config::{Config, FailurePolicy, Service};
-use crate::decision::{Admission, CallOut, Decision, Forward, Pending};
 use crate::fetched::Fetched;
-use crate::lookup::{self, Credential, ResolvedCredentials};
-use crate::mapping::{self, Usages};
-use crate::redact::redact;
+use crate::io::{Admission, Forward, LocalReply, ReplyKind};
+use crate::lookup::{self, ResolvedCredentials};
+use crate::mapping;
+use crate::model::{Credential, Limits, Secret, Usages};
 use crate::request::RequestView;
 
-pub use cached::{abandon_pending, on_cached_backend_answer};
-pub use reply::{ReplyKind, local_reply};
+pub use cached::abandon_pending;
+pub use decision::{CallOut, Decision, Pending};
+pub use reply::local_reply;
 pub use target::Target;
 
-/// Decides what to do with a request from its headers (steps 1 to 6, in order).
-pub fn on_request(config: &Config, fetched: &Fetched, request: &dyn RequestView) -> Decision {
-    decide(config, fetched, request, None)
-        .unwrap_or_else(|kind| local_reply(config, kind, None).into())
-}
-
-/// [`on_request`] with the cache: a fresh entry decides without calling 3scale
-/// (README, "Cache"); otherwise the call's answer will fill it
-/// ([`on_cached_backend_answer`]).
-pub fn on_request_cached(
+/// Decides what to do with a request from its headers (steps 1 to 6, in order);
+/// with the cache, a fresh entry decides without calling 3scale, and otherwise the
+/// call's answer will fill it.
+pub fn on_request(
     config: &Config,
     fetched: &Fetched,
     request: &dyn RequestView,
-    cache: &mut CacheAccess<'_>,
+    cache: Option<&mut CacheAccess<'_>>,
 ) -> Decision {
-    decide(config, fetched, request, Some(cache))
+    decide(config, fetched, request, cache)
         .unwrap_or_else(|kind| local_reply(config, kind, None).into())
 }
 
-/// Finishes a request paused on a call to 3scale, from the call's answer.
-pub fn on_backend_answer(config: &Config, pending: &Pending, answer: &BackendAnswer) -> Decision {
+/// Finishes a request paused on a call to 3scale, from the call's answer and, when
+/// the answer is to fill the cache, its body (`<status>`).
+pub fn on_backend_answer(
+    config: &Config,
+    pending: &Pending,
+    answer: &BackendAnswer,
+    body: &[u8],
+    cache: Option<&mut CacheAccess<'_>>,
+) -> Decision {
+    if let Some(cache) = cache
+        && let Some(decision) = cached::learn(config, pending, answer, body, cache)
+    {
+        return decision;
+    }
+    settle(config, pending, answer)
+}
+
+/// The decision 3scale's answer makes for a paused request.
+fn settle(config: &Config, pending: &Pending, answer: &BackendAnswer) -> Decision {
     let service_id = config
         .services
         .get(pending.service_index)
@@ -88,8 +102,8 @@ pub fn on_response_headers(config: &Config, limits: Option<&Limits>) -> Vec<(Str
     headers
 }
 
-impl From<crate::decision::LocalReply> for Decision {
-    fn from(reply: crate::decision::LocalReply) -> Self {
+impl From<LocalReply> for Decision {
+    fn from(reply: LocalReply) -> Self {
         Decision::Reply(reply)
     }
 }
@@ -104,7 +118,7 @@ fn decide(
         debug!("request without a readable authority or path");
         return Err(ReplyKind::AuthFailed);
     };
-    let Some((index, service)) = select_service(config, &target.authority) else {
+    let Some((index, service)) = config.select_service(&target.authority) else {
         debug!("no service matches authority `{}`", target.authority);
         return Err(ReplyKind::UnknownService);
     };
@@ -118,10 +132,7 @@ fn decide(
         Forward::default()
     };
     let fetched_service = fetched.service(index);
-    let token = service
-        .token
-        .as_deref()
-        .or_else(|| fetched_service.and_then(|f| f.token.as_deref()));
+    let token = fetched.effective_token(index, service);
     let rules_known = !service.mapping_rules.is_empty() || fetched_service.is_some();
     let Some(token) = token.filter(|_| rules_known) else {
         let why = Unreachable::ConfigurationUnknown;
@@ -164,15 +175,10 @@ fn decide(
 struct Call<'a> {
     service_index: usize,
     service: &'a Service,
-    token: &'a str,
+    token: &'a Secret,
     resolved: ResolvedCredentials,
     usages: Usages,
     forward: Forward,
-}
-
-/// The first service whose authority globs match.
-fn select_service<'a>(config: &'a Config, authority: &str) -> Option<(usize, &'a Service)> {
-    config.select_service(authority)
 }
 
 /// The authrep call for a request; `cached` asks for the body that fills the cache.
@@ -223,9 +229,9 @@ fn call_out(config: &Config, request: Call<'_>, cached: bool) -> Decision {
 /// A credential for debug logs: app ids as they are, keys redacted.
 fn describe(credential: &Credential) -> String {
     match credential {
-        Credential::UserKey(key) => format!("user_key {}", redact(key)),
+        Credential::UserKey(key) => format!("user_key {key}"),
         Credential::AppId { app_id, app_key } => match app_key {
-            Some(key) => format!("app_id {app_id} app_key {}", redact(key)),
+            Some(key) => format!("app_id {app_id} app_key {key}"),
             None => format!("app_id {app_id}"),
         },
     }

@@ -2,9 +2,8 @@
 //! `x-3scale-*` request headers instead of calling 3scale.
 
 use crate::config::{Config, Service};
-use crate::decision::{Admission, Forward};
-use crate::lookup::Credential;
-use crate::mapping::Usages;
+use crate::io::{Admission, Forward};
+use crate::model::{Credential, Secret, Usages};
 
 /// Every header a client sends with this prefix is removed first, so that a
 /// client cannot pose as the filter to the next one.
@@ -15,16 +14,16 @@ const PREFIX: &str = "x-3scale-";
 pub fn headers(
     config: &Config,
     service: &Service,
-    token: &str,
+    token: &Secret,
     credential: &Credential,
     usages: &Usages,
 ) -> Option<Vec<(String, String)>> {
     let (name, value) = match credential {
-        Credential::UserKey(key) => ("x-3scale-user-key", key.clone()),
+        Credential::UserKey(key) => ("x-3scale-user-key", key.expose().to_owned()),
         Credential::AppId {
             app_id,
             app_key: Some(key),
-        } => ("x-3scale-app-id", format!("{app_id}:{key}")),
+        } => ("x-3scale-app-id", format!("{app_id}:{}", key.expose())),
         Credential::AppId {
             app_id,
             app_key: None,
@@ -47,7 +46,10 @@ pub fn headers(
         ),
         ("x-3scale-timeout".to_owned(), upstream.timeout.to_string()),
         ("x-3scale-service-id".to_owned(), service.id.clone()),
-        ("x-3scale-service-token".to_owned(), token.to_owned()),
+        (
+            "x-3scale-service-token".to_owned(),
+            token.expose().to_owned(),
+        ),
         ("x-3scale-usages".to_owned(), usages_json(usages)),
     ])
 }

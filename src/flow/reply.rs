@@ -1,56 +1,18 @@
 //! The filter's own replies, with the operator's `errors` overrides applied.
 
-use crate::backend::Limits;
 use crate::config::{Config, ErrorReplies, ReplyOverride};
-use crate::decision::LocalReply;
+use crate::io::{LocalReply, ReplyKind};
+use crate::model::Limits;
 
-/// The kinds of local reply (the keys of `errors`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplyKind {
-    /// No service matches the authority.
-    UnknownService,
-    /// No credentials found.
-    AuthMissing,
-    /// 3scale refused the credentials, or the request cannot be authenticated.
-    AuthFailed,
-    /// No mapping rule matched.
-    NoMatch,
-    /// Usage limits exceeded.
-    LimitsExceeded,
-    /// 3scale unreachable under `failure_policy: deny`.
-    Unavailable,
-}
-
-impl ReplyKind {
-    fn default_status(self) -> u16 {
-        match self {
-            ReplyKind::UnknownService | ReplyKind::AuthMissing | ReplyKind::AuthFailed => 403,
-            ReplyKind::NoMatch => 404,
-            ReplyKind::LimitsExceeded => 429,
-            ReplyKind::Unavailable => 503,
-        }
-    }
-
-    fn default_text(self) -> &'static str {
-        match self {
-            ReplyKind::UnknownService => "Unknown service",
-            ReplyKind::AuthMissing => "Authentication parameters missing",
-            ReplyKind::AuthFailed => "Authentication failed",
-            ReplyKind::NoMatch => "No Mapping Rule matched",
-            ReplyKind::LimitsExceeded => "Usage limit exceeded",
-            ReplyKind::Unavailable => "Service Unavailable",
-        }
-    }
-
-    fn configured(self, errors: &ErrorReplies) -> Option<&ReplyOverride> {
-        match self {
-            ReplyKind::UnknownService => errors.unknown_service.as_ref(),
-            ReplyKind::AuthMissing => errors.auth_missing.as_ref(),
-            ReplyKind::AuthFailed => errors.auth_failed.as_ref(),
-            ReplyKind::NoMatch => errors.no_match.as_ref(),
-            ReplyKind::LimitsExceeded => errors.limits_exceeded.as_ref(),
-            ReplyKind::Unavailable => errors.unavailable.as_ref(),
-        }
+/// The operator's override of a reply kind, if `errors` has one.
+fn configured(kind: ReplyKind, errors: &ErrorReplies) -> Option<&ReplyOverride> {
+    match kind {
+        ReplyKind::UnknownService => errors.unknown_service.as_ref(),
+        ReplyKind::AuthMissing => errors.auth_missing.as_ref(),
+        ReplyKind::AuthFailed => errors.auth_failed.as_ref(),
+        ReplyKind::NoMatch => errors.no_match.as_ref(),
+        ReplyKind::LimitsExceeded => errors.limits_exceeded.as_ref(),
+        ReplyKind::Unavailable => errors.unavailable.as_ref(),
     }
 }
 
@@ -66,7 +28,7 @@ pub fn powered_by(config: &Config) -> Option<(String, String)> {
 /// Builds a local reply: the default, then the kind's override, plus
 /// `Powered-By` and, for 429 with `rate_limit_headers`, the limit headers.
 pub fn local_reply(config: &Config, kind: ReplyKind, limits: Option<&Limits>) -> LocalReply {
-    let configured = kind.configured(&config.errors);
+    let configured = configured(kind, &config.errors);
     let status = configured
         .and_then(|o| o.status)
         .unwrap_or_else(|| kind.default_status());

@@ -1,15 +1,31 @@
-//! The request flow of SPEC section 3, branch by branch and in order.
+//! The request flow of docs/behaviour.md §3, branch by branch and in order, without
+//! the cache (`cached.rs` tests the flow with it).
 
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
 use super::*;
+use super::{Decision, Pending, on_response_headers};
 use crate::config;
-use crate::decision::LocalReply;
 use crate::fetched::FetchedService;
+use crate::io::LocalReply;
 use crate::mapping::{MappingRule, Usage};
 use crate::request::PlainRequest;
+
+/// The flow without the cache.
+fn on_request(config: &Config, fetched: &Fetched, request: &dyn RequestView) -> Decision {
+    super::on_request(config, fetched, request, None)
+}
+
+/// The answer step without the cache (no body is read).
+pub(crate) fn on_backend_answer(
+    config: &Config,
+    pending: &Pending,
+    answer: &BackendAnswer,
+) -> Decision {
+    super::on_backend_answer(config, pending, answer, &[], None)
+}
 
 const BASE_PATH: &str = "/transactions/authrep.xml?service_id=42&service_token=st0ken";
 
@@ -988,7 +1004,7 @@ fn fetched(token: Option<&str>, rules: Vec<MappingRule>) -> Fetched {
     fetched.set(
         0,
         FetchedService {
-            token: token.map(str::to_owned),
+            token: token.map(Secret::from),
             rules: rules.into(),
         },
     );

@@ -1,13 +1,12 @@
-//! Credential resolution order (SPEC section 4).
-
-use std::fmt;
+//! Credential resolution order (docs/behaviour.md §4).
 
 use serde::Deserialize;
 
 use super::query::LookupQuery;
-use super::source::{Resolution, resolve_query_traced};
+use super::resolution::Resolution;
+use super::source::resolve_query_traced;
 use super::trace::{NoTrace, Trace};
-use crate::redact::redact;
+use crate::model::{Credential, Origin, Secret, redact};
 use crate::request::RequestView;
 
 /// The `credentials` object of a service.
@@ -23,31 +22,6 @@ pub struct CredentialQueries {
     /// Lookup queries for the application key.
     #[serde(default)]
     pub app_key: Vec<LookupQuery>,
-}
-
-/// The credential a request presents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// A user key (API key).
-    UserKey(String),
-    /// An application id with an optional key.
-    AppId {
-        /// The application id.
-        app_id: String,
-        /// The application key, if found.
-        app_key: Option<String>,
-    },
-}
-
-/// Where a used credential value was read from (for `strip_credentials`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    /// A request header, by lowercase name.
-    Header(String),
-    /// A query-string parameter, by name.
-    QueryParameter(String),
-    /// Envoy dynamic metadata (never stripped).
-    Metadata,
 }
 
 /// A resolved credential and where its values came from.
@@ -81,19 +55,19 @@ pub fn resolve_traced<T: Trace + ?Sized>(
 ) -> Option<ResolvedCredentials> {
     if let Some(found) = first_found(Role::UserKey, &queries.user_key, request, trace) {
         return Some(ResolvedCredentials {
-            credential: Credential::UserKey(found.bottom),
+            credential: Credential::UserKey(Secret::new(found.bottom)),
             origins: vec![found.origin],
         });
     }
     let found = first_found(Role::AppId, &queries.app_id, request, trace)?;
     let mut origins = vec![found.origin];
     let app_key = match found.second {
-        Some(key) => Some(key),
+        Some(key) => Some(Secret::new(key)),
         None => first_found(Role::AppKey, &queries.app_key, request, trace).map(|key| {
             if !origins.contains(&key.origin) {
                 origins.push(key.origin);
             }
-            key.bottom
+            Secret::new(key.bottom)
         }),
     };
     Some(ResolvedCredentials {
@@ -190,16 +164,6 @@ fn found(role: Role, index: usize, resolution: Resolution) -> Option<Found> {
     })
 }
 
-impl fmt::Display for Origin {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::Header(name) => write!(formatter, "header `{name}`"),
-            Origin::QueryParameter(name) => write!(formatter, "query parameter `{name}`"),
-            Origin::Metadata => formatter.write_str("filter metadata"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,7 +181,7 @@ mod tests {
     fn app(app_id: &str, app_key: Option<&str>) -> Credential {
         Credential::AppId {
             app_id: app_id.to_owned(),
-            app_key: app_key.map(str::to_owned),
+            app_key: app_key.map(Secret::from),
         }
     }
 

@@ -1,4 +1,4 @@
-//! The ops of the stack machine as configuration data (SPEC section 5).
+//! The ops of the stack machine as configuration data (docs/behaviour.md §5).
 //!
 //! An op is written as a one-key map `{name: params}`, or as a bare string when
 //! every parameter of that op is optional (`"dup"`, `"split"`); `{name: null}` and
@@ -113,7 +113,7 @@ pub enum Op {
     Protobuf(Document),
 }
 
-/// Every op name, in the order the SPEC lists them (used in error messages).
+/// Every op name, in the order the docs/behaviour.md lists them (used in error messages).
 pub const OP_NAMES: &[&str] = &[
     "base64_standard",
     "base64_urlsafe",

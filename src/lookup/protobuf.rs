@@ -10,7 +10,7 @@ use prost::Message;
 use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value};
 
-use super::format::Node;
+use super::node::Node;
 
 /// The part of `envoy.config.core.v3.Metadata` lookups use. Other fields
 /// (`typed_filter_metadata`, tag 2) are skipped by the decoder as unknown fields.

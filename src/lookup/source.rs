@@ -1,4 +1,4 @@
-//! Resolving one lookup query against a request (SPEC section 4): read the source's value
+//! Resolving one lookup query against a request (docs/behaviour.md §4): read the source's value
 //! for the first key found, then run the query's ops on it.
 //!
 //! A key is *found* when the source has a usable value for it; a present but unusable
@@ -16,51 +16,14 @@
 //! Once a key is found, its value is the query's value: ops run on it, and if they fail the
 //! query fails without trying the remaining keys ("the first key found wins").
 
-use std::fmt;
-
-use super::credentials::Origin;
 use super::format::metadata_values;
-use super::ops::{self, OpFailure, Stack};
+use super::ops::{self, Stack};
 use super::query::{FilterSource, KeyedSource, LookupQuery};
+use super::resolution::{Resolution, Unresolved};
 use super::trace::{NoTrace, Trace};
+use crate::io::query;
+use crate::model::Origin;
 use crate::request::RequestView;
-
-/// The values a lookup query resolved to and where they were read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolution {
-    /// The stack after the ops: never empty; index 0 is the bottom.
-    pub values: Stack,
-    /// Where the source's value was read from.
-    pub origin: Origin,
-}
-
-/// Why a lookup query did not resolve.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unresolved {
-    /// No key gave a usable value.
-    NotFound,
-    /// A `filter` query whose path has fewer than two segments.
-    ShortPath,
-    /// An op failed.
-    OpFailed(OpFailure),
-    /// The ops left an empty stack.
-    EmptyStack,
-}
-
-/// An op failure shows the failing op's position and reason, which never quote stack
-/// values (they can be secrets).
-impl fmt::Display for Unresolved {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Unresolved::NotFound => formatter.write_str("no key has a usable value"),
-            Unresolved::ShortPath => {
-                formatter.write_str("the filter path needs at least two segments")
-            }
-            Unresolved::OpFailed(failure) => write!(formatter, "{failure}"),
-            Unresolved::EmptyStack => formatter.write_str("the ops left an empty stack"),
-        }
-    }
-}
 
 /// Resolves one lookup query: the source's value for the first key found, then its ops.
 pub fn resolve_query(
@@ -112,7 +75,7 @@ fn header_value(source: &KeyedSource, request: &dyn RequestView) -> Option<(Stri
 fn query_string_value(source: &KeyedSource, request: &dyn RequestView) -> Option<(String, Origin)> {
     let query = request.query()?;
     source.keys.iter().find_map(|key| {
-        let value = query_parameter(&query, key)?;
+        let value = query::first_value(&query, key)?;
         Some((value, Origin::QueryParameter(key.clone())))
     })
 }
@@ -125,53 +88,10 @@ fn filter_values(source: &FilterSource, request: &dyn RequestView) -> Result<Sta
     metadata_values(&metadata, &source.path, &source.keys).ok_or(Unresolved::NotFound)
 }
 
-/// The form-decoded value of the first parameter of a raw query string whose form-decoded
-/// name is `name`; `None` when there is no such parameter or its value is not UTF-8 once
-/// decoded. A parameter without `=` has the value `""`.
-pub fn query_parameter(query: &str, name: &str) -> Option<String> {
-    let (_, raw_value) = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .find(|(raw_name, _)| decode_form_component(raw_name).as_deref() == Some(name))?;
-    decode_form_component(raw_value)
-}
-
-/// Form-decodes one name or value of a query string: `+` is a space and `%XX` (two hex
-/// digits) is that byte; a `%` not followed by two hex digits stays as it is (as browsers
-/// and the WHATWG URL standard do). `None` when the bytes are not UTF-8.
-pub fn decode_form_component(raw: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut rest = raw.as_bytes();
-    while let Some((&byte, tail)) = rest.split_first() {
-        rest = tail;
-        match byte {
-            b'+' => bytes.push(b' '),
-            b'%' => match tail {
-                [high, low, after @ ..] => match (hex_digit(*high), hex_digit(*low)) {
-                    (Some(high), Some(low)) => {
-                        bytes.push(high << 4 | low);
-                        rest = after;
-                    }
-                    _ => bytes.push(b'%'),
-                },
-                _ => bytes.push(b'%'),
-            },
-            other => bytes.push(other),
-        }
-    }
-    String::from_utf8(bytes).ok()
-}
-
-fn hex_digit(byte: u8) -> Option<u8> {
-    char::from(byte)
-        .to_digit(16)
-        .and_then(|digit| u8::try_from(digit).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::query::first_value as query_parameter;
     use crate::lookup::protobuf::encode::{jwt_metadata, list, number, string};
     use crate::request::PlainRequest;
 

@@ -1,4 +1,4 @@
-//! Ruby-style stack indexes (SPEC section 5): `0` is the bottom value, `-1` the top,
+//! Ruby-style stack indexes (docs/behaviour.md §5): `0` is the bottom value, `-1` the top,
 //! `-2` the one below it; anything outside the stack is out of range.
 
 /// The position that `index` designates in a stack of `len` values, if any.

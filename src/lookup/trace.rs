@@ -8,9 +8,9 @@
 //! more than before. Ops nested inside other ops (`flat_map`, `test`, …) are not observed
 //! one by one: a failure inside them is still located by [`OpFailure`](super::ops::OpFailure)'s path.
 
-use super::credentials::Origin;
 use super::op::Op;
-use super::source::{Resolution, Unresolved};
+use super::resolution::{Resolution, Unresolved};
+use crate::model::Origin;
 
 /// Receives the steps of credential resolution. Every method does nothing by default.
 pub trait Trace {

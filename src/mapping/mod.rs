@@ -1,4 +1,4 @@
-//! 3scale mapping rules: compile, match, and sum usages (SPEC section 6).
+//! 3scale mapping rules: compile, match, and sum usages (docs/behaviour.md §6).
 //!
 //! A rule matches a request when its method matches (`any`, or the same method
 //! ignoring case) and its pattern matches the request's path and query string.
@@ -18,11 +18,13 @@ mod index;
 
 pub use index::{RuleIndex, RuleSet, match_indexed};
 
-use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 use serde::{Deserialize, Deserializer};
-use url::form_urlencoded;
+
+use crate::io::percent::decode_form;
+use crate::io::query;
+pub use crate::model::Usages;
 
 /// One mapping rule of a service.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -268,6 +270,9 @@ pub enum PatternError {
         "mapping rule pattern `{0}` has a `$` that is not at the end of the path (before any `?`)"
     )]
     MisplacedAnchor(String),
+    /// A query key or literal value that is not UTF-8 once decoded (`%FF`).
+    #[error("mapping rule pattern `{0}` has a query key or value that is not UTF-8 once decoded")]
+    QueryNotUtf8(String),
     /// A query pair without a key, such as `?=1`.
     #[error("mapping rule pattern `{0}` has a query pair with an empty key")]
     EmptyQueryKey(String),
@@ -430,24 +435,20 @@ fn compile_query_pair(source: &str, pair: &str) -> Result<QueryRequirement, Patt
     if raw_key.contains(['{', '}']) || (braces_in_value && !whole_placeholder) {
         return Err(PatternError::PartialQueryPlaceholder(source.to_owned()));
     }
-    let (key, literal) = form_urlencoded::parse(pair.as_bytes())
-        .next()
-        .unwrap_or_default();
+    let not_text = || PatternError::QueryNotUtf8(source.to_owned());
+    let key = decode_form(raw_key).ok_or_else(not_text)?;
     let value = if whole_placeholder {
         QueryValue::Any
     } else {
-        QueryValue::Equals(literal.into_owned())
+        QueryValue::Equals(decode_form(raw_value).ok_or_else(not_text)?)
     };
-    Ok(QueryRequirement {
-        key: key.into_owned(),
-        value,
-    })
+    Ok(QueryRequirement { key, value })
 }
 
 impl QueryRequirement {
     /// Whether some parameter of the request query has this key and an
     /// acceptable value.
-    fn is_met_by(&self, query: &[(Cow<'_, str>, Cow<'_, str>)]) -> bool {
+    fn is_met_by(&self, query: &[(String, String)]) -> bool {
         query.iter().any(|(key, value)| {
             *key == self.key
                 && match &self.value {
@@ -506,66 +507,30 @@ fn advance(tokens: &[PathToken], current: &[bool], next: &mut [bool], c: u8) {
 fn follow_empty_matches(tokens: &[PathToken], states: &mut [bool]) {
     for (index, token) in tokens.iter().enumerate() {
         let live = states.get(index).copied().unwrap_or(false);
-        if live && *token == PathToken::PlaceholderRest {
-            if let Some(state) = states.get_mut(index + 1) {
-                *state = true;
-            }
+        if live
+            && *token == PathToken::PlaceholderRest
+            && let Some(state) = states.get_mut(index + 1)
+        {
+            *state = true;
         }
     }
 }
 
-/// A request's path and decoded query parameters, split once per request.
+/// A request's path and decoded query parameters, split once per request by the
+/// crate's one query parser ([`query::split`]: the query ends at the first `#`, and
+/// parameters that are not UTF-8 once decoded are left out).
 struct RequestTarget<'a> {
     path: &'a str,
-    query: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    query: Vec<(String, String)>,
 }
 
 impl<'a> RequestTarget<'a> {
     fn parse(path_and_query: &'a str) -> RequestTarget<'a> {
-        let (path, query) = path_and_query
-            .split_once('?')
-            .unwrap_or((path_and_query, ""));
+        let parts = query::split(path_and_query);
         RequestTarget {
-            path,
-            query: form_urlencoded::parse(query.as_bytes()).collect(),
+            path: parts.path,
+            query: parts.query.map(query::decoded_pairs).unwrap_or_default(),
         }
-    }
-}
-
-/// Metric deltas in order of first appearance, one entry per metric when built
-/// with [`Usages::add`] or [`match_rules`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Usages(pub Vec<(String, u64)>);
-
-impl Usages {
-    /// Adds `delta` to metric `name` (saturating), appending the metric if new.
-    pub fn add(&mut self, name: &str, delta: u64) {
-        match self.0.iter_mut().find(|(metric, _)| metric == name) {
-            Some((_, total)) => *total = total.saturating_add(delta),
-            None => self.0.push((name.to_owned(), delta)),
-        }
-    }
-
-    /// Whether no metric has been added (no rule matched).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Number of distinct metrics.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The total delta of one metric, if present.
-    pub fn get(&self, name: &str) -> Option<u64> {
-        self.iter()
-            .find(|(metric, _)| *metric == name)
-            .map(|(_, delta)| delta)
-    }
-
-    /// Metrics and their deltas in order of first appearance.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
-        self.0.iter().map(|(name, delta)| (name.as_str(), *delta))
     }
 }
 

@@ -1,5 +1,5 @@
 //! Fetching every service's proxy configuration from System and keeping it fresh
-//! (SPEC section 8), as decisions: which calls to send now, and what an answer
+//! (docs/behaviour.md §8), as decisions: which calls to send now, and what an answer
 //! changes. The shell sends the calls, keeps the time, and logs the messages.
 
 use log::Level;
@@ -8,8 +8,8 @@ use super::proxy_config::{self, ProxyConfigError};
 use super::request::proxy_config_call;
 use super::schedule::Schedule;
 use crate::config::Config;
-use crate::decision::HttpCall;
 use crate::fetched::FetchedService;
+use crate::io::HttpCall;
 
 /// A message for the log.
 pub type LogLine = (Level, String);
@@ -202,6 +202,7 @@ impl Fetcher {
 mod tests {
     use super::*;
     use crate::config::parse;
+    use crate::model::Secret;
 
     fn config(ttl: u64) -> Config {
         parse(
@@ -248,7 +249,10 @@ mod tests {
         assert!(fetcher.due_calls(&config, 2_000).is_empty(), "in flight");
         let outcome = fetcher.answered(&config, 0, Ok((Some(200), GOOD)), 2_000, 0.0);
         let fetched = outcome.fetched.unwrap();
-        assert_eq!(fetched.token.as_deref(), Some("fetched-token"));
+        assert_eq!(
+            fetched.token.as_ref().map(Secret::expose),
+            Some("fetched-token")
+        );
         assert_eq!(fetched.rules.len(), 1);
         assert!(
             outcome

@@ -1,5 +1,5 @@
 //! 3scale System (Porta): fetching each service's proxy configuration, parsing it,
-//! and the refresh timing (SPEC section 8).
+//! and the refresh timing (docs/behaviour.md §8).
 
 pub mod fetcher;
 pub mod proxy_config;

@@ -1,16 +1,17 @@
-//! The answer of System's proxy-configuration endpoint (SPEC section 8): only the
+//! The answer of System's proxy-configuration endpoint (docs/behaviour.md §8): only the
 //! service token and the proxy rules are read; every other field is ignored.
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::mapping::{MappingRule, Usage};
+use crate::model::Secret;
 
 /// What a proxy configuration gives the filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProxyConfig {
     /// The service token, when the service authenticates with one.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// The rules that could be compiled, in System's order.
     pub rules: Vec<MappingRule>,
     /// One message per rule that was skipped, saying which and why.
@@ -87,14 +88,16 @@ pub fn parse(body: &[u8]) -> Result<ProxyConfig, ProxyConfigError> {
 }
 
 /// The token, when the service authenticates to the backend with a service token.
-fn service_token(kind: &Option<Value>, value: &Option<Value>) -> Option<String> {
+fn service_token(kind: &Option<Value>, value: &Option<Value>) -> Option<Secret> {
     let is_service_token = match kind {
         Some(Value::String(kind)) => kind == "service_token",
         None | Some(Value::Null) => true,
         Some(_) => false,
     };
     match value {
-        Some(Value::String(token)) if is_service_token && !token.is_empty() => Some(token.clone()),
+        Some(Value::String(token)) if is_service_token && !token.is_empty() => {
+            Some(Secret::new(token.as_str()))
+        }
         _ => None,
     }
 }
@@ -157,7 +160,7 @@ mod tests {
                 {"http_method": "POST", "pattern": "/orders$", "metric_system_name": "orders", "delta": 3, "last": true}]"#,
         );
         let config = parse(body.as_bytes()).unwrap();
-        assert_eq!(config.token.as_deref(), Some("tok-123"));
+        assert_eq!(config.token.as_ref().map(Secret::expose), Some("tok-123"));
         assert_eq!(config.rules.len(), 2);
         assert!(config.skipped.is_empty());
         let orders = &config.rules[1];

@@ -1,8 +1,8 @@
 //! The call that fetches one service's proxy configuration from System.
 
-use crate::backend::encode::encode;
 use crate::config::{Service, System};
-use crate::decision::HttpCall;
+use crate::io::HttpCall;
+use crate::io::percent::encode;
 
 /// `GET <system base>admin/api/services/<id>/proxy/configs/<environment>/latest.json?access_token=<token>`.
 pub fn proxy_config_call(system: &System, service: &Service) -> HttpCall {
@@ -12,7 +12,7 @@ pub fn proxy_config_call(system: &System, service: &Service) -> HttpCall {
         url.base_path,
         encode(&service.id),
         service.environment.as_str(),
-        encode(&system.token),
+        encode(system.token.expose()),
     );
     HttpCall {
         cluster: system.upstream.name.clone(),

@@ -1,4 +1,4 @@
-//! When to fetch a service's proxy configuration from System (SPEC section 8).
+//! When to fetch a service's proxy configuration from System (docs/behaviour.md §8).
 //!
 //! Time and randomness come in as arguments (milliseconds since any fixed
 //! origin, and a jitter in `[0, 1)`), so the timing is unit-tested without a clock.

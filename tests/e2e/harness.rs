@@ -41,6 +41,12 @@ pub fn artifacts() -> Artifacts {
     }
 }
 
+/// The simulator's binary, from `THREESCALE_SIM` (a crate of its own, so not one of
+/// this package's binaries).
+pub fn sim_bin() -> PathBuf {
+    required_file("THREESCALE_SIM", "the threescale-sim binary")
+}
+
 fn required_file(var: &str, what: &str) -> PathBuf {
     let value = std::env::var_os(var).unwrap_or_else(|| {
         panic!("{var} is not set: it must name {what}. Run the suite with `make test`, which builds and installs both and exports {var}.")
@@ -228,7 +234,7 @@ pub struct Sim {
 impl Sim {
     /// Starts `threescale-sim` on ports chosen by the kernel with the given model.
     pub fn start(scratch: &Scratch, model: &Path) -> Sim {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_threescale-sim"));
+        let mut command = Command::new(sim_bin());
         command
             .arg("--listen")
             .arg("127.0.0.1:0")

@@ -1,7 +1,8 @@
 //! End-to-end tests: the filter in a real Envoy (1.40, V8) in front of the 3scale
 //! simulator.
 //!
-//! `make test` builds the `.wasm`, installs Envoy and exports `THREESCALE_WASM` and
+//! Built only with the `e2e` feature. `make test` builds the `.wasm` and the
+//! simulator, installs Envoy and exports `THREESCALE_WASM`, `THREESCALE_SIM` and
 //! `ENVOY_BIN`; without them every test fails with a message saying so (the
 //! suite is never skipped). Each test starts its own simulator and Envoy on
 //! kernel-chosen ports, so tests run in parallel without sharing anything, and

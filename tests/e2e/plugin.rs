@@ -26,7 +26,7 @@ pub const APP_KEY: &str = "opensesame";
 
 /// The default plugin configuration: one service at [`HOST`] with user_key and
 /// app_id/app_key credentials (query, header, and Basic `Authorization`), and the
-/// mapping rules of SPEC section 6's example.
+/// mapping rules of docs/behaviour.md §6's example.
 pub fn base(backend_cluster: &str, backend_url: &str) -> Value {
     json!({
         "api": "v1",
@@ -66,7 +66,7 @@ pub fn base(backend_cluster: &str, backend_url: &str) -> Value {
     })
 }
 
-/// The `Authorization: Basic` lookup query of SPEC section 5.
+/// The `Authorization: Basic` lookup query of docs/behaviour.md §5.
 fn basic_auth() -> Value {
     json!({
         "header": {

@@ -1,4 +1,4 @@
-//! Check ops: they succeed or fail and never change the stack (SPEC section 5).
+//! Check ops: they succeed or fail and never change the stack (docs/behaviour.md §5).
 //!
 //! Each alternative of `any`, `one_of`, `all` and `none` is one op run on a copy
 //! of the stack; `assert` and `refute` run their ops as one sequence on a copy.

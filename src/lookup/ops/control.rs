@@ -1,6 +1,6 @@
-//! Control ops (SPEC section 5).
+//! Control ops (docs/behaviour.md §5).
 //!
-//! Choices SPEC leaves open: `test` runs its single `if` op on a copy and a
+//! Choices the contract (docs/behaviour.md) leaves open: `test` runs its single `if` op on a copy and a
 //! missing `else` leaves the stack unchanged; `or` and `xor` with no ops fail;
 //! `partial` needs `max` of at least 1 (checked when the configuration is loaded)
 //! and detaches the whole stack when it holds fewer values; `log` writes only the

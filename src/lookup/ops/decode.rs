@@ -1,4 +1,4 @@
-//! Decode ops: `base64_standard` and `base64_urlsafe` (SPEC section 5).
+//! Decode ops: `base64_standard` and `base64_urlsafe` (docs/behaviour.md §5).
 //!
 //! Both ops behave the same: padding is optional and either alphabet's
 //! characters 62/63 (`+`/`-` and `/`/`_`) are accepted, because the documented

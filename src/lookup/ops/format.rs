@@ -1,5 +1,5 @@
 //! Format ops: `json` and `protobuf` pop a document and push the values found in
-//! it (SPEC section 5); the document walk lives in `crate::lookup::format`.
+//! it (docs/behaviour.md §5); the document walk lives in `crate::lookup::format`.
 //!
 //! `protobuf` reads the value's bytes; since stack values are UTF-8 text, only
 //! documents whose encoding happens to be UTF-8 reach it.

@@ -1,13 +1,13 @@
-//! Stack ops (SPEC section 5).
+//! Stack ops (docs/behaviour.md §5).
 //!
-//! Choices SPEC leaves open: `length` bounds are inclusive; a bare `join` joins
+//! Choices the contract (docs/behaviour.md) leaves open: `length` bounds are inclusive; a bare `join` joins
 //! with no separator; `pop` of more values than the stack holds fails (and popping
 //! all of them leaves it empty, which fails too), `pop: 0` changes nothing;
 //! `swap`, `dup` and `indexes` fail on an index outside the stack, and `indexes`
 //! may repeat a position; `take`/`drop` counts larger than the stack are
 //! clamped; `values` shows values in full only at `trace` level and redacted
 //! (`ab…(32)`) at any other level, because the op cannot know whether they are
-//! secrets (SPEC section 10).
+//! secrets (docs/behaviour.md §10).
 
 use std::fmt;
 

@@ -1,6 +1,6 @@
-//! String ops: they work on the top value (SPEC section 5).
+//! String ops: they work on the top value (docs/behaviour.md §5).
 //!
-//! Choices SPEC leaves open: `strlen` bounds are inclusive; `strrev` reverses
+//! Choices the contract (docs/behaviour.md) leaves open: `strlen` bounds are inclusive; `strrev` reverses
 //! Unicode scalar values (not grapheme clusters); `split`/`rsplit` and `replace`
 //! reject an empty separator or pattern when the configuration is loaded; a
 //! `glob` op with no patterns always fails.

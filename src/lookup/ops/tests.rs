@@ -826,7 +826,7 @@ fn json_and_protobuf_pop_the_document() {
     );
 }
 
-// ---- worked examples (SPEC section 5 and the seed, 2.23.7.3) --------------------
+// ---- worked examples (docs/behaviour.md §5 and the seed, 2.23.7.3) --------------------
 
 const BASIC_AUTH: &str = r#"
 - split:

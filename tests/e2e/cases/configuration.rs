@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 use super::{MODEL, assert_authrep, assert_passed, get, single_authrep};
 use crate::envoy_config::{Bootstrap, PluginConfiguration};
-use crate::harness::{Envoy, Scratch, Stack, artifacts, closed_port, repo_root, run_with_limit};
+use crate::harness::{
+    Envoy, Scratch, Stack, artifacts, closed_port, repo_root, run_with_limit, sim_bin,
+};
 use crate::plugin::USER_KEY;
 
 /// How long Envoy may take to refuse a configuration and exit.
@@ -231,7 +233,7 @@ fn demo_script_shows_each_status() {
         .arg(repo_root().join("scripts/demo.sh"))
         .arg("--once")
         .arg("--no-build")
-        .env("THREESCALE_SIM", env!("CARGO_BIN_EXE_threescale-sim"))
+        .env("THREESCALE_SIM", sim_bin())
         .env("THREESCALE_WASM", &artifacts.wasm)
         .env("ENVOY_BIN", &artifacts.envoy_bin)
         .env("DEMO_RUN_DIR", scratch.file("run"))

@@ -59,7 +59,7 @@ fn app_id_and_app_key() {
 #[test]
 fn basic_authorization_header() {
     let mut stack = Stack::start("basic_authorization_header", MODEL, |_| {});
-    // base64("aladdin:opensesame"), the worked example of SPEC section 5.
+    // base64("aladdin:opensesame"), the worked example of docs/behaviour.md §5.
     let response = stack.send(&get("/").header("authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l"));
     assert_passed(&response);
     let authrep = single_authrep(&stack.admin());
@@ -109,7 +109,7 @@ fn header_value_with_non_utf8_byte() {
     let mut key = USER_KEY.as_bytes().to_vec();
     key.push(0xff);
     let response = stack.send(&get("/").header("x-user-key", &key));
-    // The value does not resolve (SPEC section 4), so there are no credentials.
+    // The value does not resolve (docs/behaviour.md §4), so there are no credentials.
     assert_local_reply(&response, 403, "Authentication parameters missing\n");
     super::assert_no_backend_call(&stack.admin());
 

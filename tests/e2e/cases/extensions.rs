@@ -1,4 +1,4 @@
-//! `passthrough_metadata` and the extensions of SPEC section 9.
+//! `passthrough_metadata` and the extensions of docs/behaviour.md §9.
 
 use serde_json::{Value, json};
 

@@ -81,10 +81,10 @@ fn prometheus(stack: &Stack) -> Prometheus {
     let mut types = BTreeMap::new();
     for line in page.lines() {
         if let Some(declaration) = line.strip_prefix("# TYPE ") {
-            if let Some((name, kind)) = declaration.split_once(' ') {
-                if let Some(name) = name.strip_prefix(PROMETHEUS_PREFIX) {
-                    types.insert(name.to_owned(), kind.to_owned());
-                }
+            if let Some((name, kind)) = declaration.split_once(' ')
+                && let Some(name) = name.strip_prefix(PROMETHEUS_PREFIX)
+            {
+                types.insert(name.to_owned(), kind.to_owned());
             }
             continue;
         }
@@ -92,10 +92,10 @@ fn prometheus(stack: &Stack) -> Prometheus {
             continue;
         };
         let name = series.split('{').next().unwrap_or_default();
-        if let (Some(name), Ok(value)) = (name.strip_prefix(PROMETHEUS_PREFIX), value.parse()) {
-            if !series.contains("le=") {
-                samples.insert(name.to_owned(), value);
-            }
+        if let (Some(name), Ok(value)) = (name.strip_prefix(PROMETHEUS_PREFIX), value.parse())
+            && !series.contains("le=")
+        {
+            samples.insert(name.to_owned(), value);
         }
     }
     Prometheus { samples, types }

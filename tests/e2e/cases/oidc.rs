@@ -1,6 +1,6 @@
 //! OpenID Connect: Envoy's own `jwt_authn` filter validates the token, and the
 //! filter authorizes the token's OAuth client id (`azp`, else `aud`) as the 3scale
-//! `app_id` (the seed's OIDC use case, SPEC section 4's `filter` source).
+//! `app_id` (the seed's OIDC use case, docs/behaviour.md §4's `filter` source).
 //!
 //! The chain is `jwt_authn` → the Wasm filter → router, as Istio builds it from a
 //! `RequestAuthentication` and a `WasmPlugin` with `phase: AUTHZ`. The identity
@@ -291,7 +291,7 @@ fn oidc_aud_is_the_app_id_without_azp() {
 #[test]
 fn oidc_aud_list_without_take_sends_the_second_audience_as_app_key() {
     // Why the seed keeps `take {head: 1}`: without it, a two-value stack means
-    // app_id and app_key (SPEC section 4), so the second audience is sent as a key
+    // app_id and app_key (docs/behaviour.md §4), so the second audience is sent as a key
     // (which 3scale ignores only for applications without keys, as here).
     let idp = IdentityProvider::generate();
     let mut stack = oidc_stack(
@@ -449,7 +449,7 @@ fn oidc_wrong_metadata_path_does_not_resolve() {
 fn claims_needing_padding(extra: Value) -> Value {
     let mut claims = claims(extra);
     let mut nonce = String::new();
-    while claims.to_string().len() % 3 == 0 {
+    while claims.to_string().len().is_multiple_of(3) {
         nonce.push('n');
         claims["nonce"] = json!(nonce);
     }
@@ -471,7 +471,7 @@ fn oidc_app_id_from_the_forwarded_payload_header() {
     let echoed = assert_passed(&response);
     let forwarded = echoed.header(PAYLOAD_HEADER).unwrap().to_owned();
     assert!(
-        !forwarded.contains('=') && forwarded.len() % 4 != 0,
+        !forwarded.contains('=') && !forwarded.len().is_multiple_of(4),
         "jwt_authn forwards the payload as unpadded base64url: {forwarded}"
     );
     assert_eq!(

@@ -1,4 +1,4 @@
-//! The filter's own replies, in the order of SPEC section 3, and usage counting.
+//! The filter's own replies, in the order of docs/behaviour.md §3, and usage counting.
 
 use super::{
     MODEL, assert_authrep, assert_local_reply, assert_no_backend_call, assert_passed, get,

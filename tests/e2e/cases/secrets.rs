@@ -1,4 +1,4 @@
-//! Secrets in Envoy's log (SPEC section 10): service tokens, the System access
+//! Secrets in Envoy's log (docs/behaviour.md §10): service tokens, the System access
 //! token, user keys and app keys never appear at info level, and at debug level
 //! only redacted (`US…(24)`).
 //!
@@ -227,7 +227,7 @@ fn leaked(log: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// How the filter writes a secret in a debug log (`crate::redact::redact`).
+/// How the filter writes a secret in a debug log (`threescale_wasm_auth::model::redact`).
 fn redacted(secret: &str) -> String {
     let prefix: String = secret.chars().take(2).collect();
     format!("{prefix}…({})", secret.chars().count())

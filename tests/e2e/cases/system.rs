@@ -1,4 +1,4 @@
-//! Service token and mapping rules fetched from System (SPEC section 8): the first
+//! Service token and mapping rules fetched from System (docs/behaviour.md §8): the first
 //! fetch, refreshes after the ttl, System down or answering nonsense, invalid
 //! fetched rules, merging with static settings, and one fetcher per Wasm VM.
 //!

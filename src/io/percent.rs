@@ -1,6 +1,7 @@
-//! Percent-encoding of query and form parameters for the 3scale backend.
+//! Percent-encoding (calls to 3scale) and form-decoding (requests' query strings): the
+//! only encoder and decoder of the crate.
 //!
-//! Every byte outside the unreserved set `A-Z a-z 0-9 - . _ ~` becomes `%XX`
+//! Encoding: every byte outside the unreserved set `A-Z a-z 0-9 - . _ ~` becomes `%XX`
 //! with uppercase hex digits. Encoding keys and values this strictly means a
 //! credential holding `&`, `=`, `%`, a space or non-ASCII text can never add or
 //! change a parameter of the call.
@@ -15,8 +16,8 @@ pub fn encode(text: &str) -> String {
             encoded.push(char::from(byte));
         } else {
             encoded.push('%');
-            encoded.push(hex_digit(byte >> 4));
-            encoded.push(hex_digit(byte & 0x0F));
+            encoded.push(hex_char(byte >> 4));
+            encoded.push(hex_char(byte & 0x0F));
         }
     }
     encoded
@@ -26,7 +27,7 @@ fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
-fn hex_digit(nibble: u8) -> char {
+fn hex_char(nibble: u8) -> char {
     HEX.get(usize::from(nibble))
         .map_or('0', |digit| char::from(*digit))
 }
@@ -58,6 +59,38 @@ impl Params {
     pub fn finish(self) -> String {
         self.text
     }
+}
+
+/// Form-decodes one name or value of a query string: `+` is a space and `%XX` (two hex
+/// digits) is that byte; a `%` not followed by two hex digits stays as it is (as browsers
+/// and the WHATWG URL standard do). `None` when the bytes are not UTF-8.
+pub fn decode_form(raw: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut rest = raw.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        rest = tail;
+        match byte {
+            b'+' => bytes.push(b' '),
+            b'%' => match tail {
+                [high, low, after @ ..] => match (hex_digit(*high), hex_digit(*low)) {
+                    (Some(high), Some(low)) => {
+                        bytes.push(high << 4 | low);
+                        rest = after;
+                    }
+                    _ => bytes.push(b'%'),
+                },
+                _ => bytes.push(b'%'),
+            },
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    char::from(byte)
+        .to_digit(16)
+        .and_then(|digit| u8::try_from(digit).ok())
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ fn run(args: &[&str]) -> Run {
 fn seed(name: &str) -> String {
     format!(
         "{}/tests/fixtures/seed/{name}.yaml",
-        env!("CARGO_MANIFEST_DIR")
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
     )
 }
 
@@ -56,7 +56,7 @@ fn lines(text: &str) -> Vec<&str> {
 
 #[test]
 fn every_seed_example_validates_with_a_summary() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/fixtures/seed");
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -228,7 +228,10 @@ fn wasm_plugin_documents_are_checked_with_positions_in_the_embedded_text_and_the
 
 #[test]
 fn the_wasm_filter_of_an_envoy_configuration_is_found_and_checked() {
-    let envoy = format!("{}/envoy/envoy.yaml", env!("CARGO_MANIFEST_DIR"));
+    let envoy = format!(
+        "{}/envoy/envoy.yaml",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    );
     let out = run_ok(&["validate", &envoy]);
     assert!(out.starts_with(&format!(
         "{envoy}, Wasm filter `envoy.filters.http.wasm` at static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0] (plugin `threescale-wasm-auth`): valid plugin configuration\n"

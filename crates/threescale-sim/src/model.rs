@@ -233,15 +233,15 @@ impl Service {
             if app.app_id.is_none() && app.user_key.is_none() {
                 return Err(invalid(app_path, "needs an app_id or a user_key"));
             }
-            if let Some(id) = &app.app_id {
-                if !app_ids.insert(id.as_str()) {
-                    return Err(invalid(app_path, format!("duplicate app_id {id:?}")));
-                }
+            if let Some(id) = &app.app_id
+                && !app_ids.insert(id.as_str())
+            {
+                return Err(invalid(app_path, format!("duplicate app_id {id:?}")));
             }
-            if let Some(key) = &app.user_key {
-                if !user_keys.insert(key.as_str()) {
-                    return Err(invalid(app_path, format!("duplicate user_key {key:?}")));
-                }
+            if let Some(key) = &app.user_key
+                && !user_keys.insert(key.as_str())
+            {
+                return Err(invalid(app_path, format!("duplicate user_key {key:?}")));
             }
             let mut limited = HashSet::new();
             for (limit_index, limit) in app.plan.limits.iter().enumerate() {

@@ -114,17 +114,18 @@ fn authorize_params(
     };
     let denial = run_validators(&context, params, usage.as_ref(), extensions.flat_usage)?;
     let answer = status_answer(&context, call, denial.as_ref(), usage.as_ref(), extensions);
-    if call == AuthCall::Authrep && denial.is_none() {
-        if let Some(usage) = &usage {
-            count(
-                service,
-                app_index,
-                counters,
-                usage,
-                extensions.flat_usage,
-                now,
-            );
-        }
+    if call == AuthCall::Authrep
+        && denial.is_none()
+        && let Some(usage) = &usage
+    {
+        count(
+            service,
+            app_index,
+            counters,
+            usage,
+            extensions.flat_usage,
+            now,
+        );
     }
     Ok(answer)
 }

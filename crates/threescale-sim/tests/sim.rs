@@ -24,7 +24,7 @@ struct Sim {
 
 impl Sim {
     fn start() -> Sim {
-        let config = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sim.yaml");
+        let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sim.yaml");
         let mut child = Command::new(env!("CARGO_BIN_EXE_threescale-sim"))
             .args(["--config", config])
             .args([

@@ -1,0 +1,78 @@
+//! An HTTP call to an Envoy cluster (3scale's backend or System).
+
+use std::fmt;
+
+use super::query::redact_parameters;
+use crate::model::secret::is_secret_parameter;
+
+/// An HTTP call to an Envoy cluster. Its `Debug` redacts every secret parameter of the
+/// path and shows no header values and no body, which may carry tokens and keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpCall {
+    /// Envoy cluster name.
+    pub cluster: String,
+    /// Request headers, pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`) first.
+    pub headers: Vec<(String, String)>,
+    /// Request body (empty for `GET`).
+    pub body: Vec<u8>,
+    /// Milliseconds before the call counts as failed.
+    pub timeout_ms: u64,
+}
+
+impl HttpCall {
+    /// The value of a call header, by exact name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// `:path` with the values of secret parameters redacted, for logs.
+    pub fn redacted_path(&self) -> String {
+        redact_parameters(
+            self.header(":path").unwrap_or_default(),
+            is_secret_parameter,
+        )
+    }
+}
+
+impl fmt::Debug for HttpCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("HttpCall")
+            .field("cluster", &self.cluster)
+            .field("method", &self.header(":method").unwrap_or_default())
+            .field("path", &self.redacted_path())
+            .field("headers", &names)
+            .field("body_bytes", &self.body.len())
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_tokens_and_keys_and_hides_the_body() {
+        let call = HttpCall {
+            cluster: "backend".to_owned(),
+            headers: vec![
+                (":method".to_owned(), "POST".to_owned()),
+                (
+                    ":path".to_owned(),
+                    "/transactions/authrep.xml?service_id=42&service_token=tok-0123456789&user_key=uk-0123456789&usage%5Bhits%5D=1".to_owned(),
+                ),
+            ],
+            body: b"service_token=tok-0123456789".to_vec(),
+            timeout_ms: 100,
+        };
+        let printed = format!("{call:?}");
+        assert!(!printed.contains("tok-0123456789"), "{printed}");
+        assert!(!printed.contains("uk-0123456789"), "{printed}");
+        assert!(printed.contains("service_id=42"), "{printed}");
+        assert!(printed.contains("usage%5Bhits%5D=1"), "{printed}");
+    }
+}

@@ -1,0 +1,13 @@
+//! The data the core exchanges with the host: calls to make, replies to send, changes
+//! to a request that goes upstream, and the one query-string parser and percent-encoding.
+//! Depends only on `model`.
+
+pub mod call;
+pub mod forward;
+pub mod percent;
+pub mod query;
+pub mod reply;
+
+pub use call::HttpCall;
+pub use forward::{Admission, Forward};
+pub use reply::{LocalReply, ReplyKind};

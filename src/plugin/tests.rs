@@ -1,0 +1,322 @@
+//! The plugin's bookkeeping with a fake host: which calls go out, which answer goes
+//! where, what each hook returns, what is counted.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::cache::MemoryStore;
+use crate::io::HttpCall;
+use crate::mapping::RuleSet;
+use crate::request::PlainRequest;
+
+const NOW: Duration = Duration::from_secs(1_700_000_000);
+
+/// A host made of plain data: calls are recorded and get tokens 1, 2, 3…; the answer
+/// being handled is whatever the test puts in `answer`.
+#[derive(Default)]
+struct FakeHost {
+    now: Duration,
+    store: MemoryStore,
+    refuse: bool,
+    sent: Vec<(u32, HttpCall)>,
+    answer: (Vec<(String, Vec<u8>)>, Vec<u8>),
+    body_reads: Vec<usize>,
+    counts: Vec<(Metric, u64)>,
+    recorded: Vec<Metric>,
+}
+
+impl FakeHost {
+    fn new() -> Self {
+        FakeHost {
+            now: NOW,
+            ..FakeHost::default()
+        }
+    }
+
+    fn answer_with(&mut self, status: &str, headers: &[(&str, &str)], body: &str) {
+        let mut all = vec![(":status".to_owned(), status.as_bytes().to_vec())];
+        all.extend(
+            headers
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.as_bytes().to_vec())),
+        );
+        self.answer = (all, body.as_bytes().to_vec());
+    }
+
+    fn count_of(&self, metric: Metric) -> u64 {
+        self.counts
+            .iter()
+            .filter(|(counted, _)| *counted == metric)
+            .map(|(_, by)| by)
+            .sum()
+    }
+
+    fn last_token(&self) -> u32 {
+        self.sent.last().map(|(token, _)| *token).unwrap()
+    }
+
+    fn last_path(&self) -> &str {
+        self.sent.last().unwrap().1.header(":path").unwrap()
+    }
+}
+
+impl Host for FakeHost {
+    fn now(&self) -> Duration {
+        self.now
+    }
+
+    fn store(&self) -> &dyn crate::cache::Store {
+        &self.store
+    }
+
+    fn dispatch(&mut self, call: &HttpCall) -> Result<u32, DispatchRefused> {
+        if self.refuse {
+            return Err(DispatchRefused);
+        }
+        let token = u32::try_from(self.sent.len()).unwrap() + 1;
+        self.sent.push((token, call.clone()));
+        Ok(token)
+    }
+
+    fn call_response_headers(&mut self) -> Vec<(String, Vec<u8>)> {
+        self.answer.0.clone()
+    }
+
+    fn call_response_body(&mut self, max: usize) -> Vec<u8> {
+        self.body_reads.push(max);
+        self.answer.1.iter().copied().take(max).collect()
+    }
+
+    fn count(&mut self, metric: Metric, by: u64) {
+        self.counts.push((metric, by));
+    }
+
+    fn record(&mut self, metric: Metric, _value: u64) {
+        self.recorded.push(metric);
+    }
+}
+
+fn config(extra: Value) -> Config {
+    let mut document = json!({
+        "api": "v1",
+        "backend": {"upstream": {"name": "backend", "url": "https://backend/", "timeout": 100}},
+        "services": [{
+            "id": "42",
+            "token": "st0ken",
+            "credentials": {"user_key": [{"header": {"keys": ["x-key"]}}]},
+            "mapping_rules": [{"method": "any", "pattern": "/", "usages": [{"name": "hits", "delta": 1}]}]
+        }]
+    });
+    if let (Some(target), Value::Object(extra)) = (document.as_object_mut(), extra) {
+        target.extend(extra);
+    }
+    crate::config::parse(document.to_string().as_bytes()).unwrap()
+}
+
+fn request(key: &str) -> PlainRequest {
+    PlainRequest::new("GET", "api.test", "/").with_header("x-key", key)
+}
+
+fn status_body(max: i64, current: i64) -> String {
+    format!(
+        r#"<status><authorized>true</authorized><plan>P</plan><usage_reports><usage_report metric="hits" period="eternity"><max_value>{max}</max_value><current_value>{current}</current_value></usage_report></usage_reports></status>"#
+    )
+}
+
+#[test]
+fn an_uncached_request_waits_for_its_authrep_and_continues_on_200() {
+    let mut plugin = Plugin::new(config(json!({})), NOW);
+    let mut host = FakeHost::new();
+    let mut exchange = Exchange::default();
+    let step = plugin.on_request_headers(&mut exchange, &request("k"), &mut host);
+    assert_eq!(step, Step::Wait);
+    assert!(exchange.is_waiting());
+    assert!(host.last_path().starts_with("/transactions/authrep.xml?"));
+    host.answer_with("200", &[], "");
+    host.now = NOW + Duration::from_millis(7);
+    let step = plugin.on_authrep_answer(&mut exchange, 10, &mut host);
+    assert!(matches!(step, Some(Step::Continue(_))), "{step:?}");
+    // Without the cache the body is never read.
+    assert!(host.body_reads.is_empty());
+    assert_eq!(host.count_of(Metric::BackendCalls), 1);
+    assert_eq!(host.count_of(Metric::RequestsAuthorized), 1);
+    assert_eq!(host.recorded, vec![Metric::BackendLatencyMs]);
+    // A second answer (none is expected) changes nothing.
+    assert_eq!(plugin.on_authrep_answer(&mut exchange, 0, &mut host), None);
+    assert_eq!(
+        plugin.response_headers(&exchange),
+        vec![("powered-by".to_owned(), "3scale".to_owned())]
+    );
+}
+
+#[test]
+fn a_refused_dispatch_follows_the_failure_policy_and_the_reply_gets_no_response_headers() {
+    let mut plugin = Plugin::new(config(json!({})), NOW);
+    let mut host = FakeHost {
+        refuse: true,
+        ..FakeHost::new()
+    };
+    let mut exchange = Exchange::default();
+    let Step::Reply(reply) = plugin.on_request_headers(&mut exchange, &request("k"), &mut host)
+    else {
+        panic!("expected a reply");
+    };
+    assert_eq!(reply.status, 503);
+    assert!(!exchange.is_waiting());
+    assert!(plugin.response_headers(&exchange).is_empty());
+    assert_eq!(host.count_of(Metric::BackendErrors), 1);
+    assert_eq!(host.count_of(Metric::RequestsUnavailable), 1);
+}
+
+#[test]
+fn system_fetches_go_out_on_the_tick_and_their_answers_reach_the_fetcher() {
+    let mut config = config(json!({
+        "system": {"upstream": {"name": "system", "url": "https://system/"}, "token": "at0ken", "ttl": 60}
+    }));
+    config.services[0].mapping_rules = RuleSet::default();
+    config.services[0].token = None;
+    let mut plugin = Plugin::new(config, NOW);
+    assert!(plugin.needs_timer());
+    let mut host = FakeHost::new();
+    let mut exchange = Exchange::default();
+    // Nothing fetched yet: 3scale counts as unreachable.
+    let Step::Reply(reply) = plugin.on_request_headers(&mut exchange, &request("k"), &mut host)
+    else {
+        panic!("expected a reply");
+    };
+    assert_eq!(reply.status, 503);
+    plugin.on_tick(&mut host);
+    assert_eq!(host.sent.len(), 1);
+    assert!(
+        host.last_path()
+            .contains("/proxy/configs/production/latest.json")
+    );
+    let fetch = host.last_token();
+    // An answer to a call the plugin never sent is ignored.
+    plugin.on_call_answer(fetch + 100, 0, &mut host);
+    let answer = json!({"proxy_config": {"content": {
+        "backend_authentication_type": "service_token",
+        "backend_authentication_value": "fetched-token",
+        "proxy": {"proxy_rules": [{"http_method": "GET", "pattern": "/", "metric_system_name": "hits", "delta": 1}]}
+    }}})
+    .to_string();
+    host.answer_with("200", &[], &answer);
+    plugin.on_call_answer(fetch, answer.len(), &mut host);
+    assert_eq!(host.body_reads, vec![answer.len()]);
+    let mut exchange = Exchange::default();
+    assert_eq!(
+        plugin.on_request_headers(&mut exchange, &request("k"), &mut host),
+        Step::Wait
+    );
+    assert!(host.last_path().contains("service_token=fetched-token"));
+    assert_eq!(host.count_of(Metric::SystemFetches), 1);
+    assert_eq!(host.count_of(Metric::SystemFetchFailures), 0);
+    // The same token again is no longer a fetch.
+    plugin.on_call_answer(fetch, answer.len(), &mut host);
+    assert_eq!(host.body_reads.len(), 1);
+}
+
+#[test]
+fn with_the_cache_a_miss_reads_a_bounded_body_then_hits_and_reports_are_flushed_and_retried() {
+    let config = config(json!({"cache": {"enabled": true, "ttl": 60, "flush_interval": 1}}));
+    let mut plugin = Plugin::new(config, NOW);
+    let mut host = FakeHost::new();
+    let mut exchange = Exchange::default();
+    assert_eq!(
+        plugin.on_request_headers(&mut exchange, &request("k"), &mut host),
+        Step::Wait
+    );
+    host.answer_with("200", &[], &status_body(100, 1));
+    let huge = MAX_STATUS_BODY * 4;
+    assert!(matches!(
+        plugin.on_authrep_answer(&mut exchange, huge, &mut host),
+        Some(Step::Continue(_))
+    ));
+    assert_eq!(host.body_reads, vec![MAX_STATUS_BODY]);
+    for _ in 0..3 {
+        let mut exchange = Exchange::default();
+        assert!(matches!(
+            plugin.on_request_headers(&mut exchange, &request("k"), &mut host),
+            Step::Continue(_)
+        ));
+    }
+    assert_eq!(host.count_of(Metric::CacheHits), 3);
+    assert_eq!(host.count_of(Metric::CacheMisses), 1);
+    assert_eq!(host.count_of(Metric::BackendCalls), 1);
+    // The report of the three hits goes out on the tick; a failed one is sent again.
+    host.now = NOW + Duration::from_secs(2);
+    plugin.on_tick(&mut host);
+    assert_eq!(host.sent.len(), 2);
+    assert!(host.last_path().ends_with("/transactions.xml"));
+    let report = host.last_token();
+    host.answer_with("503", &[], "");
+    plugin.on_call_answer(report, 0, &mut host);
+    assert_eq!(host.count_of(Metric::ReportsFailed), 1);
+    host.now = NOW + Duration::from_secs(4);
+    plugin.on_tick(&mut host);
+    assert_eq!(host.sent.len(), 3);
+    let body = String::from_utf8(host.sent.last().unwrap().1.body.clone()).unwrap();
+    assert!(
+        body.ends_with("transactions%5B0%5D%5Busage%5D%5Bhits%5D=3"),
+        "{body}"
+    );
+    let retry = host.last_token();
+    host.answer_with("202", &[], "");
+    plugin.on_call_answer(retry, 0, &mut host);
+    assert_eq!(host.count_of(Metric::ReportsSent), 1);
+    host.now = NOW + Duration::from_secs(6);
+    plugin.on_tick(&mut host);
+    assert_eq!(host.sent.len(), 3, "nothing left to report");
+}
+
+#[test]
+fn a_request_that_ends_while_waiting_frees_its_flight() {
+    let config = config(json!({"cache": {"enabled": true, "ttl": 60}}));
+    let mut plugin = Plugin::new(config, NOW);
+    let mut host = FakeHost::new();
+    // One application state in the cache: 2 of 3 used.
+    let mut exchange = Exchange::default();
+    plugin.on_request_headers(&mut exchange, &request("k"), &mut host);
+    host.answer_with("200", &[], &status_body(3, 2));
+    plugin.on_authrep_answer(&mut exchange, 1000, &mut host);
+    // An expired entry sends a refresh; its request goes away before the answer.
+    host.now = NOW + Duration::from_secs(61);
+    let mut gone = Exchange::default();
+    assert_eq!(
+        plugin.on_request_headers(&mut gone, &request("k"), &mut host),
+        Step::Wait
+    );
+    plugin.on_request_done(&mut gone, &mut host);
+    assert!(!gone.is_waiting());
+    // Done twice (the host may call it again): nothing more happens.
+    plugin.on_request_done(&mut gone, &mut host);
+    assert_eq!(host.sent.len(), 2);
+}
+
+#[test]
+fn decisions_and_the_exchange_print_no_token_or_key() {
+    let mut config = config(json!({"passthrough_metadata": false}));
+    config.services[0].token = Some("service-token-0123456789".into());
+    let mut plugin = Plugin::new(config, NOW);
+    let mut host = FakeHost::new();
+    let mut exchange = Exchange::default();
+    plugin.on_request_headers(&mut exchange, &request("user-key-0123456789"), &mut host);
+    let printed = format!("{exchange:?} {:?} {plugin:?}", host.sent);
+    for secret in ["service-token-0123456789", "user-key-0123456789"] {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
+    // The call itself carries them.
+    assert!(host.last_path().contains("user_key=user-key-0123456789"));
+}
+
+#[test]
+fn an_unconfigured_plugin_answers_503_and_counts_it() {
+    let mut host = FakeHost::new();
+    let Step::Reply(reply) = unconfigured(&mut host) else {
+        panic!("expected a reply");
+    };
+    assert_eq!(reply.status, 503);
+    assert_eq!(host.count_of(Metric::RequestsUnavailable), 1);
+}
