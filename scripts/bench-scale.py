@@ -1,26 +1,29 @@
 #!/usr/bin/env python3
 """Writes the Envoy configurations of `make bench-scale` (scripts/bench-scale.sh).
 
-    scripts/bench-scale.py TEMPLATE WASM OUT_DIR ID:SERVICES:RULES:LISTEN:ADMIN[:PAD] ...
+    scripts/bench-scale.py WASM OUT_DIR ID:SERVICES:RULES:LISTEN:ADMIN[:PAD] ...
 
-Each ID gets OUT_DIR/bench-scale-ID.yaml: TEMPLATE (envoy/bench-cache.yaml) with
-its ports, stat prefix and module replaced, and a generated plugin configuration
-of SERVICES services with RULES mapping rules each; OUT_DIR/bench-scale-ID.request
+Each ID gets OUT_DIR/bench-scale-ID.json: the Envoy of envoy/bench-cache.yaml (one
+listener answering itself with `direct_response`, this filter with its cache on,
+the simulator's cluster) on ports LISTEN and ADMIN, with a generated plugin
+configuration of SERVICES services with RULES mapping rules each. The bootstrap is
+JSON, not YAML: Istio hands a plugin configuration over in protobuf, and Envoy's YAML
+reader alone would spend several MB on a 1 MB configuration. OUT_DIR/bench-scale-ID.request
 holds the authority and the path of a request that selects the LAST service and
-matches only its LAST rule. Every service is the simulator's service
-2555417777820 (examples/sim.yaml) under its own host name, so the application
-`open-app` is authorized whatever service the request selects. PAD, when given,
-adds that many bytes of text to the listener's metadata, which nothing reads: the
-cost for Envoy itself of a bootstrap that big, without the filter parsing it.
+matches only its LAST rule, and the plugin configuration's size. Every service is the
+simulator's service 2555417777820 (examples/sim.yaml) under its own host name, so the
+application `open-app` is authorized whatever service the request selects. PAD, when
+given, adds that many bytes of text to the listener's metadata, which nothing reads:
+Envoy's own cost of a bootstrap that big, without the filter parsing it.
 """
 
 import json
-import re
 import sys
 
 SERVICE_ID = "2555417777820"
 TOKEN = "service-token-2555417777820"
 METHODS = ["GET", "POST", "PUT", "DELETE"]
+BACKEND_CLUSTER = "outbound|18181||backend.3scale.local"
 
 
 def rule(index, count):
@@ -36,9 +39,11 @@ def request_path(rules):
     return f"/api/v{last % 3}/resource-{last}/42/items"
 
 
-def host(index, services):
-    # One service: the request's own host, as in the other benches.
-    return "*" if services == 1 else f"svc-{index}.example.com"
+def authorities(index, services):
+    # One service: every authority, as in the other benches.
+    if services == 1:
+        return ["*"]
+    return [f"svc-{index}.example.com", f"svc-{index}.example.com:*"]
 
 
 def plugin_config(services, rules):
@@ -47,7 +52,7 @@ def plugin_config(services, rules):
         "backend": {
             "name": "simulator",
             "upstream": {
-                "name": "outbound|18181||backend.3scale.local",
+                "name": BACKEND_CLUSTER,
                 "url": "http://backend.3scale.local:18181/",
                 "timeout": 5000,
             },
@@ -57,8 +62,7 @@ def plugin_config(services, rules):
             {
                 "id": SERVICE_ID,
                 "token": TOKEN,
-                "authorities": [host(s, services)]
-                + ([] if services == 1 else [f"svc-{s}.example.com:*"]),
+                "authorities": authorities(s, services),
                 "credentials": {"app_id": [{"query_string": {"keys": ["app_id"]}}]},
                 "mapping_rules": [rule(r, rules) for r in range(rules)],
             }
@@ -67,36 +71,104 @@ def plugin_config(services, rules):
     }
 
 
-def envoy_config(template, wasm, ident, listen, admin, config_json, pad):
-    text = template.replace("18103", listen).replace("19103", admin)
-    text = text.replace("threescale_bench_cache", f"threescale_bench_scale_{ident}")
-    text = text.replace("filename: target/threescale_wasm_auth.wasm", f"filename: {wasm}")
-    # The `value: |` block of the template, up to the next less indented line.
-    block = re.compile(r"^( *)value: \|\n(?:\1 .*\n|\n)+", re.MULTILINE)
-    # A JSON string is a YAML double-quoted scalar.
-    replaced, count = block.subn(
-        lambda m: f"{m.group(1)}value: {json.dumps(config_json)}\n", text, count=1
-    )
-    if count != 1:
-        sys.exit("bench-scale.py: the template has no `value: |` block")
+def socket(port):
+    return {"socket_address": {"address": "127.0.0.1", "port_value": int(port)}}
+
+
+def wasm_filter(wasm, config_json):
+    return {
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": "threescale-wasm-auth",
+                "root_id": "threescale-wasm-auth",
+                "failure_policy": "FAIL_RELOAD",
+                "vm_config": {
+                    "vm_id": "threescale-wasm-auth",
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": wasm}},
+                },
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": config_json,
+                },
+            },
+        },
+    }
+
+
+def envoy_config(wasm, ident, listen, admin, config_json, pad):
+    listener = {
+        "name": f"threescale_bench_scale_{ident}",
+        "address": socket(listen),
+        "enable_reuse_port": False,
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                            "stat_prefix": f"threescale_bench_scale_{ident}",
+                            "route_config": {
+                                "name": "direct",
+                                "virtual_hosts": [
+                                    {
+                                        "name": "api",
+                                        "domains": ["*"],
+                                        "routes": [
+                                            {
+                                                "match": {"prefix": "/"},
+                                                "direct_response": {
+                                                    "status": 200,
+                                                    "body": {"inline_string": "ok\n"},
+                                                },
+                                            }
+                                        ],
+                                    }
+                                ],
+                            },
+                            "http_filters": [
+                                wasm_filter(wasm, config_json),
+                                {
+                                    "name": "envoy.filters.http.router",
+                                    "typed_config": {
+                                        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+                                    },
+                                },
+                            ],
+                        },
+                    }
+                ]
+            }
+        ],
+    }
     if pad:
-        listener = f"    - name: threescale_bench_scale_{ident}\n"
-        metadata = f"      metadata: {{ filter_metadata: {{ pad: {{ text: {json.dumps('x' * pad)} }} }} }}\n"
-        if listener not in replaced:
-            sys.exit("bench-scale.py: the template's listener is not where expected")
-        replaced = replaced.replace(listener, listener + metadata, 1)
-    return replaced
+        listener["metadata"] = {"filter_metadata": {"pad": {"text": "x" * pad}}}
+    cluster = {
+        "name": BACKEND_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": BACKEND_CLUSTER,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket(18181)}}]}],
+        },
+    }
+    return {
+        "static_resources": {"listeners": [listener], "clusters": [cluster]},
+        "admin": {"address": socket(admin)},
+    }
 
 
 def main():
-    template_path, wasm, out_dir, *specs = sys.argv[1:]
-    template = open(template_path).read()
+    wasm, out_dir, *specs = sys.argv[1:]
     for spec in specs:
         ident, services, rules, listen, admin, *pad = spec.split(":")
         services, rules, pad = int(services), int(rules), int(pad[0]) if pad else 0
         config_json = json.dumps(plugin_config(services, rules), separators=(",", ":"))
-        with open(f"{out_dir}/bench-scale-{ident}.yaml", "w") as out:
-            out.write(envoy_config(template, wasm, ident, listen, admin, config_json, pad))
+        with open(f"{out_dir}/bench-scale-{ident}.json", "w") as out:
+            json.dump(envoy_config(wasm, ident, listen, admin, config_json, pad), out)
         with open(f"{out_dir}/bench-scale-{ident}.request", "w") as out:
             authority = f"svc-{services - 1}.example.com" if services > 1 else "localhost"
             out.write(f"{authority} {request_path(rules)} {len(config_json)}\n")
