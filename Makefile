@@ -20,7 +20,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm-target wasm-opt envoy sim test check core-test lint fmt clean demo bench bench-scale fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm cli wasm-target wasm-opt envoy sim test test-apisonator check core-test lint fmt clean demo bench bench-scale fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -33,10 +33,15 @@ wasm-opt:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq binaryen >/dev/null; }
 
-build: wasm-target wasm-opt
+# The module (wasm) and the command-line companion (cli, a release build of its own).
+build: wasm cli
+
+wasm: wasm-target wasm-opt
 	$(CARGO) build --lib --release --target wasm32-wasip1
 	@$(MAKE) --no-print-directory $(WASM)
 	@echo "wasm: $(WASM) ($$(stat -c %s $(WASM)) bytes; $$(stat -c %s $(WASM_RAW)) bytes before wasm-opt)"
+
+cli:
 	$(CARGO) build --release -p threescale-wasm-auth-cli
 	@echo "cli: $(CURDIR)/target/release/threescale-wasm-auth"
 
@@ -56,7 +61,7 @@ $(ENVOY):
 # Every package's tests: the core's unit tests built WITHOUT the Proxy-Wasm shell (so
 # without the proxy-wasm crate), the CLI's and the simulator's tests, then the end-to-end
 # suite against a real Envoy (feature e2e); then a short fuzzing run of every fuzz target.
-test: build envoy sim
+test: wasm envoy sim
 	$(CARGO) test --workspace --all-targets --no-default-features --features threescale-wasm-auth/e2e
 	@$(MAKE) --no-print-directory fuzz-smoke
 
@@ -67,9 +72,17 @@ check: lint core-test
 core-test:
 	$(CARGO) test --workspace --no-default-features
 
+# The e2e scenarios against the real 3scale backend (apisonator 3.4.3, README "Against the
+# real 3scale backend"), and the differential test simulator vs apisonator. Installs the Debian packages
+# it needs, unpacks the pinned source from ../shared/vendor/ (or APISONATOR_SRC), starts
+# redis + apisonator on free ports, stops them at the end. `ARGS=name` filters the tests.
+test-apisonator: wasm envoy sim
+	scripts/apisonator/test.sh $(ARGS)
+
 lint: wasm-target
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features threescale-wasm-auth/e2e -- -D warnings
+	$(CARGO) clippy --all-targets --features apisonator -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --lib --target wasm32-wasip1 -- -D warnings
 	@! $(CARGO) tree -p threescale-wasm-auth --no-default-features -e normal | grep -q proxy-wasm \
@@ -81,8 +94,9 @@ fmt:
 
 # The local demo (scripts/demo.sh builds and installs what it needs):
 # `make demo` stays up until Ctrl-C, `make demo ARGS=--once` runs the requests and exits.
+# `make demo BACKEND=apisonator` runs it against the real 3scale backend (scripts/apisonator/).
 demo:
-	scripts/demo.sh $(ARGS)
+	scripts/demo.sh $(if $(BACKEND),--backend=$(BACKEND)) $(ARGS)
 
 # Requests/s and p50/p99 latency of one Envoy worker with no filter, with the
 # filter (without and with its cache) and with two trivial Wasm filters
@@ -162,7 +176,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-image: build
+image: wasm
 	$(call apt_install,jq:jq)
 	scripts/image.sh build $(WASM) $(IMAGE_LAYOUT)
 
@@ -178,7 +192,7 @@ push: image
 # Builds the image twice (same digest), pushes it to a local registry (Debian's docker-registry,
 # as a process on 127.0.0.1) and pulls it back through the registry API with curl, as Istio's
 # agent does; prints the digest for spec.sha256.
-test-image: build
+test-image: wasm
 	$(call apt_install,jq:jq curl:curl skopeo:skopeo docker-registry:docker-registry)
 	scripts/test-image.sh $(WASM)
 

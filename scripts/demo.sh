@@ -8,6 +8,10 @@
 #   scripts/demo.sh --once     run the requests, stop everything, exit
 #   scripts/demo.sh --no-build use the artifacts named by THREESCALE_WASM,
 #                              THREESCALE_SIM and ENVOY_BIN as they are
+#   scripts/demo.sh --backend=apisonator
+#                              the real 3scale backend instead of the simulator
+#                              (scripts/apisonator/: installs, starts, provisions,
+#                              stops it; the simulator is then only the API)
 #
 # Needs bash and either curl or python3; nothing else beyond this repository.
 set -euo pipefail
@@ -23,11 +27,14 @@ MODEL=examples/sim.yaml
 
 once=0
 build=1
+backend_kind=sim
 for arg in "$@"; do
   case "$arg" in
     --once) once=1 ;;
     --no-build) build=0 ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --backend=sim) backend_kind=sim ;;
+    --backend=apisonator) backend_kind=apisonator ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -85,8 +92,23 @@ EOF
 
 envoy_ready() { [[ $(http_call GET "http://$ADMIN/ready") == "HTTP 200"* ]]; }
 
-echo "== starting the 3scale simulator (backend $BACKEND, API $UPSTREAM)"
-"$sim" --listen "$BACKEND" --upstream-listen "$UPSTREAM" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
+if [[ $backend_kind == apisonator ]]; then
+  echo "== starting apisonator, the real 3scale backend (backend $BACKEND)"
+  export APISONATOR_RUN=$PWD/$run_dir/apisonator
+  scripts/apisonator/install.sh
+  trap 'scripts/apisonator/stop.sh; cleanup' EXIT
+  APISONATOR_PORT=${BACKEND##*:} scripts/apisonator/start.sh
+  set -a
+  source "$APISONATOR_RUN/env"
+  set +a
+  scripts/apisonator/provision-demo.sh
+  echo "== starting the simulator as the API only (API $UPSTREAM)"
+  sim_backend=127.0.0.1:0
+else
+  echo "== starting the 3scale simulator (backend $BACKEND, API $UPSTREAM)"
+  sim_backend=$BACKEND
+fi
+"$sim" --listen "$sim_backend" --upstream-listen "$UPSTREAM" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
 started $!
 wait_for "the simulator" grep -q "upstream listening on" "$run_dir/sim.log"
 
@@ -110,7 +132,12 @@ products_per_hour=5
 
 show "a valid user key: 200, the request reaches the API (the echo upstream)" \
   GET "http://$LISTENER/products/?user_key=$user_key"
-show "app_id and app_key in headers: 200" GET "http://$LISTENER/" "x-app-id: aladdin" "x-app-key: opensesame"
+if [[ $backend_kind == apisonator ]]; then
+  echo
+  echo "-- (no app_id request: an apisonator service takes user keys or app ids, and the demo's takes user keys)"
+else
+  show "app_id and app_key in headers: 200" GET "http://$LISTENER/" "x-app-id: aladdin" "x-app-key: opensesame"
+fi
 show "no credentials: 403" GET "http://$LISTENER/"
 show "an unknown user key: 403" GET "http://$LISTENER/" "x-user-key: not-a-key"
 show "no mapping rule for POST /orders: 404" POST "http://$LISTENER/orders?user_key=$user_key"
@@ -122,6 +149,20 @@ for _ in $(seq $((products_per_hour - 1))); do
 done
 show "one call too many: 429" GET "http://$LISTENER/products/?user_key=$user_key"
 
+if [[ $backend_kind == apisonator ]]; then
+  echo
+  echo "-- the usage counted by apisonator (GET /transactions/authorize.xml without usage)"
+  http_call GET "$APISONATOR_URL/transactions/authorize.xml?service_token=service-token-2555417777820&service_id=2555417777820&user_key=$user_key" \
+    | sed 's/<usage_report /\n&/g' \
+    | sed -n 's#^<usage_report metric="\([^"]*\)" period="\([^"]*\)".*<current_value>\([0-9]*\)</current_value>.*#  \1 per \2: \3#p'
+  if [[ $once == 1 ]]; then
+    exit 0
+  fi
+  echo
+  echo "== up: try  curl -i 'http://$LISTENER/?user_key=$user_key'  (Ctrl-C stops; logs in $run_dir)"
+  wait
+  exit 0
+fi
 echo
 echo "-- the usage counted by the simulator, all-time totals (GET http://$BACKEND/_sim/usage)"
 usage=$(http_call GET "http://$BACKEND/_sim/usage")

@@ -148,7 +148,7 @@ fn fetched() -> &'static Fetched {
         fetched.set(
             1,
             FetchedService {
-                token: Some("fetched-token".to_owned()),
+                token: Some("fetched-token".into()),
                 rules: vec![rule],
             },
         );

@@ -21,7 +21,7 @@ use crate::model::Secret;
 /// The first byte of an encoded bucket (not a byte JSON starts with).
 pub const MAGIC: u8 = 0xB7;
 /// The format's version, second byte: bumped when the layout changes.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// Why bytes are not a bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -173,6 +173,10 @@ impl Writer {
             self.counts(&flight.usage);
             self.u64(flight.until_ms);
         }
+        self.len(entry.metrics.len());
+        for metric in &entry.metrics {
+            self.str(metric);
+        }
     }
 
     fn limit(&mut self, limit: &Limit) {
@@ -307,6 +311,7 @@ impl<'a> Reader<'a> {
             used: self.counts("used")?,
             unreported: self.counts("unreported")?,
             flights: self.seq("flights", Reader::flight)?,
+            metrics: self.seq("metrics", |input| input.string("metrics"))?,
         })
     }
 
@@ -370,6 +375,7 @@ mod tests {
                 usage: vec![("hits".into(), 1)],
                 until_ms: 1_700_000_002_000,
             }],
+            metrics: vec!["hits".into(), "products".into()],
         }
     }
 
@@ -386,6 +392,7 @@ mod tests {
             used: Vec::new(),
             unreported: Vec::new(),
             flights: Vec::new(),
+            metrics: Vec::new(),
         }
     }
 
@@ -423,6 +430,7 @@ mod tests {
                 usage: Vec::new(),
                 until_ms: 0,
             }],
+            metrics: vec![String::new(), "m".repeat(300)],
         }
     }
 
@@ -596,6 +604,7 @@ mod tests {
                     usage: dice.counts(),
                     until_ms: dice.int(),
                 }),
+                metrics: self.many(3, |dice| dice.text()),
             }
         }
     }

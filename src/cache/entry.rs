@@ -155,6 +155,12 @@ pub struct Entry {
     pub unreported: Vec<(String, u64)>,
     /// Authreps for the application in flight.
     pub flights: Vec<Flight>,
+    /// Metrics 3scale has accepted for the application: named in the usage of
+    /// an authrep it authorized or limited, or in an answer's limits or
+    /// hierarchy. A usage naming another metric is not decided locally
+    /// ([`Entry::confirms`]): 3scale would refuse an unknown metric, and a
+    /// report carrying one makes it drop the whole batch.
+    pub metrics: Vec<String>,
 }
 
 /// What the cache says about a request on a hit.
@@ -194,7 +200,16 @@ impl Entry {
             used: Vec::new(),
             unreported: Vec::new(),
             flights: Vec::new(),
+            metrics: Vec::new(),
         }
+    }
+
+    /// Whether 3scale has accepted every metric of `usages` for the application.
+    pub fn confirms(&self, usages: &Usages) -> bool {
+        usages
+            .0
+            .iter()
+            .all(|(metric, _)| self.metrics.iter().any(|known| known == metric))
     }
 
     /// Whether the entry is a placeholder (see [`Entry::placeholder`]).
@@ -337,12 +352,35 @@ impl Entry {
             used: carried.clone(),
             unreported: carried,
             flights: old.map(|old| old.flights.clone()).unwrap_or_default(),
+            metrics: old.map(|old| old.metrics.clone()).unwrap_or_default(),
         };
+        if let Some(document) = document {
+            entry.confirm(request, document);
+        }
         entry.raise_to_known(old, request, counted);
         if let Some(first_end) = entry.limits.iter().filter_map(|limit| limit.ends_ms).min() {
             entry.fresh_until_ms = entry.fresh_until_ms.min(first_end);
         }
         entry
+    }
+
+    /// Adds the metrics an answer with a `<status>` document shows 3scale
+    /// knows: the request's (it validates metrics before it judges limits)
+    /// and those of the document's limits and hierarchy.
+    fn confirm(&mut self, request: &Usages, document: &StatusDocument) {
+        let named = request
+            .0
+            .iter()
+            .map(|(metric, _)| metric.as_str())
+            .chain(document.reports.iter().map(|report| report.metric.as_str()))
+            .chain(document.hierarchy.iter().flat_map(|(parent, children)| {
+                std::iter::once(parent.as_str()).chain(children.iter().map(String::as_str))
+            }));
+        for metric in named {
+            if !self.metrics.iter().any(|known| known == metric) {
+                self.metrics.push(metric.to_owned());
+            }
+        }
     }
 
     fn raise_to_known(&mut self, old: Option<&Entry>, request: &Usages, counted: bool) {

@@ -10,7 +10,7 @@
 //! updates.
 
 use super::codec::{decode_bucket, encode_bucket};
-use super::entry::{Answer, AppKey, Entry, Flight, HitOutcome, StoredCredential};
+use super::entry::{Answer, AppKey, Authorization, Entry, Flight, HitOutcome, StoredCredential};
 use super::store::{Store, WriteError};
 use crate::config::CacheSettings;
 use crate::model::Credential;
@@ -119,6 +119,11 @@ impl<'a> Table<'a> {
             else {
                 return (Lookup::Miss, false);
             };
+            // A metric 3scale has not accepted for this application yet goes
+            // to 3scale, which refuses it if it does not know it (issue 15).
+            if entry.authorization == Authorization::Authorized && !entry.confirms(usages) {
+                return (Lookup::Miss, false);
+            }
             let outcome = entry.check(usages, now_ms);
             let allowed = matches!(outcome, HitOutcome::Allow(_));
             if allowed {

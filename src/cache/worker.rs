@@ -51,6 +51,9 @@ pub struct Worker {
     ticket_seed: u32,
     /// The low half of the last ticket handed out.
     last_ticket: u32,
+    /// Parts of a report 3scale refused, each to be sent in a call of its own
+    /// until the offending transaction is alone (see [`Worker::answered`]).
+    isolated: VecDeque<Vec<Record>>,
 }
 
 impl Worker {
@@ -164,6 +167,9 @@ impl Worker {
         let transactions = records.len();
         if status.is_some_and(|status| (200..300).contains(&status)) {
             self.record(CacheEvent::ReportSent { transactions });
+        } else if let Some(status) = status.filter(|status| refuses_a_transaction(*status)) {
+            self.record(CacheEvent::ReportFailed { transactions });
+            self.isolate(records, status);
         } else {
             warn!(
                 "3scale report of {transactions} transactions failed ({}); retrying at the next flush",
@@ -172,6 +178,28 @@ impl Worker {
             self.record(CacheEvent::ReportFailed { transactions });
             self.requeue(records);
         }
+    }
+
+    /// A report 3scale refused for what it carries: its halves are sent
+    /// apart, so that the other transactions get through and the offending
+    /// one ends up alone, when it is dropped (counted, warned).
+    fn isolate(&mut self, mut records: Vec<Record>, status: u16) {
+        if records.len() <= 1 {
+            for record in &records {
+                warn!(
+                    "3scale refused ({status}) the report of one application of service {}; its usage is dropped",
+                    record.service_id
+                );
+            }
+            self.record(CacheEvent::Dropped {
+                records: records.len(),
+            });
+            return;
+        }
+        let second = records.split_off(records.len() / 2);
+        self.isolated.push_back(records);
+        self.isolated.push_back(second);
+        self.flush_soon();
     }
 
     /// Failed usage goes back in front (it is the oldest).
@@ -226,6 +254,7 @@ impl Worker {
             warn!("the cache dropped {dropped} usage records of services no longer configured");
             self.record(CacheEvent::Dropped { records: dropped });
         }
+        self.isolated_batches(config, fetched, &mut batches);
         for (service_id, records) in groups {
             let Token::Known(token) = service_token(config, fetched, &service_id) else {
                 continue;
@@ -242,6 +271,37 @@ impl Worker {
         }
         batches
     }
+}
+
+impl Worker {
+    /// One call per isolated part (its records are of one service, as the
+    /// refused report's were).
+    fn isolated_batches(&mut self, config: &Config, fetched: &Fetched, batches: &mut Vec<Batch>) {
+        for records in std::mem::take(&mut self.isolated) {
+            let Some(service_id) = records.first().map(|record| record.service_id.clone()) else {
+                continue;
+            };
+            match service_token(config, fetched, &service_id) {
+                Token::Known(token) => batches.push(Batch {
+                    call: report_call(config, &service_id, token, &records),
+                    records,
+                }),
+                Token::Unknown => self.isolated.push_back(records),
+                Token::NoService => self.record(CacheEvent::Dropped {
+                    records: records.len(),
+                }),
+            }
+        }
+    }
+}
+
+/// Whether a report's answer says 3scale refused something in the
+/// transactions (a malformed or invalid one: 400, 404, 409, 422...) rather
+/// than the call itself: 403 is the service's token or id (every report of
+/// the service would get it, so its usage waits), 5xx and no answer are
+/// 3scale's trouble (retried whole).
+fn refuses_a_transaction(status: u16) -> bool {
+    (400..500).contains(&status) && status != 403 && status != 408 && status != 429
 }
 
 enum Token<'a> {
@@ -429,6 +489,74 @@ mod tests {
             body(&batch)
         );
         assert_eq!(batch.records.len(), 3);
+    }
+
+    #[test]
+    fn a_refused_report_is_split_until_the_offending_transaction_is_alone() {
+        let config = config(true);
+        let settings = config.cache_enabled().unwrap().clone();
+        let store = MemoryStore::default();
+        let table = Table::new(&store, &settings);
+        let mut worker = Worker::new(&settings);
+        let mut now = NOW;
+        for user in ["a", "bad", "c"] {
+            worker.enqueue(record(user, 1));
+        }
+        let mut delivered = Vec::new();
+        let mut calls = 0;
+        loop {
+            now += 2000;
+            let batches = worker.flush(&table, &config, &Fetched::new(), now);
+            if batches.is_empty() {
+                break;
+            }
+            for batch in batches {
+                calls += 1;
+                let refused = body(&batch).contains("%5D=bad&");
+                let users: Vec<String> = batch
+                    .records
+                    .iter()
+                    .map(|r| format!("{:?}", r.credential))
+                    .collect();
+                worker.sent(&batch);
+                let status = if refused { 422 } else { 202 };
+                worker.answered(batch.records, Some(status));
+                if !refused {
+                    delivered.extend(users);
+                }
+            }
+        }
+        delivered.sort();
+        assert_eq!(
+            delivered,
+            vec![
+                format!("{:?}", StoredCredential::UserKey("a".into())),
+                format!("{:?}", StoredCredential::UserKey("c".into())),
+            ]
+        );
+        assert_eq!(worker.events().dropped, 1, "only the offending one");
+        assert_eq!(worker.queued(), 0);
+        assert!(calls <= 5, "{calls} calls");
+    }
+
+    #[test]
+    fn a_report_refused_for_its_token_or_by_a_failing_3scale_is_retried_whole() {
+        for status in [403, 500, 503] {
+            let config = config(true);
+            let settings = config.cache_enabled().unwrap().clone();
+            let store = MemoryStore::default();
+            let table = Table::new(&store, &settings);
+            let mut worker = Worker::new(&settings);
+            worker.enqueue(record("a", 1));
+            worker.enqueue(record("b", 1));
+            let batch = worker
+                .flush(&table, &config, &Fetched::new(), NOW)
+                .remove(0);
+            worker.sent(&batch);
+            worker.answered(batch.records, Some(status));
+            assert_eq!(worker.queued(), 2, "{status}");
+            assert_eq!(worker.events().dropped, 0, "{status}");
+        }
     }
 
     #[test]

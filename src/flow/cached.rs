@@ -94,6 +94,16 @@ pub(super) fn learn(
                 abandon(cache, &key, ticket);
             }
         },
+        // An unknown metric or a bad value judges this request's usage, not
+        // the application: caching it as a denial would refuse the
+        // application's valid requests for the whole ttl (issue 15).
+        Verdict::Denied { .. } if backend::is_usage_error(body) => {
+            debug!(
+                "service {}: 3scale refused the usage of the request; not cached",
+                service.id
+            );
+            abandon(cache, &key, ticket);
+        }
         Verdict::Denied { .. } => {
             cache.learn(&key, ticket, Answer::Denied, &pending.usages, use_hierarchy);
         }
@@ -337,6 +347,60 @@ mod tests {
             Decision::Continue(_)
         ));
         pending(harness.request("/", "k", NOW + 1));
+    }
+
+    #[test]
+    fn a_metric_not_confirmed_for_the_application_goes_to_3scale() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        let only_hits = status(100, 1).replace(
+            r#"<hierarchy><metric name="hits" children="products"/></hierarchy>"#,
+            "",
+        );
+        harness.answer(&first, "200", None, &only_hits, NOW);
+        assert!(matches!(
+            harness.request("/", "k", NOW + 1),
+            Decision::Continue(_)
+        ));
+        // `/p` also names `products`, which no answer has shown 3scale knows.
+        let unconfirmed = pending(harness.request("/p", "k", NOW + 2));
+        assert_eq!(harness.worker.events().misses, 2);
+        harness.answer(&unconfirmed, "200", None, &only_hits, NOW + 2);
+        // Authorized with it: now confirmed, decided locally.
+        assert!(matches!(
+            harness.request("/p", "k", NOW + 3),
+            Decision::Continue(_)
+        ));
+        assert_eq!(harness.worker.events().misses, 2);
+    }
+
+    #[test]
+    fn a_metric_error_is_not_cached_as_a_denial_of_the_application() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        let only_hits = status(100, 1).replace(
+            r#"<hierarchy><metric name="hits" children="products"/></hierarchy>"#,
+            "",
+        );
+        harness.answer(&first, "200", None, &only_hits, NOW);
+        let typo = pending(harness.request("/p", "k", NOW + 1));
+        let error = r#"<?xml version="1.0" encoding="UTF-8"?><error code="metric_invalid">metric "products" is invalid</error>"#;
+        let decision = harness.answer(&typo, "404", None, error, NOW + 1);
+        assert!(matches!(decision, Decision::Reply(ref r) if r.status == 403));
+        // The application's entry still allows its valid requests...
+        assert!(matches!(
+            harness.request("/", "k", NOW + 2),
+            Decision::Continue(_)
+        ));
+        // ...and the refused metric still goes to 3scale.
+        pending(harness.request("/p", "k", NOW + 3));
+        // Another error is about the application: cached as a denial.
+        let other = pending(harness.request("/", "other", NOW));
+        let unknown = r#"<error code="user_key_invalid">user key "other" is invalid</error>"#;
+        harness.answer(&other, "403", None, unknown, NOW);
+        assert!(
+            matches!(harness.request("/", "other", NOW + 1), Decision::Reply(ref r) if r.status == 403)
+        );
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fixture file of this suite, by name.
+/// A fixture file of this suite, by name (an absolute path is taken as it is).
 pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/e2e/fixtures").join(name)
 }

@@ -12,6 +12,12 @@
 // test allowances (unwrap, indexing) apply to the helpers as well as the tests.
 #![cfg(test)]
 
+#[cfg(feature = "apisonator")]
+mod account;
+#[cfg(feature = "apisonator")]
+mod apisonator;
+#[cfg(feature = "apisonator")]
+mod backends;
 mod cases;
 mod envoy_config;
 mod harness;

@@ -9,7 +9,7 @@ use std::cmp::{Ordering, Reverse};
 
 use crate::counters::Counters;
 use crate::errors::{ApiError, Denial};
-use crate::model::{Application, Limit, Model, Service};
+use crate::model::{Application, BackendVersion, Limit, Model, Service};
 use crate::params::{Extensions, Node, ParamError, Params, lookup as lookup_param};
 use crate::periods::{Period, Window};
 use crate::usage::{Delta, RawUsage, delta_of, lookup, process_usage, raw_usage, without_zeros};
@@ -157,11 +157,26 @@ fn reject_user_id(params: &Params) -> Result<(), ApiError> {
     }
 }
 
+/// The application of an authorize/authrep call (`Transactor#validate`):
+/// both credentials are an error; then the service's backend version says
+/// which one counts, the other being ignored.
 fn find_application<'a>(
     service: &'a Service,
     params: &Params,
 ) -> Result<(usize, &'a Application), ApiError> {
-    match (params.stripped("app_id"), params.stripped("user_key")) {
+    let (app_id, user_key) = (params.stripped("app_id"), params.stripped("user_key"));
+    if app_id.is_some() && user_key.is_some() {
+        return Err(ApiError::AuthenticationError);
+    }
+    let (app_id, user_key) = match service.backend_version {
+        Some(BackendVersion::UserKey) => (
+            None,
+            Some(user_key.ok_or(ApiError::UserKeyInvalid(String::new()))?),
+        ),
+        Some(BackendVersion::AppId) => (app_id, None),
+        None => (app_id, user_key),
+    };
+    match (app_id, user_key) {
         (Some(_), Some(_)) => Err(ApiError::AuthenticationError),
         (Some(app_id), None) => service
             .app_by_id(app_id)

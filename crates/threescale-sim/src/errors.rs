@@ -88,11 +88,17 @@ impl ApiError {
             ApiError::AuthenticationError => {
                 "either app_id or user_key is allowed, not both".to_string()
             }
+            // apisonator since dd18966d: a blank credential is "missing".
+            ApiError::UserKeyInvalid(key) if key.trim().is_empty() => {
+                "user key is missing".to_string()
+            }
             ApiError::UserKeyInvalid(key) => format!(r#"user key "{key}" is invalid"#),
-            ApiError::ApplicationNotFound(id) => format!(
-                r#"application with id="{}" was not found"#,
-                id.as_deref().unwrap_or_default()
-            ),
+            ApiError::ApplicationNotFound(id) => match id.as_deref() {
+                Some(id) if !id.trim().is_empty() => {
+                    format!(r#"application with id="{id}" was not found"#)
+                }
+                _ => "application id is missing".to_string(),
+            },
             ApiError::MetricInvalid(name) => format!(r#"metric "{name}" is invalid"#),
             ApiError::UsageValueInvalid { metric, value } => match value {
                 Some(value) if !value.trim().is_empty() => {
@@ -194,7 +200,15 @@ mod tests {
     fn messages() {
         assert_eq!(
             ApiError::ApplicationNotFound(None).message(),
-            r#"application with id="" was not found"#
+            "application id is missing"
+        );
+        assert_eq!(
+            ApiError::ApplicationNotFound(Some("7".into())).message(),
+            r#"application with id="7" was not found"#
+        );
+        assert_eq!(
+            ApiError::UserKeyInvalid(String::new()).message(),
+            "user key is missing"
         );
         assert_eq!(
             ApiError::UsageValueInvalid {

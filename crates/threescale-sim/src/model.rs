@@ -56,6 +56,11 @@ pub struct Service {
     pub id: String,
     /// The service token that backend calls must present with `service_id`.
     pub token: String,
+    /// apisonator's `backend_version`: which credential identifies an
+    /// application in authorize/authrep. Absent: either (a simulator
+    /// convenience, so one service can hold both kinds of application).
+    #[serde(default)]
+    pub backend_version: Option<BackendVersion>,
     #[serde(default)]
     pub metrics: Vec<Metric>,
     #[serde(default)]
@@ -63,6 +68,17 @@ pub struct Service {
     /// Proxy configuration per System environment (`production`, `staging`, …).
     #[serde(default)]
     pub system: BTreeMap<String, SystemConfig>,
+}
+
+/// apisonator's `backend_version` of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum BackendVersion {
+    /// `"1"`: the `user_key` alone identifies the application (`app_id` is ignored).
+    #[serde(rename = "1")]
+    UserKey,
+    /// `"2"`: the `app_id` does (`user_key` is ignored), with `app_key`.
+    #[serde(rename = "2")]
+    AppId,
 }
 
 /// A metric or method; a method names its parent metric (usually `hits`).

@@ -1,9 +1,13 @@
 //! The cases, by theme, and the checks they share.
 
 mod adversarial;
+#[cfg(feature = "apisonator")]
+mod apisonator;
 mod cache;
 mod configuration;
 mod credentials;
+#[cfg(feature = "apisonator")]
+mod differential;
 mod extensions;
 mod failures;
 mod metrics;

@@ -823,3 +823,62 @@ fn unconstrained_candidate_wins_the_scan_like_apisonator() {
         &report(Period::Day, 5)
     ));
 }
+
+#[test]
+fn the_backend_version_says_which_credential_counts() {
+    let model = r#"
+services:
+  - id: "1"
+    token: tok
+    backend_version: "1"
+    metrics: [ { name: hits } ]
+    applications: [ { user_key: uk, plan: { name: Basic } } ]
+  - id: "2"
+    token: tok2
+    backend_version: "2"
+    metrics: [ { name: hits } ]
+    applications: [ { app_id: app, app_keys: [k], plan: { name: Pro } } ]
+"#;
+    let mut sim = Sim {
+        model: Model::from_yaml(model).unwrap(),
+        counters: Counters::default(),
+    };
+    let mut ask = |query: &str| {
+        let answer = sim.call(AuthCall::Authorize, query, None);
+        (answer.status, answer.body)
+    };
+    let error = |code: &str, message: &str| {
+        format!(r#"<?xml version="1.0" encoding="UTF-8"?><error code="{code}">{message}</error>"#)
+    };
+    assert_eq!(ask("service_token=tok&service_id=1&user_key=uk").0, 200);
+    for user_key_missing in [
+        "service_token=tok&service_id=1",
+        "service_token=tok&service_id=1&app_id=app",
+    ] {
+        assert_eq!(
+            ask(user_key_missing),
+            (403, error("user_key_invalid", "user key is missing"))
+        );
+    }
+    assert_eq!(
+        ask("service_token=tok2&service_id=2&app_id=app&app_key=k").0,
+        200
+    );
+    for app_id_missing in [
+        "service_token=tok2&service_id=2",
+        "service_token=tok2&service_id=2&user_key=uk",
+    ] {
+        assert_eq!(
+            ask(app_id_missing),
+            (
+                404,
+                error("application_not_found", "application id is missing")
+            )
+        );
+    }
+    assert_eq!(
+        ask("service_token=tok2&service_id=2&app_id=app&user_key=uk").0,
+        403,
+        "both are an error whatever the version"
+    );
+}
