@@ -20,7 +20,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -111,6 +111,13 @@ demo:
 # `make bench ARGS=--quick` runs 2 s each, for development.
 bench:
 	$(if $(filter command line environment,$(origin SECONDS)),BENCH_SECONDS=$(SECONDS)) scripts/bench.sh $(ARGS)
+
+# Throughput, start-up and memory with a big API catalogue (issue 17): 1 service x 1 rule,
+# 1,000 services x 10 rules, 1 service x 1,000 and x 10,000 rules, side by side, one Envoy
+# worker each, cache on (scripts/bench-scale.sh; installs wrk with apt-get if missing).
+# `make bench-scale SECONDS=30`, `make bench-scale ARGS=--quick` as for `make bench`.
+bench-scale:
+	$(if $(filter command line environment,$(origin SECONDS)),BENCH_SECONDS=$(SECONDS)) scripts/bench-scale.sh $(ARGS)
 
 # Coverage-guided fuzzing of the parsers and the decision core (fuzz/README.md).
 # `make fuzz TARGET=config SECONDS=60` runs one target; without TARGET, each target

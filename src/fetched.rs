@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::Service;
-use crate::mapping::MappingRule;
+use crate::mapping::RuleSet;
 use crate::model::Secret;
 
 /// What System has supplied so far, per service.
@@ -18,8 +18,9 @@ pub struct Fetched {
 pub struct FetchedService {
     /// `backend_authentication_value`, when System gave one.
     pub token: Option<Secret>,
-    /// Mapping rules, evaluated after the service's static rules.
-    pub rules: Vec<MappingRule>,
+    /// Mapping rules, evaluated after the service's static rules; indexed when
+    /// the fetch lands, off the request path.
+    pub rules: RuleSet,
 }
 
 impl Fetched {

@@ -89,6 +89,32 @@ impl Glob {
     pub fn as_str(&self) -> &str {
         &self.pattern
     }
+
+    /// What the pattern matches, when it has one of the shapes an index can use.
+    pub fn shape(&self) -> Shape<'_> {
+        match &self.matcher {
+            Matcher::Exact(literal) => Shape::Exact(literal),
+            Matcher::Everything => Shape::Everything,
+            Matcher::Prefix(literal) => Shape::Prefix(literal),
+            Matcher::Suffix(literal) => Shape::Suffix(literal),
+            Matcher::Automaton(_) => Shape::Other,
+        }
+    }
+}
+
+/// The shape of a compiled pattern ([`Glob::shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape<'a> {
+    /// Exactly this text.
+    Exact(&'a str),
+    /// Every input.
+    Everything,
+    /// Every input that starts with this text.
+    Prefix(&'a str),
+    /// Every input that ends with this text.
+    Suffix(&'a str),
+    /// Something else: only [`Glob::matches`] knows.
+    Other,
 }
 
 impl<'de> Deserialize<'de> for Glob {

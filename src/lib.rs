@@ -24,6 +24,9 @@ pub mod model;
 pub mod path;
 pub mod plugin;
 pub mod request;
+pub mod service_index;
 pub mod system;
+#[cfg(test)]
+mod test_rng;
 #[cfg(test)]
 mod vectors;

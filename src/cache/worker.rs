@@ -666,7 +666,7 @@ mod tests {
             0,
             crate::fetched::FetchedService {
                 token: Some("from-system".into()),
-                rules: Vec::new(),
+                rules: Default::default(),
             },
         );
         worker.flush_soon();

@@ -6,6 +6,7 @@ use super::locate::{Position, Syntax, locate};
 use super::path::FieldPath;
 use super::validate::validate;
 use super::{Config, ConfigError};
+use crate::service_index::ServiceIndex;
 
 /// Parses and validates a plugin configuration given as JSON or YAML bytes.
 pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
@@ -28,6 +29,9 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     let config = deserialize(text, syntax)?;
     let (mut config, warnings) = validate(config).map_err(|error| place(error, text, syntax))?;
     config.warnings = warnings;
+    config.services.shrink_to_fit();
+    let authorities = config.services.iter().map(|s| s.authorities.as_slice());
+    config.service_index = ServiceIndex::from_globs(authorities);
     Ok(config)
 }
 
@@ -41,38 +45,55 @@ fn detect_syntax(text: &str) -> Syntax {
     }
 }
 
-/// Reads the text into a document tree, then the tree into [`Config`]. Going
-/// through one tree type means every `Deserialize` impl is compiled once, not
-/// once per syntax (which halves the serde code in the module); positions are
-/// found afterwards by the locator, from the field path.
+/// Reads the text into [`Config`]. JSON (what Envoy and Istio hand over) is read
+/// straight from the text: a document tree of a configuration with thousands of
+/// mapping rules would take ten times the text's size at its peak, and a Wasm
+/// VM's memory never shrinks back. YAML is turned into JSON text first, so that
+/// every `Deserialize` impl is compiled once, for one deserializer (which halves
+/// the serde code in the module); positions are found afterwards by the locator,
+/// from the field path, in the text as written.
 fn deserialize(text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
-    let document = read_document(text, syntax)?;
-    serde_path_to_error::deserialize(document).map_err(|error| {
-        let path = FieldPath::from_serde(error.path());
-        let error = ConfigError::at(path, error.into_inner().to_string());
-        place(error, text, syntax)
-    })
-}
-
-/// Syntax errors, placed where the parser stopped.
-fn read_document(text: &str, syntax: Syntax) -> Result<serde_json::Value, ConfigError> {
     match syntax {
-        Syntax::Json => serde_json::from_str(text).map_err(|error| {
-            let reported = Position {
-                line: error.line(),
-                column: error.column(),
-            };
-            ConfigError::at(
-                FieldPath::root(),
-                strip_position(&error.to_string(), reported),
-            )
-            .placed(text, reported)
-        }),
+        Syntax::Json => deserialize_json(text, text, syntax),
         Syntax::Yaml => {
             check_flow_depth(text)?;
-            read_yaml(text)
+            let json = read_yaml(text)?.to_string();
+            deserialize_json(&json, text, syntax)
         }
     }
+}
+
+/// Deserializes JSON text `json`; errors are placed in `text`, written in `syntax`
+/// (the same text unless it was YAML).
+fn deserialize_json(json: &str, text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let config = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = FieldPath::from_serde(error.path());
+        let error = error.into_inner();
+        if error.is_data() {
+            let message = strip_any_position(&error.to_string());
+            place(ConfigError::at(path, message), text, syntax)
+        } else {
+            json_syntax_error(&error, text)
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| json_syntax_error(&error, text))?;
+    Ok(config)
+}
+
+/// A JSON syntax error, placed where the parser stopped.
+fn json_syntax_error(error: &serde_json::Error, text: &str) -> ConfigError {
+    let reported = Position {
+        line: error.line(),
+        column: error.column(),
+    };
+    ConfigError::at(
+        FieldPath::root(),
+        strip_position(&error.to_string(), reported),
+    )
+    .placed(text, reported)
 }
 
 /// Deepest nesting of YAML flow collections (`[...]`, `{...}`) read. serde_yaml
@@ -156,6 +177,25 @@ fn position_of(text: &str, offset: usize) -> Position {
             .get(line_start..)
             .map_or(0, |line| line.chars().count())
             + 1,
+    }
+}
+
+/// A message without the ` at line L column C` a text deserializer appends: data
+/// errors are placed by field path instead.
+fn strip_any_position(message: &str) -> String {
+    let Some((head, position)) = message.rsplit_once(" at line ") else {
+        return message.to_owned();
+    };
+    let numbers = position.split_once(" column ");
+    let is_position = numbers.is_some_and(|(line, column)| {
+        [line, column]
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if is_position {
+        head.to_owned()
+    } else {
+        message.to_owned()
     }
 }
 

@@ -24,8 +24,9 @@ use serde::{Deserialize, Deserializer};
 
 use crate::glob::Glob;
 use crate::lookup::CredentialQueries;
-use crate::mapping::MappingRule;
+use crate::mapping::RuleSet;
 use crate::model::Secret;
+use crate::service_index::ServiceIndex;
 
 /// The validated plugin configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -71,6 +72,9 @@ pub struct Config {
     /// Things worth a warning in the log that do not make the configuration invalid.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The services filed by authority, built by [`parse`] once the rest is valid.
+    #[serde(skip)]
+    pub service_index: ServiceIndex,
 }
 
 fn yes() -> bool {
@@ -145,9 +149,9 @@ pub struct Service {
     pub authorities: Vec<Glob>,
     /// Where the credentials are found.
     pub credentials: CredentialQueries,
-    /// Static mapping rules, evaluated before fetched ones.
+    /// Static mapping rules, evaluated before fetched ones (indexed as they are read).
     #[serde(default)]
-    pub mapping_rules: Vec<MappingRule>,
+    pub mapping_rules: RuleSet,
     /// This service's mode, instead of the top-level `mode`.
     #[serde(default)]
     pub mode: Option<Mode>,
@@ -326,13 +330,12 @@ impl Config {
 
     /// The service a request's authority selects: the first whose authority globs
     /// match (docs/behaviour.md §3 step 2), with its position in `services`.
+    /// Looked up in the index `parse` built ([`ServiceIndex`]).
     pub fn select_service(&self, authority: &str) -> Option<(usize, &Service)> {
-        self.services.iter().enumerate().find(|(_, service)| {
-            service
-                .authorities
-                .iter()
-                .any(|glob| glob.matches(authority))
-        })
+        let position = self.service_index.select(authority)?;
+        self.services
+            .get(position)
+            .map(|service| (position, service))
     }
 
     /// The mode a request is handled in: its service's `mode`, else the top-level

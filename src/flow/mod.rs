@@ -150,12 +150,20 @@ fn decide(
         let why = Unreachable::ConfigurationUnknown;
         return Ok(unreachable(config, &service.id, why, &forward));
     };
-    let fetched_rules = fetched_service.into_iter().flat_map(|f| f.rules.iter());
-    let rules = service.mapping_rules.iter().chain(fetched_rules);
+    let fetched_rules = fetched_service.map(|f| &f.rules);
     // Rules see the path's normal form; the path sent upstream stays as it was.
     let matched_path = path::normalize(&target.path);
-    let usages = mapping::match_rules(rules.clone(), &target.method, &matched_path);
-    notes.rules(rules, &target.method, &matched_path, &usages);
+    let usages = mapping::match_indexed(
+        &service.mapping_rules,
+        fetched_rules,
+        &target.method,
+        &matched_path,
+    );
+    let all_rules = service
+        .mapping_rules
+        .iter()
+        .chain(fetched_rules.into_iter().flat_map(|rules| rules.iter()));
+    notes.rules(all_rules, &target.method, &matched_path, &usages);
     if usages.0.is_empty() {
         // The path only: its query may hold credentials.
         debug!(

@@ -1005,7 +1005,7 @@ fn fetched(token: Option<&str>, rules: Vec<MappingRule>) -> Fetched {
         0,
         FetchedService {
             token: token.map(Secret::from),
-            rules,
+            rules: rules.into(),
         },
     );
     fetched

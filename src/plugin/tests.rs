@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::cache::MemoryStore;
 use crate::io::HttpCall;
+use crate::mapping::RuleSet;
 use crate::request::PlainRequest;
 
 const NOW: Duration = Duration::from_secs(1_700_000_000);
@@ -174,7 +175,7 @@ fn system_fetches_go_out_on_the_tick_and_their_answers_reach_the_fetcher() {
     let mut config = config(json!({
         "system": {"upstream": {"name": "system", "url": "https://system/"}, "token": "at0ken", "ttl": 60}
     }));
-    config.services[0].mapping_rules.clear();
+    config.services[0].mapping_rules = RuleSet::default();
     config.services[0].token = None;
     let mut plugin = Plugin::new(config, NOW);
     assert!(plugin.needs_timer());

@@ -174,7 +174,7 @@ impl Fetcher {
                 Outcome {
                     fetched: Some(FetchedService {
                         token: proxy.token,
-                        rules: proxy.rules,
+                        rules: proxy.rules.into(),
                     }),
                     log,
                 }

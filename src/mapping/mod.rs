@@ -9,6 +9,18 @@
 //! arrive from 3scale System). Path matching simulates the pattern as a small
 //! automaton, so its cost is at most `pattern length × path length` whatever the
 //! placeholders are; nothing in a pattern is a regular expression.
+//!
+//! [`match_rules`] tries every rule in turn and is the reference; the request
+//! path uses [`match_indexed`], which asks each [`RuleSet`]'s index for the few
+//! rules that can match and gives the same answer (`index.rs`).
+
+mod index;
+
+pub use index::{RuleIndex, RuleSet, match_indexed};
+
+use std::ops::ControlFlow;
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 
@@ -201,17 +213,27 @@ fn positive_delta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::
 /// request query; keys and literal values are form-decoded on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
-    source: String,
-    path: Vec<PathToken>,
+    source: Box<str>,
+    /// Where the path part ends in `source`, before its `$` anchor or `?` query
+    /// part. Its tokens are compiled when a match needs them: a configuration
+    /// can hold thousands of patterns, a request tries only a few.
+    path_end: usize,
+    /// The path part with its escapes in normal form ([`crate::path`]), when that
+    /// differs from the text as written (it rarely does): requests are matched in
+    /// normal form, so `%7e` in a pattern must match `~`.
+    normal_path: Option<Box<str>>,
     anchored: bool,
-    query: Vec<QueryRequirement>,
+    query: Box<[QueryRequirement]>,
 }
 
-/// One element of a compiled path part.
+/// One element of a compiled path part. Paths are matched byte by byte: a
+/// literal character is the run of its UTF-8 bytes, and placeholder characters
+/// are all ASCII, so this matches exactly what matching characters would, in two
+/// bytes a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PathToken {
-    /// Exactly this character.
-    Literal(char),
+    /// Exactly this byte.
+    Literal(u8),
     /// One placeholder character (the mandatory first character of `{name}`).
     Placeholder,
     /// Any number of further placeholder characters.
@@ -292,10 +314,12 @@ impl Pattern {
             .map(|pair| compile_query_pair(source, pair))
             .collect::<Result<_, _>>()?;
         Ok(Pattern {
-            source: source.to_owned(),
-            // Requests are matched in normal form (crate::path), so escapes in
-            // the pattern are put in the same form: `%7e` matches `/~`.
-            path: compile_path(&crate::path::normalize_escapes(path_body)),
+            source: source.into(),
+            path_end: path_body.len(),
+            normal_path: match crate::path::normalize_escapes(path_body) {
+                Cow::Owned(normal) => Some(normal.into()),
+                Cow::Borrowed(_) => None,
+            },
             anchored,
             query,
         })
@@ -311,6 +335,26 @@ impl Pattern {
         &self.source
     }
 
+    /// The literal bytes every matching path starts with (repeated `/` collapsed):
+    /// the path part up to its first placeholder.
+    pub fn literal_prefix(&self) -> Vec<u8> {
+        compile_path(self.path_body())
+            .iter()
+            .map_while(|token| match token {
+                PathToken::Literal(c) => Some(*c),
+                PathToken::Placeholder | PathToken::PlaceholderRest => None,
+            })
+            .collect()
+    }
+
+    /// The path part the request's normal form is matched against.
+    fn path_body(&self) -> &str {
+        match &self.normal_path {
+            Some(normal) => normal,
+            None => self.source.get(..self.path_end).unwrap_or_default(),
+        }
+    }
+
     fn matches_target(&self, target: &RequestTarget<'_>) -> bool {
         self.path_matches(target.path)
             && self
@@ -324,14 +368,14 @@ impl Pattern {
     /// characters read so far". Without an anchor, reaching the final state at
     /// any point is a (prefix) match.
     fn path_matches(&self, path: &str) -> bool {
-        let tokens = self.path.as_slice();
+        let tokens = &*compile_path(self.path_body());
         let mut current = vec![false; tokens.len() + 1];
         let mut next = current.clone();
         if let Some(start) = current.first_mut() {
             *start = true;
         }
         follow_empty_matches(tokens, &mut current);
-        for c in collapse_slashes(path) {
+        for c in collapse_slashes(path.as_bytes()) {
             if !self.anchored && is_final(&current) {
                 return true;
             }
@@ -373,20 +417,20 @@ fn check_braces(source: &str, part: &str) -> Result<(), PatternError> {
 
 /// Turns a path part (without its anchor, braces already checked) into tokens,
 /// collapsing repeated `/`.
-fn compile_path(path: &str) -> Vec<PathToken> {
+fn compile_path(path: &str) -> Box<[PathToken]> {
     let mut tokens = Vec::with_capacity(path.len());
-    let mut chars = collapse_slashes(path);
-    while let Some(c) = chars.next() {
-        if c == '{' {
+    let mut bytes = collapse_slashes(path.as_bytes());
+    while let Some(c) = bytes.next() {
+        if c == b'{' {
             // The name is irrelevant to matching; skip to the closing brace.
-            chars.by_ref().find(|&c| c == '}');
+            bytes.by_ref().find(|&c| c == b'}');
             tokens.push(PathToken::Placeholder);
             tokens.push(PathToken::PlaceholderRest);
         } else {
             tokens.push(PathToken::Literal(c));
         }
     }
-    tokens
+    tokens.into_boxed_slice()
 }
 
 /// Compiles one non-empty `key=value` pair of the query part of `source`. A pair without
@@ -434,16 +478,16 @@ impl QueryRequirement {
 
 /// The characters a `{name}` placeholder matches: RFC 3986 unreserved and
 /// sub-delimiters, `%` (percent-encoded octets), `@` and `:`; never `/`.
-fn is_placeholder_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=@:".contains(c)
+fn is_placeholder_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=@:".contains(&c)
 }
 
-/// The characters of `text` with every run of `/` reduced to one.
-fn collapse_slashes(text: &str) -> impl Iterator<Item = char> + '_ {
+/// The bytes of `text` with every run of `/` reduced to one.
+fn collapse_slashes(text: &[u8]) -> impl Iterator<Item = u8> + '_ {
     let mut after_slash = false;
-    text.chars().filter(move |&c| {
-        let repeated = c == '/' && after_slash;
-        after_slash = c == '/';
+    text.iter().copied().filter(move |&c| {
+        let repeated = c == b'/' && after_slash;
+        after_slash = c == b'/';
         !repeated
     })
 }
@@ -454,7 +498,7 @@ fn is_final(states: &[bool]) -> bool {
 }
 
 /// Computes the states reached from `current` by reading `c`.
-fn advance(tokens: &[PathToken], current: &[bool], next: &mut [bool], c: char) {
+fn advance(tokens: &[PathToken], current: &[bool], next: &mut [bool], c: u8) {
     next.fill(false);
     for (index, (token, _)) in tokens
         .iter()
@@ -517,17 +561,31 @@ pub fn match_rules<'a>(
     let target = RequestTarget::parse(path_and_query);
     let mut usages = Usages::default();
     for rule in rules {
-        if !rule.matches_target(method, &target) {
-            continue;
-        }
-        for usage in &rule.usages {
-            usages.add(&usage.name, usage.delta);
-        }
-        if rule.last {
+        if apply_rule(rule, method, &target, &mut usages).is_break() {
             break;
         }
     }
     usages
+}
+
+/// Adds the usages of `rule` when it matches; breaks when it matched and is `last`.
+fn apply_rule(
+    rule: &MappingRule,
+    method: &str,
+    target: &RequestTarget<'_>,
+    usages: &mut Usages,
+) -> ControlFlow<()> {
+    if !rule.matches_target(method, target) {
+        return ControlFlow::Continue(());
+    }
+    for usage in &rule.usages {
+        usages.add(&usage.name, usage.delta);
+    }
+    if rule.last {
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
+    }
 }
 
 #[cfg(test)]
@@ -549,7 +607,7 @@ mod tests {
     fn vector_rows() -> Vec<Row<'static>> {
         crate::vectors::rows(
             "mapping.tsv",
-            include_str!("../tests/vectors/mapping.tsv"),
+            include_str!("../../tests/vectors/mapping.tsv"),
             5,
         )
         .into_iter()
