@@ -166,8 +166,11 @@ fn durability_3scale_answering_5xx_then_back() {
 fn durability_3scale_refusing_connections_then_back() {
     let mut stack = durable_stack("durability_refused");
     let allowed = send_with_usage_pending(&stack);
-    // Read before stopping: nothing but the authreps has been reported yet.
-    let counted_before = total_hits(&stack.admin(), USER_KEY);
+    // From now on nothing reaches the count, so what it shows before the stop
+    // is what this life of the simulator counted.
+    let admin = stack.admin();
+    admin.fault(&json!({ "mode": "close", "scope": "backend" }));
+    let counted_before = total_hits(&admin, USER_KEY);
     stack.stop_sim();
     std::thread::sleep(OUTAGE);
     stack.restart_sim();
