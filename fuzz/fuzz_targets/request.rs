@@ -8,7 +8,8 @@
 //! An empty field is an empty header; fields missing at the end leave those
 //! headers out (and no answer field means the call could not be dispatched).
 //! The selector's first byte picks one of two fixed configurations (odd:
-//! passthrough metadata and fail-open).
+//! passthrough metadata and fail-open; even: `mode: report` for every service but
+//! the first, which says `enforce`, and `debug_headers`).
 //!
 //! Beyond "no panic", the target checks `strip_credentials` (even selector): a
 //! request sent on carries no header and no query parameter a credential came from.
@@ -38,6 +39,7 @@ const SERVICES: &str = r#"
 services:
   - id: "1"
     token: token-1
+    mode: enforce
     authorities: ["api.*", "*.api.example.com:*"]
     mapping_rules:
       - method: GET
@@ -116,6 +118,8 @@ system:
 "#;
 
 const STRICT: &str = r#"
+mode: report
+debug_headers: true
 strip_credentials: true
 rate_limit_headers: true
 errors:
