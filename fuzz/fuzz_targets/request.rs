@@ -153,7 +153,7 @@ fn fetched() -> &'static Fetched {
             1,
             FetchedService {
                 token: Some("fetched-token".into()),
-                rules: vec![rule],
+                rules: vec![rule].into(),
             },
         );
         fetched
