@@ -86,8 +86,7 @@ test-apisonator: wasm envoy sim
 
 lint: wasm-target
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets --features threescale-wasm-auth/e2e -- -D warnings
-	$(CARGO) clippy --all-targets --features apisonator -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features threescale-wasm-auth/apisonator -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --lib --target wasm32-wasip1 -- -D warnings
 	@! $(CARGO) tree -p threescale-wasm-auth --no-default-features -e normal | grep -q proxy-wasm \
