@@ -267,6 +267,14 @@ mod tests {
         )
     }
 
+    /// [`status`] naming only `hits`: no answer shows that 3scale knows `products`.
+    fn status_without_hierarchy(max: i64, current: i64) -> String {
+        status(max, current).replace(
+            r#"<hierarchy><metric name="hits" children="products"/></hierarchy>"#,
+            "",
+        )
+    }
+
     fn pending(decision: Decision) -> Pending {
         match decision {
             Decision::CallOut(call_out) => {
@@ -362,10 +370,7 @@ mod tests {
     fn a_metric_not_confirmed_for_the_application_goes_to_3scale() {
         let mut harness = Harness::new(config(json!({})));
         let first = pending(harness.request("/", "k", NOW));
-        let only_hits = status(100, 1).replace(
-            r#"<hierarchy><metric name="hits" children="products"/></hierarchy>"#,
-            "",
-        );
+        let only_hits = status_without_hierarchy(100, 1);
         harness.answer(&first, "200", None, &only_hits, NOW);
         assert!(matches!(
             harness.request("/", "k", NOW + 1),
@@ -387,10 +392,7 @@ mod tests {
     fn a_metric_error_is_not_cached_as_a_denial_of_the_application() {
         let mut harness = Harness::new(config(json!({})));
         let first = pending(harness.request("/", "k", NOW));
-        let only_hits = status(100, 1).replace(
-            r#"<hierarchy><metric name="hits" children="products"/></hierarchy>"#,
-            "",
-        );
+        let only_hits = status_without_hierarchy(100, 1);
         harness.answer(&first, "200", None, &only_hits, NOW);
         let typo = pending(harness.request("/p", "k", NOW + 1));
         let error = r#"<?xml version="1.0" encoding="UTF-8"?><error code="metric_invalid">metric "products" is invalid</error>"#;
