@@ -146,7 +146,7 @@ fn origin_text(origin: &Origin) -> String {
 fn rule_text(rule: &MappingRule) -> String {
     let method = match &rule.method {
         RuleMethod::Any => "ANY",
-        RuleMethod::Exact(method) => method.as_str(),
+        RuleMethod::Exact(method) => method,
     };
     format!("{method} {}", rule.pattern.as_str())
 }

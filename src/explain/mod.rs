@@ -391,14 +391,14 @@ fn rules_trace(rules: &[MappingRule], method: &str, matched_path: &str) -> Rules
                 index,
                 method: match &rule.method {
                     RuleMethod::Any => "ANY".to_owned(),
-                    RuleMethod::Exact(method) => method.clone(),
+                    RuleMethod::Exact(method) => method.to_string(),
                 },
                 pattern: rule.pattern.as_str().to_owned(),
                 usages: rule
                     .usages
                     .iter()
                     .map(|usage| UsageView {
-                        metric: usage.name.clone(),
+                        metric: usage.name.to_string(),
                         delta: usage.delta,
                     })
                     .collect(),

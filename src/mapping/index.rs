@@ -16,35 +16,51 @@
 
 use std::borrow::Cow;
 use std::ops::{ControlFlow, Deref};
+use std::sync::OnceLock;
 
+use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{MappingRule, RequestTarget, RuleMethod, Usages, apply_rule, collapse_slashes};
+use super::{MappingRule, Names, RequestTarget, RuleMethod, Usages, apply_rule, collapse_slashes};
 
 /// Mapping rules in their order, with the index that finds the ones a request can match.
-/// Built once, when the configuration is read or a fetch from System lands.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// The index is built at the first match, not when the rules are read. A Wasm
+/// VM's memory only grows, so what is alive at its peak stays resident: built
+/// while the configuration text is still in memory, the index would add its size
+/// to that peak, while built later it fills the space the text left. And a VM
+/// that never serves a request (Envoy's main thread parses the configuration too)
+/// never builds it.
+#[derive(Debug, Clone, Default)]
 pub struct RuleSet {
-    rules: Vec<MappingRule>,
-    index: RuleIndex,
+    rules: Box<[MappingRule]>,
+    index: OnceLock<RuleIndex>,
 }
 
 impl RuleSet {
-    /// Indexes `rules`, keeping their order.
+    /// Keeps `rules` in their order, with one copy of each method and metric name;
+    /// their index is built when first needed.
     pub fn new(mut rules: Vec<MappingRule>) -> RuleSet {
-        // Lists read from text grow by doubling; a big one would keep up to half
-        // of its room unused for as long as the configuration lives.
-        rules.shrink_to_fit();
+        let mut names = Names::default();
         for rule in &mut rules {
-            rule.usages.shrink_to_fit();
+            names.share(rule);
         }
-        let index = RuleIndex::build(&rules);
-        RuleSet { rules, index }
+        RuleSet::of_shared(rules)
     }
 
-    /// The index of the rules.
+    /// Keeps `rules`, whose names are already shared.
+    fn of_shared(rules: Vec<MappingRule>) -> RuleSet {
+        // `into_boxed_slice` gives back the room a list read from text grew into
+        // by doubling: up to half of it, for as long as the configuration lives.
+        RuleSet {
+            rules: rules.into_boxed_slice(),
+            index: OnceLock::new(),
+        }
+    }
+
+    /// The index of the rules (built on the first call).
     pub fn index(&self) -> &RuleIndex {
-        &self.index
+        self.index.get_or_init(|| RuleIndex::build(&self.rules))
     }
 
     /// Adds the usages of the matching rules, in order, to `usages`; breaks when a
@@ -56,13 +72,23 @@ impl RuleSet {
         candidates: &mut Vec<usize>,
         usages: &mut Usages,
     ) -> ControlFlow<()> {
-        self.index.candidates(method, target.path, candidates);
+        self.index().candidates(method, target.path, candidates);
         for rule in candidates.iter().filter_map(|&at| self.rules.get(at)) {
             apply_rule(rule, method, target, usages)?;
         }
         ControlFlow::Continue(())
     }
 }
+
+/// Two sets are equal when their rules are: the index follows from them, and may
+/// not be built yet in either.
+impl PartialEq for RuleSet {
+    fn eq(&self, other: &RuleSet) -> bool {
+        self.rules == other.rules
+    }
+}
+
+impl Eq for RuleSet {}
 
 impl Deref for RuleSet {
     type Target = [MappingRule];
@@ -78,9 +104,34 @@ impl From<Vec<MappingRule>> for RuleSet {
     }
 }
 
+/// Reads a list of rules, sharing the names of each as soon as it is read, so that
+/// the copies read are freed (and their space reused) while the list is read.
 impl<'de> Deserialize<'de> for RuleSet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Vec::<MappingRule>::deserialize(deserializer).map(RuleSet::new)
+        struct Rules;
+        impl<'de> Visitor<'de> for Rules {
+            type Value = RuleSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of mapping rules")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RuleSet, A::Error> {
+                let mut names = Names::default();
+                let mut rules = Vec::new();
+                while let Some(mut rule) = seq.next_element::<MappingRule>()? {
+                    names.share(&mut rule);
+                    // Room for a quarter more at a time, not twice as many: the
+                    // room a list grows into is part of the peak while parsing
+                    // even if it is given back at the end, and the list is read
+                    // only once.
+                    if rules.len() == rules.capacity() {
+                        rules.reserve_exact(rules.len() / 4 + 16);
+                    }
+                    rules.push(rule);
+                }
+                Ok(RuleSet::of_shared(rules))
+            }
+        }
+        deserializer.deserialize_seq(Rules)
     }
 }
 
@@ -155,7 +206,7 @@ impl RuleIndex {
             Some(at) => at,
             None => {
                 self.methods
-                    .push((name.as_str().into(), PrefixTree::default()));
+                    .push((Box::from(&**name), PrefixTree::default()));
                 self.methods.len() - 1
             }
         };

@@ -18,9 +18,10 @@ mod index;
 
 pub use index::{RuleIndex, RuleSet, match_indexed};
 
-use std::ops::ControlFlow;
-
 use std::borrow::Cow;
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 
@@ -36,8 +37,10 @@ pub struct MappingRule {
     pub method: RuleMethod,
     /// Path (and optional query) pattern.
     pub pattern: Pattern,
-    /// Metrics and deltas added when the rule matches.
-    pub usages: Vec<Usage>,
+    /// Metrics and deltas added when the rule matches (shared by the rules of a
+    /// [`RuleSet`] with the same list).
+    #[serde(deserialize_with = "usage_list")]
+    pub usages: Arc<[Usage]>,
     /// Stop evaluating further rules when this one matches.
     #[serde(default)]
     pub last: bool,
@@ -72,7 +75,7 @@ impl MappingRule {
         Ok(MappingRule {
             method: RuleMethod::parse(method)?,
             pattern: Pattern::compile(pattern)?,
-            usages,
+            usages: usages.into(),
             last,
         })
     }
@@ -92,8 +95,8 @@ impl MappingRule {
 pub enum RuleMethod {
     /// `any`: every method.
     Any,
-    /// One method, stored uppercase.
-    Exact(String),
+    /// One method, stored uppercase (shared by the rules of a [`RuleSet`] that have it).
+    Exact(Arc<str>),
 }
 
 /// Why a rule's method is invalid.
@@ -121,7 +124,7 @@ impl RuleMethod {
         if !method.chars().all(is_token_char) {
             return Err(MethodError::NotToken(method.to_owned()));
         }
-        Ok(RuleMethod::Exact(method.to_ascii_uppercase()))
+        Ok(RuleMethod::Exact(method.to_ascii_uppercase().into()))
     }
 
     /// Whether a request method matches, ignoring case.
@@ -140,18 +143,17 @@ fn is_token_char(c: char) -> bool {
 
 impl<'de> Deserialize<'de> for RuleMethod {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let method = String::deserialize(deserializer)?;
-        RuleMethod::parse(&method).map_err(serde::de::Error::custom)
+        read_str(deserializer, RuleMethod::parse)
     }
 }
 
 /// A metric and how much one matching request adds to it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Usage {
-    /// Metric system name (not empty).
+    /// Metric system name (not empty; shared by the rules of a [`RuleSet`] that count it).
     #[serde(deserialize_with = "metric_name")]
-    pub name: String,
+    pub name: Arc<str>,
     /// Positive increment.
     #[serde(deserialize_with = "positive_delta")]
     pub delta: u64,
@@ -178,19 +180,86 @@ impl Usage {
             return Err(UsageError::ZeroDelta(name.to_owned()));
         }
         Ok(Usage {
-            name: name.to_owned(),
+            name: name.into(),
             delta,
         })
     }
 }
 
-/// Deserializes a metric name, rejecting the empty string.
-fn metric_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    let name = String::deserialize(deserializer)?;
-    if name.is_empty() {
-        return Err(serde::de::Error::custom(UsageError::EmptyName));
+/// The methods, metric names and usage lists of a list of rules, one copy of
+/// each: a list of thousands of rules names a few methods and metrics, mostly in
+/// the same few usage lists, over and over.
+#[derive(Debug, Default)]
+struct Names {
+    names: HashSet<Arc<str>>,
+    usage_lists: HashSet<Arc<[Usage]>>,
+}
+
+impl Names {
+    /// Makes the names and the usage list of `rule` the copies already held,
+    /// holding the new ones.
+    fn share(&mut self, rule: &mut MappingRule) {
+        if let RuleMethod::Exact(method) = &mut rule.method {
+            share(&mut self.names, method);
+        }
+        if let Some(usages) = Arc::get_mut(&mut rule.usages) {
+            for usage in usages {
+                share(&mut self.names, &mut usage.name);
+            }
+        }
+        share(&mut self.usage_lists, &mut rule.usages);
     }
-    Ok(name)
+}
+
+/// Replaces `value` with the equal one `held` has, or adds it there.
+fn share<T: Eq + std::hash::Hash + ?Sized>(held: &mut HashSet<Arc<T>>, value: &mut Arc<T>) {
+    match held.get(&**value) {
+        Some(copy) => *value = Arc::clone(copy),
+        None => {
+            held.insert(Arc::clone(value));
+        }
+    }
+}
+
+/// Deserializes a list of usages.
+fn usage_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<[Usage]>, D::Error> {
+    Vec::<Usage>::deserialize(deserializer).map(Arc::from)
+}
+
+/// Deserializes a metric name, rejecting the empty string.
+fn metric_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+    read_str(deserializer, |name| match name {
+        "" => Err(UsageError::EmptyName),
+        name => Ok(name.into()),
+    })
+}
+
+/// Reads a string and hands it to `read`, whose error becomes the deserializer's.
+/// The text is only borrowed: an owned copy of every method, pattern and metric
+/// name of thousands of rules would be allocated only to be freed again.
+fn read_str<'de, D, T, E>(
+    deserializer: D,
+    read: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    E: std::fmt::Display,
+{
+    struct Text<F>(F);
+    impl<T, E, F> serde::de::Visitor<'_> for Text<F>
+    where
+        E: std::fmt::Display,
+        F: FnOnce(&str) -> Result<T, E>,
+    {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<Error: serde::de::Error>(self, text: &str) -> Result<T, Error> {
+            (self.0)(text).map_err(Error::custom)
+        }
+    }
+    deserializer.deserialize_str(Text(read))
 }
 
 /// Deserializes a delta (integer or whole float), rejecting zero.
@@ -218,11 +287,19 @@ pub struct Pattern {
     /// part. Its tokens are compiled when a match needs them: a configuration
     /// can hold thousands of patterns, a request tries only a few.
     path_end: usize,
-    /// The path part with its escapes in normal form ([`crate::path`]), when that
-    /// differs from the text as written (it rarely does): requests are matched in
-    /// normal form, so `%7e` in a pattern must match `~`.
-    normal_path: Option<Box<str>>,
     anchored: bool,
+    /// What few patterns have, out of line: a pointer in each of thousands of
+    /// rules instead of two empty fields.
+    rare: Option<Box<RareParts>>,
+}
+
+/// The parts of a [`Pattern`] that most patterns do not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RareParts {
+    /// The path part with its escapes in normal form ([`crate::path`]), when that
+    /// differs from the text as written: requests are matched in normal form, so
+    /// `%7e` in a pattern must match `~`.
+    normal_path: Option<Box<str>>,
     query: Box<[QueryRequirement]>,
 }
 
@@ -308,20 +385,22 @@ impl Pattern {
         if path_body.contains('$') || query_part.contains('$') {
             return Err(PatternError::MisplacedAnchor(source.to_owned()));
         }
-        let query = query_part
+        let query: Box<[QueryRequirement]> = query_part
             .split('&')
             .filter(|pair| !pair.is_empty())
             .map(|pair| compile_query_pair(source, pair))
             .collect::<Result<_, _>>()?;
+        let normal_path = match crate::path::normalize_escapes(path_body) {
+            Cow::Owned(normal) => Some(normal.into()),
+            Cow::Borrowed(_) => None,
+        };
+        let rare = (normal_path.is_some() || !query.is_empty())
+            .then(|| Box::new(RareParts { normal_path, query }));
         Ok(Pattern {
             source: source.into(),
             path_end: path_body.len(),
-            normal_path: match crate::path::normalize_escapes(path_body) {
-                Cow::Owned(normal) => Some(normal.into()),
-                Cow::Borrowed(_) => None,
-            },
             anchored,
-            query,
+            rare,
         })
     }
 
@@ -349,7 +428,11 @@ impl Pattern {
 
     /// The path part the request's normal form is matched against.
     fn path_body(&self) -> &str {
-        match &self.normal_path {
+        match self
+            .rare
+            .as_ref()
+            .and_then(|rare| rare.normal_path.as_ref())
+        {
             Some(normal) => normal,
             None => self.source.get(..self.path_end).unwrap_or_default(),
         }
@@ -358,9 +441,14 @@ impl Pattern {
     fn matches_target(&self, target: &RequestTarget<'_>) -> bool {
         self.path_matches(target.path)
             && self
-                .query
+                .query()
                 .iter()
                 .all(|requirement| requirement.is_met_by(&target.query))
+    }
+
+    /// The `key=value` pairs of the query part.
+    fn query(&self) -> &[QueryRequirement] {
+        self.rare.as_ref().map_or(&[], |rare| &rare.query)
     }
 
     /// Runs the path part as a nondeterministic automaton over the request path
@@ -391,8 +479,7 @@ impl Pattern {
 
 impl<'de> Deserialize<'de> for Pattern {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let source = String::deserialize(deserializer)?;
-        Pattern::compile(&source).map_err(serde::de::Error::custom)
+        read_str(deserializer, Pattern::compile)
     }
 }
 
@@ -578,7 +665,7 @@ fn apply_rule(
     if !rule.matches_target(method, target) {
         return ControlFlow::Continue(());
     }
-    for usage in &rule.usages {
+    for usage in rule.usages.iter() {
         usages.add(&usage.name, usage.delta);
     }
     if rule.last {
@@ -1219,7 +1306,7 @@ mod tests {
         .unwrap();
         assert_eq!(rule.method, RuleMethod::Any);
         assert!(!rule.last);
-        assert_eq!(rule.usages, [usage("sales", 1), usage("products", 2)]);
+        assert_eq!(*rule.usages, [usage("sales", 1), usage("products", 2)]);
     }
 
     #[test]
@@ -1227,7 +1314,7 @@ mod tests {
         let rule =
             from_json(r#"{"method":"GET","pattern":"/","usages":[{"name":"hits","delta":1.0}]}"#)
                 .unwrap();
-        assert_eq!(rule.usages, [usage("hits", 1)]);
+        assert_eq!(*rule.usages, [usage("hits", 1)]);
     }
 
     #[test]
@@ -1276,7 +1363,8 @@ mod tests {
             .to_string();
         assert!(error.starts_with("[1].pattern"), "{error}");
         assert!(error.contains("`/a$b`"), "{error}");
-        assert!(error.contains("line 4"), "{error}");
+        // The line of the pattern itself (the second rule starts on line 4).
+        assert!(error.contains("line 5"), "{error}");
     }
 
     #[test]

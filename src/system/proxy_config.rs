@@ -165,7 +165,7 @@ mod tests {
         assert!(config.skipped.is_empty());
         let orders = &config.rules[1];
         assert!(orders.last);
-        assert_eq!(orders.usages, vec![Usage::new("orders", 3).unwrap()]);
+        assert_eq!(*orders.usages, [Usage::new("orders", 3).unwrap()]);
         assert!(orders.matches("POST", "/orders"));
         assert!(!orders.matches("POST", "/orders/1"));
     }
@@ -174,7 +174,7 @@ mod tests {
     fn metric_defaults_to_hits_and_delta_to_one() {
         let config =
             parse(answer(r#"[{"http_method": "GET", "pattern": "/"}]"#).as_bytes()).unwrap();
-        assert_eq!(config.rules[0].usages, vec![Usage::new("hits", 1).unwrap()]);
+        assert_eq!(*config.rules[0].usages, [Usage::new("hits", 1).unwrap()]);
         let config = parse(
             answer(r#"[{"http_method": "GET", "pattern": "/", "delta": "2", "last": null}]"#)
                 .as_bytes(),
