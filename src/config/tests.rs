@@ -92,7 +92,10 @@ fn the_minimal_seed_configuration_means_what_it_says() {
 fn istio_json_with_float_numbers_parses() {
     let config = parse_str(VALID_JSON).unwrap();
     assert_eq!(config.backend.upstream.timeout, 5000);
-    assert_eq!(config.services[0].mapping_rules[0].usages[0].delta, 1);
+    assert_eq!(
+        config.services[0].mapping_rules.get(0).unwrap().usages[0].delta,
+        1
+    );
     assert!(config.warnings.is_empty());
 }
 

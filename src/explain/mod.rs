@@ -27,7 +27,7 @@ use crate::io::query::redact_parameters;
 use crate::io::{Admission, Forward, HttpCall, LocalReply, ReplyKind};
 use crate::lookup::ops::Segment;
 use crate::lookup::{self, LookupQuery, Op, Resolution, ResolvedCredentials, Trace, Unresolved};
-use crate::mapping::{self, MappingRule, RuleMethod};
+use crate::mapping::{self, RuleMethod, RuleSet};
 use crate::model::secret::{is_secret_parameter, redact_header};
 use crate::model::{Credential, Origin, Secret, Usages, redact};
 use crate::path;
@@ -379,7 +379,7 @@ fn policy_name(config: &Config) -> &'static str {
 }
 
 /// Every static rule with whether it matched; the usages are `match_rules`'s own sum.
-fn rules_trace(rules: &[MappingRule], method: &str, matched_path: &str) -> RulesTrace {
+fn rules_trace(rules: &RuleSet, method: &str, matched_path: &str) -> RulesTrace {
     let usages = mapping::match_rules(rules, method, matched_path);
     let mut evaluated = true;
     let traces = rules

@@ -15,7 +15,7 @@
 //! normalisation happens before, in [`RequestTarget`](super::RequestTarget).
 
 use std::borrow::Cow;
-use std::ops::{ControlFlow, Deref};
+use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use serde::de::{SeqAccess, Visitor};
@@ -31,36 +31,55 @@ use super::{MappingRule, Names, RequestTarget, RuleMethod, Usages, apply_rule, c
 /// to that peak, while built later it fills the space the text left. And a VM
 /// that never serves a request (Envoy's main thread parses the configuration too)
 /// never builds it.
+///
+/// The rules are kept in blocks of [`BLOCK`] for the same reason: a list read from
+/// text has no known length, and grown in one piece it would need room for more
+/// rules than it has (and, each time it grows, for two copies of it); in blocks,
+/// the room to spare is less than one block and nothing is copied.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
-    rules: Box<[MappingRule]>,
+    /// Full blocks, then one that may be shorter (never an empty one).
+    blocks: Box<[Box<[MappingRule]>]>,
     index: OnceLock<RuleIndex>,
 }
 
+/// Rules per block of a [`RuleSet`].
+const BLOCK: usize = 256;
+
 impl RuleSet {
-    /// Keeps `rules` in their order, with one copy of each method and metric name;
-    /// their index is built when first needed.
-    pub fn new(mut rules: Vec<MappingRule>) -> RuleSet {
-        let mut names = Names::default();
-        for rule in &mut rules {
-            names.share(rule);
+    /// Keeps `rules` in their order, with one copy of each method, metric name and
+    /// usage list; their index is built when first needed.
+    pub fn new(rules: Vec<MappingRule>) -> RuleSet {
+        let mut builder = Builder::default();
+        for rule in rules {
+            builder.push(rule);
         }
-        RuleSet::of_shared(rules)
+        builder.finish()
     }
 
-    /// Keeps `rules`, whose names are already shared.
-    fn of_shared(rules: Vec<MappingRule>) -> RuleSet {
-        // `into_boxed_slice` gives back the room a list read from text grew into
-        // by doubling: up to half of it, for as long as the configuration lives.
-        RuleSet {
-            rules: rules.into_boxed_slice(),
-            index: OnceLock::new(),
-        }
+    /// The number of rules.
+    pub fn len(&self) -> usize {
+        self.blocks.iter().map(|block| block.len()).sum()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    /// The rules, in order.
+    pub fn iter(&self) -> Rules<'_> {
+        self.blocks.iter().flatten()
+    }
+
+    /// The rule at `position`.
+    pub fn get(&self, position: usize) -> Option<&MappingRule> {
+        self.blocks.get(position / BLOCK)?.get(position % BLOCK)
     }
 
     /// The index of the rules (built on the first call).
     pub fn index(&self) -> &RuleIndex {
-        self.index.get_or_init(|| RuleIndex::build(&self.rules))
+        self.index.get_or_init(|| RuleIndex::build(self.iter()))
     }
 
     /// Adds the usages of the matching rules, in order, to `usages`; breaks when a
@@ -73,10 +92,45 @@ impl RuleSet {
         usages: &mut Usages,
     ) -> ControlFlow<()> {
         self.index().candidates(method, target.path, candidates);
-        for rule in candidates.iter().filter_map(|&at| self.rules.get(at)) {
+        for rule in candidates.iter().filter_map(|&at| self.get(at)) {
             apply_rule(rule, method, target, usages)?;
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// A [`RuleSet`] being filled, one rule at a time.
+#[derive(Debug, Default)]
+struct Builder {
+    names: Names,
+    full: Vec<Box<[MappingRule]>>,
+    last: Vec<MappingRule>,
+}
+
+impl Builder {
+    fn push(&mut self, mut rule: MappingRule) {
+        self.names.share(&mut rule);
+        if self.last.len() == BLOCK {
+            self.close_block();
+        }
+        self.last.push(rule);
+    }
+
+    /// Moves the last block among the full ones (`into_boxed_slice` gives back
+    /// the room it has to spare).
+    fn close_block(&mut self) {
+        let block = std::mem::take(&mut self.last);
+        self.full.push(block.into_boxed_slice());
+    }
+
+    fn finish(mut self) -> RuleSet {
+        if !self.last.is_empty() {
+            self.close_block();
+        }
+        RuleSet {
+            blocks: self.full.into_boxed_slice(),
+            index: OnceLock::new(),
+        }
     }
 }
 
@@ -84,17 +138,21 @@ impl RuleSet {
 /// not be built yet in either.
 impl PartialEq for RuleSet {
     fn eq(&self, other: &RuleSet) -> bool {
-        self.rules == other.rules
+        self.blocks == other.blocks
     }
 }
 
 impl Eq for RuleSet {}
 
-impl Deref for RuleSet {
-    type Target = [MappingRule];
+/// The rules of a [`RuleSet`], in order.
+pub type Rules<'a> = std::iter::Flatten<std::slice::Iter<'a, Box<[MappingRule]>>>;
 
-    fn deref(&self) -> &[MappingRule] {
-        &self.rules
+impl<'a> IntoIterator for &'a RuleSet {
+    type Item = &'a MappingRule;
+    type IntoIter = Rules<'a>;
+
+    fn into_iter(self) -> Rules<'a> {
+        self.iter()
     }
 }
 
@@ -115,20 +173,11 @@ impl<'de> Deserialize<'de> for RuleSet {
                 f.write_str("a list of mapping rules")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RuleSet, A::Error> {
-                let mut names = Names::default();
-                let mut rules = Vec::new();
-                while let Some(mut rule) = seq.next_element::<MappingRule>()? {
-                    names.share(&mut rule);
-                    // Room for a quarter more at a time, not twice as many: the
-                    // room a list grows into is part of the peak while parsing
-                    // even if it is given back at the end, and the list is read
-                    // only once.
-                    if rules.len() == rules.capacity() {
-                        rules.reserve_exact(rules.len() / 4 + 16);
-                    }
-                    rules.push(rule);
+                let mut builder = Builder::default();
+                while let Some(rule) = seq.next_element::<MappingRule>()? {
+                    builder.push(rule);
                 }
-                Ok(RuleSet::of_shared(rules))
+                Ok(builder.finish())
             }
         }
         deserializer.deserialize_seq(Rules)
@@ -169,9 +218,9 @@ pub struct RuleIndex {
 
 impl RuleIndex {
     /// Files every rule under its method and literal prefix.
-    pub fn build(rules: &[MappingRule]) -> RuleIndex {
+    pub fn build<'a>(rules: impl IntoIterator<Item = &'a MappingRule>) -> RuleIndex {
         let mut index = RuleIndex::default();
-        for (position, rule) in rules.iter().enumerate() {
+        for (position, rule) in rules.into_iter().enumerate() {
             let prefix = rule.pattern.literal_prefix();
             index.tree_for(&rule.method).insert(&prefix, position);
         }

@@ -16,7 +16,7 @@
 
 mod index;
 
-pub use index::{RuleIndex, RuleSet, match_indexed};
+pub use index::{RuleIndex, RuleSet, Rules, match_indexed};
 
 use std::borrow::Cow;
 use std::collections::HashSet;
