@@ -213,22 +213,44 @@ pub struct RuleIndex {
     /// Rules whose method is `any`.
     any: PrefixTree,
     /// Rules of one method (stored uppercase), one tree per method.
-    methods: Vec<(Box<str>, PrefixTree)>,
+    methods: Box<[(Box<str>, PrefixTree)]>,
+}
+
+/// A rule as the index files it: by method (`None`: any), then literal prefix;
+/// sorted, the keys of one tree are a run, and equal keys stay in list order.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key<'a> {
+    method: Option<&'a str>,
+    prefix: Cow<'a, [u8]>,
+    position: usize,
 }
 
 impl RuleIndex {
     /// Files every rule under its method and literal prefix.
     pub fn build<'a>(rules: impl IntoIterator<Item = &'a MappingRule>) -> RuleIndex {
+        let mut keys: Vec<Key<'_>> = rules
+            .into_iter()
+            .enumerate()
+            .map(|(position, rule)| Key {
+                method: match &rule.method {
+                    RuleMethod::Any => None,
+                    RuleMethod::Exact(name) => Some(name),
+                },
+                prefix: rule.pattern.literal_prefix(),
+                position,
+            })
+            .collect();
+        keys.sort_unstable();
         let mut index = RuleIndex::default();
-        for (position, rule) in rules.into_iter().enumerate() {
-            let prefix = rule.pattern.literal_prefix();
-            index.tree_for(&rule.method).insert(&prefix, position);
+        let mut methods = Vec::new();
+        for run in keys.chunk_by(|a, b| a.method == b.method) {
+            let tree = PrefixTree::build(run);
+            match run.first().and_then(|key| key.method) {
+                None => index.any = tree,
+                Some(name) => methods.push((Box::from(name), tree)),
+            }
         }
-        index.any.shrink();
-        for (_, tree) in &mut index.methods {
-            tree.shrink();
-        }
-        index.methods.shrink_to_fit();
+        index.methods = methods.into_boxed_slice();
         index
     }
 
@@ -244,25 +266,6 @@ impl RuleIndex {
         }
         // Trees give shortest prefix first; the rules must be tried in list order.
         candidates.sort_unstable();
-    }
-
-    fn tree_for(&mut self, method: &RuleMethod) -> &mut PrefixTree {
-        let name = match method {
-            RuleMethod::Any => return &mut self.any,
-            RuleMethod::Exact(name) => name,
-        };
-        let at = match self.methods.iter().position(|(m, _)| **m == **name) {
-            Some(at) => at,
-            None => {
-                self.methods
-                    .push((Box::from(&**name), PrefixTree::default()));
-                self.methods.len() - 1
-            }
-        };
-        match self.methods.get_mut(at) {
-            Some((_, tree)) => tree,
-            None => &mut self.any,
-        }
     }
 
     fn method_tree(&self, method: &str) -> Option<&PrefixTree> {
@@ -282,113 +285,134 @@ fn collapsed(path: &str) -> Cow<'_, [u8]> {
     }
 }
 
-/// A radix tree of rule positions keyed by bytes.
+/// A radix tree of rule positions keyed by bytes, in three flat arrays: thousands
+/// of rules make thousands of nodes, and a node of its own on the heap (with its
+/// label and its lists) would cost an allocation each, and the space between them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct PrefixTree {
-    root: Node,
+    /// The root first; the children of a node are consecutive, sorted by the first
+    /// byte of their labels (which differ: a child's label is never empty).
+    nodes: Box<[Node]>,
+    /// The labels of the nodes, one after the other.
+    labels: Box<[u8]>,
+    /// The rules filed at each node, ascending, one node's after the other.
+    rules: Box<[usize]>,
 }
 
 /// A node: the bytes leading to it from its parent, the rules filed under exactly
-/// the key that ends here, and the children, sorted by their first byte (which
-/// differ: a child's label is never empty).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// the key that ends here, and its children, as ranges of the tree's arrays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Node {
-    label: Box<[u8]>,
-    rules: Vec<usize>,
-    children: Vec<Node>,
+    label: Span,
+    rules: Span,
+    children: Span,
 }
 
-impl PrefixTree {
-    fn insert(&mut self, key: &[u8], rule: usize) {
-        let mut node = &mut self.root;
-        let mut rest = key;
-        loop {
-            let Some(&first) = rest.first() else {
-                node.rules.push(rule);
-                return;
-            };
-            let slot = node.children.binary_search_by_key(&first, Node::first_byte);
-            let child = match slot {
-                Err(free) => {
-                    node.children.insert(free, Node::leaf(rest, rule));
-                    return;
-                }
-                Ok(found) => match node.children.get_mut(found) {
-                    Some(child) => child,
-                    None => return,
-                },
-            };
-            let shared = common_prefix_length(&child.label, rest);
-            child.split(shared);
-            rest = rest.get(shared..).unwrap_or_default();
-            node = child;
+/// A range of one of a tree's arrays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    /// The span from `start` to the end of `array`.
+    fn since<T>(start: usize, array: &[T]) -> Span {
+        Span {
+            start,
+            end: array.len(),
         }
     }
 
-    /// Gives back the room the lists grew into while rules were filed.
-    fn shrink(&mut self) {
-        let mut pending = vec![&mut self.root];
-        while let Some(node) = pending.pop() {
-            node.rules.shrink_to_fit();
-            node.children.shrink_to_fit();
-            pending.extend(node.children.iter_mut());
+    fn of<T>(self, array: &[T]) -> &[T] {
+        array.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
+impl PrefixTree {
+    /// Builds the tree of `keys`, sorted: the keys under a node are a run of them,
+    /// those that end at the node come first, and each child takes the run of one
+    /// next byte, down to the longest prefix that run shares.
+    fn build(keys: &[Key<'_>]) -> PrefixTree {
+        if keys.is_empty() {
+            return PrefixTree::default();
+        }
+        let mut nodes = vec![Node::default()];
+        let mut labels = Vec::new();
+        let mut rules = Vec::with_capacity(keys.len());
+        // Nodes whose rules and children are still to be filed: the node, the run
+        // of keys under it, and the length of its key.
+        let mut pending = vec![(0, keys, 0)];
+        while let Some((at, run, depth)) = pending.pop() {
+            let ending = run
+                .iter()
+                .take_while(|key| key.prefix.len() == depth)
+                .count();
+            let (here, below) = run.split_at(ending);
+            let rules_start = rules.len();
+            rules.extend(here.iter().map(|key| key.position));
+            let children_start = nodes.len();
+            for child in runs_by_byte(below, depth) {
+                let (Some(first), Some(last)) = (child.first(), child.last()) else {
+                    continue;
+                };
+                // The run shares its byte at `depth`, so each child is deeper.
+                let shared = common_prefix_length(&first.prefix, &last.prefix).max(depth + 1);
+                let label_start = labels.len();
+                labels.extend_from_slice(first.prefix.get(depth..shared).unwrap_or_default());
+                nodes.push(Node {
+                    label: Span::since(label_start, &labels),
+                    ..Node::default()
+                });
+                pending.push((nodes.len() - 1, child, shared));
+            }
+            let children = Span::since(children_start, &nodes);
+            if let Some(node) = nodes.get_mut(at) {
+                node.rules = Span::since(rules_start, &rules);
+                node.children = children;
+            }
+        }
+        PrefixTree {
+            nodes: nodes.into_boxed_slice(),
+            labels: labels.into_boxed_slice(),
+            rules: rules.into_boxed_slice(),
         }
     }
 
     /// Appends the rules filed under every prefix of `path`, shortest first.
     fn collect(&self, path: &[u8], found: &mut Vec<usize>) {
-        let mut node = &self.root;
+        let mut node = self.nodes.first();
         let mut rest = path;
-        loop {
-            found.extend_from_slice(&node.rules);
+        while let Some(current) = node {
+            found.extend_from_slice(current.rules.of(&self.rules));
             let Some(&first) = rest.first() else {
                 return;
             };
-            let Ok(at) = node.children.binary_search_by_key(&first, Node::first_byte) else {
-                return;
-            };
-            let Some(child) = node.children.get(at) else {
-                return;
-            };
-            let Some(after) = rest.strip_prefix(&*child.label) else {
-                return;
-            };
-            rest = after;
-            node = child;
+            let children = current.children.of(&self.nodes);
+            node = children
+                .binary_search_by_key(&first, |child| self.first_byte(child))
+                .ok()
+                .and_then(|at| children.get(at))
+                .filter(|child| {
+                    let label = child.label.of(&self.labels);
+                    rest.strip_prefix(label).map(|after| rest = after).is_some()
+                });
         }
+    }
+
+    fn first_byte(&self, node: &Node) -> u8 {
+        node.label
+            .of(&self.labels)
+            .first()
+            .copied()
+            .unwrap_or_default()
     }
 }
 
-impl Node {
-    fn leaf(label: &[u8], rule: usize) -> Node {
-        Node {
-            label: label.into(),
-            rules: vec![rule],
-            children: Vec::new(),
-        }
-    }
-
-    fn first_byte(&self) -> u8 {
-        self.label.first().copied().unwrap_or_default()
-    }
-
-    /// Makes the first `at` bytes of the label a node of their own, whose only
-    /// child holds the rest; nothing changes when `at` is the whole label.
-    fn split(&mut self, at: usize) {
-        let (Some(head), Some(tail)) = (self.label.get(..at), self.label.get(at..)) else {
-            return;
-        };
-        if tail.is_empty() {
-            return;
-        }
-        let lower = Node {
-            label: tail.into(),
-            rules: std::mem::take(&mut self.rules),
-            children: std::mem::take(&mut self.children),
-        };
-        self.label = head.into();
-        self.children = vec![lower];
-    }
+/// Splits sorted keys that all go on past `depth` into the runs that share their
+/// byte at `depth`.
+fn runs_by_byte<'k, 'a>(keys: &'k [Key<'a>], depth: usize) -> impl Iterator<Item = &'k [Key<'a>]> {
+    keys.chunk_by(move |a, b| a.prefix.get(depth) == b.prefix.get(depth))
 }
 
 fn common_prefix_length(a: &[u8], b: &[u8]) -> usize {

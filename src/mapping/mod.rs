@@ -416,14 +416,14 @@ impl Pattern {
 
     /// The literal bytes every matching path starts with (repeated `/` collapsed):
     /// the path part up to its first placeholder.
-    pub fn literal_prefix(&self) -> Vec<u8> {
-        compile_path(self.path_body())
-            .iter()
-            .map_while(|token| match token {
-                PathToken::Literal(c) => Some(*c),
-                PathToken::Placeholder | PathToken::PlaceholderRest => None,
-            })
-            .collect()
+    pub fn literal_prefix(&self) -> Cow<'_, [u8]> {
+        let body = self.path_body();
+        let literal = body.split('{').next().unwrap_or(body);
+        if literal.contains("//") {
+            Cow::Owned(collapse_slashes(literal.as_bytes()).collect())
+        } else {
+            Cow::Borrowed(literal.as_bytes())
+        }
     }
 
     /// The path part the request's normal form is matched against.
