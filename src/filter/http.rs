@@ -91,6 +91,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_headers(&mut self, _: usize, _: bool) -> Action {
+        if cfg!(feature = "ablate-response-headers") {
+            return Action::Continue;
+        }
         if let Some(Ok(plugin)) = self.plugin.as_ref().map(|p| p.try_borrow()) {
             host::add_response_headers(&plugin.response_headers(&self.exchange));
         }
