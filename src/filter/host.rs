@@ -2,6 +2,7 @@
 //! core's [`Host`] over them.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use proxy_wasm::hostcalls;
@@ -68,10 +69,21 @@ fn store() -> &'static dyn Store {
 
 /// The current request, read through host calls as raw bytes (the string getters
 /// of the SDK panic on values that are not UTF-8).
-pub struct HostRequest;
+#[derive(Default)]
+pub struct HostRequest {
+    /// `:path`, read once: the target and the query-string credentials both need it.
+    path: OnceCell<Option<Vec<u8>>>,
+}
 
 impl RequestView for HostRequest {
     fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        if name == ":path" {
+            return self
+                .path
+                .get_or_init(|| request_header(name))
+                .as_deref()
+                .map(Cow::Borrowed);
+        }
         request_header(name).map(Cow::Owned)
     }
 

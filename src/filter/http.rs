@@ -83,7 +83,7 @@ impl HttpContext for Http {
         };
         let step = match self.plugin.as_ref().map(|p| p.try_borrow_mut()) {
             Some(Ok(mut plugin)) => {
-                plugin.on_request_headers(&mut self.exchange, &HostRequest, &mut proxy)
+                plugin.on_request_headers(&mut self.exchange, &HostRequest::default(), &mut proxy)
             }
             _ => plugin::unconfigured(&mut proxy),
         };
