@@ -2,8 +2,8 @@
 # `make bench`: requests/s and p50/p99 latency of ONE Envoy worker
 # (--concurrency 1, a direct_response route) in five configurations, measured
 # with wrk, interleaved over several rounds, then the medians, every ratio to
-# (a), the backend calls per 1000 requests, the two goal ratios, and Envoy's
-# memory with and without the filter.
+# (a), Envoy's CPU time per request, the backend calls per 1000 requests, the
+# two goal ratios, and Envoy's memory with and without the filter.
 #   (a) no filter                          envoy/bench-baseline.yaml
 #   (b) our filter, no cache               envoy/bench.yaml
 #   (c) our filter, cache warm             envoy/bench-cache.yaml
@@ -90,7 +90,7 @@ for arg in "$@"; do
     --no-build) build=0 ;;
     --quick) quick=1 ;;
     --ablation) ablation=1 ;;
-    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
