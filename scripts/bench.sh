@@ -2,23 +2,32 @@
 # `make bench`: requests/s and p50/p99 latency of ONE Envoy worker
 # (--concurrency 1, a direct_response route) in five configurations, measured
 # with wrk, interleaved over several rounds, then the medians, every ratio to
-# (a), the backend calls per 1000 requests, the two goal ratios, and Envoy's
-# memory with and without the filter.
+# (a), Envoy's CPU time per request, the backend calls per 1000 requests, the
+# two goal ratios, and Envoy's memory with and without the filter.
 #   (a) no filter                          envoy/bench-baseline.yaml
 #   (b) our filter, no cache               envoy/bench.yaml
 #   (c) our filter, cache warm             envoy/bench-cache.yaml
 #   (d) trivial Wasm filter: reads a header envoy/bench-header.yaml  (bench/filters)
 #   (e) trivial Wasm filter: one callout    envoy/bench-callout.yaml (bench/filters)
 # (b), (c) and (e) call the 3scale simulator, whose CPU use is printed per run.
+# Then Envoy's memory with TWO workers (--concurrency 2) after a short load:
+# no filter, the trivial filter, this filter without and with its cache.
 #
 #   scripts/bench.sh             build what is missing, install wrk, measure
 #   scripts/bench.sh --quick     2 s per run: for development, the figures are rough
+#   scripts/bench.sh --ablation  also (c) with each bench-only `ablate-*` build
+#                                (target/ablation/NAME.wasm, `make wasm-ablation`):
+#                                one kind of host call replaced by a no-op or a
+#                                stand-in in the VM, to show what it costs a hit
 #   scripts/bench.sh --no-build  use THREESCALE_WASM, THREESCALE_SIM, ENVOY_BIN,
 #                                BENCH_FILTERS_WASM as they are
+# BENCH_VARIANTS="NAME=MODULE ..." adds, like --ablation, (c) with other
+# modules (another profile, another commit's build), each compared to (c) and (d).
 #
 # Settings (environment): BENCH_SECONDS per run (default 10; 2 with --quick),
 # BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_WARMUP seconds per
-# configuration before the first round (1).
+# configuration before the first round (1), BENCH_MEMORY_SECONDS of load before
+# the memory is read (5; 2 with --quick), BENCH_VARIANTS (above).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -54,6 +63,17 @@ declare -A FILE=(
 )
 declare -A PORT=([a]=18101 [b]=18102 [c]=18103 [d]=18104 [e]=18105)
 declare -A ADMIN=([a]=19101 [b]=19102 [c]=19103 [d]=19104 [e]=19105)
+# --ablation: the `ablate-*` features of the root crate (Cargo.toml), each a
+# variant: a configuration like (c), with another module, on a port of its own;
+# `all` has every one of them.
+ABLATIONS=(headers clock shared-data metrics response-headers log all)
+VARIANT_IDS=(f g h i j k l m n o p q r s t u v w x y z)
+ABLATION_DIR=target/ablation
+# The memory Envoys (two workers each): their configuration is that of ID, on
+# the port and admin port given here.
+MEMORY_CONFIGS=(a d b c)
+declare -A MEMORY_PORT=([a]=18131 [d]=18132 [b]=18133 [c]=18134)
+declare -A MEMORY_ADMIN=([a]=19131 [d]=19132 [b]=19133 [c]=19134)
 declare -A STAT_PREFIX=(
   [a]=threescale_bench_none
   [b]=threescale_bench_filter
@@ -64,22 +84,26 @@ declare -A STAT_PREFIX=(
 
 build=1
 quick=0
+ablation=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --quick) quick=1 ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --ablation) ablation=1 ;;
+    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
 
 default_seconds=10
-[[ $quick == 1 ]] && default_seconds=2
+default_memory_seconds=5
+[[ $quick == 1 ]] && default_seconds=2 && default_memory_seconds=2
 seconds=${BENCH_SECONDS:-$default_seconds}
 rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-16}
 warmup=${BENCH_WARMUP:-1}
-for setting in seconds rounds connections warmup; do
+memory_seconds=${BENCH_MEMORY_SECONDS:-$default_memory_seconds}
+for setting in seconds rounds connections warmup memory_seconds; do
   [[ ${!setting} =~ ^[1-9][0-9]*$ ]] || {
     echo "bench.sh: $setting must be a positive whole number, not '${!setting}'" >&2
     exit 2
@@ -105,10 +129,14 @@ if [[ $build == 1 ]]; then
   make --no-print-directory build envoy
   cargo build --quiet --release -p threescale-sim
   cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/filters/Cargo.toml
+  if [[ $ablation == 1 ]]; then make --no-print-directory wasm-ablation; fi
 fi
 SCRIPT=bench.sh
 source scripts/processes.sh
 require_files "run without --no-build" "$wasm" "$filters" "$sim" "$envoy" "$MODEL"
+if [[ $ablation == 1 ]]; then
+  for name in "${ABLATIONS[@]}"; do require_files "make wasm-ablation" "$ABLATION_DIR/$name.wasm"; done
+fi
 mkdir -p "$run_dir"
 rm -f "$run_dir"/wrk-*.txt "$run_dir"/bench-*.yaml
 trap 'exit 130' INT TERM
@@ -118,6 +146,16 @@ trap 'exit 130' INT TERM
 declare -A CONFIG
 for id in a b c; do CONFIG[$id]=$(config_for_wasm "${FILE[$id]}" "$DEFAULT_WASM" "$wasm"); done
 for id in d e; do CONFIG[$id]=$(config_for_wasm "${FILE[$id]}" "$DEFAULT_FILTERS" "$filters"); done
+
+# copy_on_ports ID NAME PORT ADMIN [WASM]: a copy of configuration ID (in
+# run_dir, named NAME) on listener port PORT and admin port ADMIN, running
+# WASM if given; prints its path.
+copy_on_ports() {
+  local id=$1 copy=$run_dir/bench-$2.yaml
+  sed -e "s/port_value: ${PORT[$id]}\b/port_value: $3/" -e "s/port_value: ${ADMIN[$id]}\b/port_value: $4/" \
+    ${5:+-e "s#filename: .*#filename: $(realpath "${5:-.}")#"} "${CONFIG[$id]}" > "$copy"
+  echo "$copy"
+}
 
 # (c) with a build that refuses the cache settings: Envoy's own validation
 # decides, and (c) then runs with the bare `enabled` flag.
@@ -133,17 +171,48 @@ if ! "$envoy" --mode validate -c "${CONFIG[c]}" > "$run_dir/validate-cache.txt" 
   CONFIG[c]=$fallback
   cache_note="this build REFUSES the cache settings (ttl, flush_interval); (c) ran with $CACHE_FALLBACK"
 fi
+# The variants: label=module pairs, each run as (c) with that module.
+variants=()
+if [[ $ablation == 1 ]]; then
+  for name in "${ABLATIONS[@]}"; do
+    label="(c) without $name"
+    [[ $name == all ]] && label="(c) without any of them"
+    variants+=("$label=$ABLATION_DIR/$name.wasm")
+  done
+fi
+for variant in ${BENCH_VARIANTS:-}; do variants+=("(c) $variant"); done
+[[ ${#variants[@]} -le ${#VARIANT_IDS[@]} ]] || {
+  echo "bench.sh: at most ${#VARIANT_IDS[@]} variants" >&2
+  exit 2
+}
+for index in "${!variants[@]}"; do
+  id=${VARIANT_IDS[$index]}
+  variant=${variants[$index]}
+  require_files "a variant's module" "${variant#*=}"
+  LABEL[$id]=${variant%%=*}
+  PORT[$id]=$((18106 + index))
+  ADMIN[$id]=$((19106 + index))
+  STAT_PREFIX[$id]=${STAT_PREFIX[c]}
+  CONFIG[$id]=$(copy_on_ports c "variant-$id" "${PORT[$id]}" "${ADMIN[$id]}" "${variant#*=}")
+  CONFIGS+=("$id")
+done
 
 "$sim" --listen "$BACKEND" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
 sim_pid=$!
 started $sim_pid
 wait_for "the simulator" grep -q "listening on" "$run_dir/sim.log"
+# start_envoy CONFIG WORKERS NAME: starts an Envoy, logging to run_dir/envoy-NAME.log;
+# its process id in envoy_pid.
+start_envoy() {
+  "$envoy" -c "$1" --concurrency "$2" --disable-hot-restart --log-level warn \
+    > "$run_dir/envoy-$3.log" 2>&1 &
+  envoy_pid=$!
+  started "$envoy_pid"
+}
 declare -A PID
 for id in "${CONFIGS[@]}"; do
-  "$envoy" -c "${CONFIG[$id]}" --concurrency 1 --disable-hot-restart --log-level warn \
-    > "$run_dir/envoy-$id.log" 2>&1 &
-  PID[$id]=$!
-  started "${PID[$id]}"
+  start_envoy "${CONFIG[$id]}" 1 "$id"
+  PID[$id]=$envoy_pid
 done
 for id in "${CONFIGS[@]}"; do
   wait_for "Envoy ($id)" curl --silent --fail "http://127.0.0.1:${ADMIN[$id]}/ready"
@@ -206,7 +275,7 @@ wrk_fields() {
   ' <<< "$1"
 }
 
-declare -A RPS P50 P99 CALLS SIM_CPU ENVOY_CPU
+declare -A RPS P50 P99 CALLS SIM_CPU ENVOY_CPU CPU_US MEMORY_PID
 problems=()
 
 # measure ID ROUND: one wrk run against ID, recorded under ID,ROUND and printed.
@@ -235,16 +304,20 @@ measure() {
     'BEGIN { if (r > 0) printf "%.1f", 1000 * c / r; else print "n/a" }')
   SIM_CPU[$key]=$(percent_of_core "$((sim1 - sim0))" "$((t1 - t0))")
   ENVOY_CPU[$key]=$(percent_of_core "$((envoy1 - envoy0))" "$((t1 - t0))")
+  # Envoy's CPU time per request: unlike req/s, it does not fall when other
+  # processes take the worker's core away (the machines are shared).
+  CPU_US[$key]=$(awk -v t="$((envoy1 - envoy0))" -v r="$((down1 - down0))" -v hz="$TICKS_PER_SECOND" \
+    'BEGIN { if (r > 0) printf "%.1f", 1e6 * t / hz / r; else print "n/a" }')
   local flag=""
   if [[ $bad -gt 0 || $errors -gt 0 ]]; then
     flag="  !! $bad non-2xx answers, $errors socket errors (wrk-$id-$round.txt)"
     problems+=("round $round ($id): $bad non-2xx answers, $errors socket errors")
   fi
-  if [[ ${SIM_CPU[$key]} -ge $SATURATED_PERCENT && $id =~ [bce] ]]; then
+  if [[ ${SIM_CPU[$key]} -ge $SATURATED_PERCENT && $id =~ ^[bce]$ ]]; then
     flag="$flag  !! the simulator used ${SIM_CPU[$key]}% of a core"
   fi
-  printf "(%s) %-30s %10.1f req/s  p50 %7.3f ms  p99 %7.3f ms  backend %7s/1000  CPU: Envoy %3s%% simulator %3s%%%s\n" \
-    "$id" "${LABEL[$id]}" "$rps" "$p50" "$p99" "${CALLS[$key]}" "${ENVOY_CPU[$key]}" "${SIM_CPU[$key]}" "$flag"
+  printf "(%s) %-33s %10.1f req/s  p50 %7.3f ms  p99 %7.3f ms  backend %7s/1000  CPU: Envoy %3s%% (%6s us/req) simulator %3s%%%s\n" \
+    "$id" "${LABEL[$id]}" "$rps" "$p50" "$p99" "${CALLS[$key]}" "${ENVOY_CPU[$key]}" "${CPU_US[$key]}" "${SIM_CPU[$key]}" "$flag"
 }
 
 # median VALUE...: the median of numbers (the mean of the middle two for an even count).
@@ -275,24 +348,32 @@ for round in $(seq "$rounds"); do
   done
 done
 
-declare -A MEDIAN
+declare -A MEDIAN MEDIAN_CPU
 echo "== median over $rounds rounds"
-printf "    %-30s %10s %8s %9s %9s %14s %12s\n" "configuration" "req/s" "/ (a)" "p50 ms" "p99 ms" "backend/1000" "simulator"
+printf "    %-33s %10s %8s %9s %9s %14s %12s %11s %8s\n" "configuration" "req/s" "/ (a)" "p50 ms" "p99 ms" \
+  "backend/1000" "simulator" "CPU us/req" "+ (a)"
 for id in "${CONFIGS[@]}"; do
   MEDIAN[$id]=$(median $(values RPS "$id"))
+  MEDIAN_CPU[$id]=$(median $(values CPU_US "$id"))
   max_sim=$(values SIM_CPU "$id" | sort -g | tail -n 1)
-  printf "(%s) %-30s %10.1f %8s %9.3f %9.3f %14.1f %11s%%\n" "$id" "${LABEL[$id]}" "${MEDIAN[$id]}" \
+  printf "(%s) %-33s %10.1f %8s %9.3f %9.3f %14.1f %11s%% %11.1f %8.1f\n" "$id" "${LABEL[$id]}" "${MEDIAN[$id]}" \
     "$(ratio "${MEDIAN[$id]}" "${MEDIAN[a]}")" "$(median $(values P50 "$id"))" \
-    "$(median $(values P99 "$id"))" "$(median $(values CALLS "$id"))" "$max_sim"
+    "$(median $(values P99 "$id"))" "$(median $(values CALLS "$id"))" "$max_sim" "${MEDIAN_CPU[$id]}" \
+    "$(awk -v x="${MEDIAN_CPU[$id]}" -v a="${MEDIAN_CPU[a]}" 'BEGIN { print x - a }')"
 done
 echo "    (backend/1000: requests Envoy sent to the simulator per 1000 it received, its cluster"
-echo "    and listener counters; simulator: its highest CPU use in a run, % of one core)"
+echo "    and listener counters; simulator: its highest CPU use in a run, % of one core;"
+echo "    CPU us/req: Envoy's CPU time per request, and what it adds to (a)'s)"
 
-# goal NAME NUMERATOR DENOMINATOR: one goal ratio of the medians and whether it is met.
+# goal NAME NUMERATOR DENOMINATOR: one goal ratio of the medians and whether it
+# is met, and the same ratio of requests per CPU-second of Envoy (the inverse
+# ratio of CPU us/req), which other load on the machine disturbs less.
 goal() {
-  local value
+  local value per_cpu
   value=$(ratio "${MEDIAN[$2]}" "${MEDIAN[$3]}")
-  awk -v n="$1" -v v="$value" 'BEGIN { printf "goal %s = %s (goal >= 0.85: %s)\n", n, v, (v >= 0.85 ? "met" : "NOT met") }'
+  per_cpu=$(ratio "${MEDIAN_CPU[$3]}" "${MEDIAN_CPU[$2]}")
+  awk -v n="$1" -v v="$value" -v c="$per_cpu" 'BEGIN {
+    printf "goal %s = %s (goal >= 0.85: %s); per CPU-second %s\n", n, v, (v >= 0.85 ? "met" : "NOT met"), c }'
 }
 goal "(c)/(d), cached filter vs a header-reading Wasm filter" c d
 goal "(b)/(e), uncached filter vs a one-callout Wasm filter" b e
@@ -307,15 +388,46 @@ else
 fi
 for problem in "${problems[@]}"; do echo "!! $problem"; done
 
-# Memory, after the load: resident set of each Envoy process and the heap Envoy
-# itself reports (server.memory_allocated).
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-echo "== Envoy memory after the load"
-for id in a b c; do
-  rss=$(rss_kib "${PID[$id]}")
-  heap=$(counter "$id" server.memory_allocated)
-  [[ $id == a ]] && { rss_a=$rss; heap_a=$heap; }
-  printf "(%s) %-30s RSS %8d KiB (%s of (a))  heap %11d bytes (%s of (a))\n" "$id" "${LABEL[$id]}" \
-    "$rss" "$(ratio "$rss" "$rss_a")" "$heap" "$(ratio "$heap" "$heap_a")"
+if [[ ${#variants[@]} -gt 0 ]]; then
+  echo "== variants of (c)"
+  [[ $ablation == 1 ]] && echo "   ablation: one kind of host call replaced by a no-op or a stand-in in the VM"
+  printf "    %-33s %10s %8s %8s %11s %10s %8s\n" "configuration" "req/s" "/ (c)" "/ (d)" "CPU us/req" "saved" "/ (d)"
+  for id in c "${VARIANT_IDS[@]:0:${#variants[@]}}"; do
+    printf "(%s) %-33s %10.1f %8s %8s %11.1f %10.1f %8s\n" "$id" "${LABEL[$id]}" "${MEDIAN[$id]}" \
+      "$(ratio "${MEDIAN[$id]}" "${MEDIAN[c]}")" "$(ratio "${MEDIAN[$id]}" "${MEDIAN[d]}")" "${MEDIAN_CPU[$id]}" \
+      "$(awk -v c="${MEDIAN_CPU[c]}" -v x="${MEDIAN_CPU[$id]}" 'BEGIN { print c - x }')" \
+      "$(ratio "${MEDIAN_CPU[d]}" "${MEDIAN_CPU[$id]}")"
+  done
+  echo "    (saved: Envoy CPU us per request below (c)'s; the last column: (d)'s CPU us/req over the row's)"
+fi
+
+# Memory, with two workers, after a short load: resident set of each Envoy
+# process, its anonymous part (Envoy's heap, V8's heaps and code, the Wasm
+# memories), and Envoy's heap (admin /memory): in use, and held from the system
+# (what tcmalloc keeps after a peak, such as compiling the module, counts too).
+for id in "${MEMORY_CONFIGS[@]}"; do
+  start_envoy "$(copy_on_ports "$id" "memory-$id" "${MEMORY_PORT[$id]}" "${MEMORY_ADMIN[$id]}")" 2 "memory-$id"
+  MEMORY_PID[$id]=$envoy_pid
+done
+for id in "${MEMORY_CONFIGS[@]}"; do
+  wait_for "Envoy ($id, two workers)" curl --silent --fail "http://127.0.0.1:${MEMORY_ADMIN[$id]}/ready"
+  wrk --threads 2 --connections "$connections" --duration "${memory_seconds}s" \
+    "http://127.0.0.1:${MEMORY_PORT[$id]}/?$CREDENTIALS" > "$run_dir/wrk-memory-$id.txt"
+done
+status_kib() { awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"; }
+# heap_mib ID FIELD: a field of Envoy (ID)'s admin /memory, in MiB.
+heap_mib() {
+  curl --silent "http://127.0.0.1:${MEMORY_ADMIN[$1]}/memory" |
+    awk -v field="\"$2\":" '$1 == field { gsub(/[",]/, "", $2); printf "%.1f", $2 / 1048576 }'
+}
+echo "== Envoy memory with two workers, after ${memory_seconds} s of load (module $(stat -c %s "$wasm") bytes)"
+for id in "${MEMORY_CONFIGS[@]}"; do
+  rss=$(status_kib "${MEMORY_PID[$id]}" VmRSS)
+  anon=$(status_kib "${MEMORY_PID[$id]}" RssAnon)
+  [[ $id == a ]] && rss_a=$rss
+  printf "(%s) %-33s RSS %6.1f MiB (+%5.1f over (a); anonymous %5.1f)  Envoy heap: in use %5.1f, held %5.1f\n" \
+    "$id" "${LABEL[$id]}" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
+    "$(awk -v k="$rss" -v a="$rss_a" 'BEGIN { print (k - a) / 1024 }')" \
+    "$(awk -v k="$anon" 'BEGIN { print k / 1024 }')" "$(heap_mib "$id" allocated)" "$(heap_mib "$id" heap_size)"
 done
 echo "raw wrk outputs and logs: $run_dir"

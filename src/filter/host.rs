@@ -2,13 +2,13 @@
 //! core's [`Host`] over them.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType};
 
 use super::metrics::Metrics;
-use super::shared::SharedData;
 use crate::cache::Store;
 use crate::io::{Forward, HttpCall, LocalReply};
 use crate::metrics::Metric;
@@ -27,7 +27,7 @@ impl Host for ProxyHost<'_> {
     }
 
     fn store(&self) -> &dyn Store {
-        &SharedData
+        store()
     }
 
     fn dispatch(&mut self, call: &HttpCall) -> Result<u32, DispatchRefused> {
@@ -43,24 +43,48 @@ impl Host for ProxyHost<'_> {
     }
 
     fn count(&mut self, metric: Metric, by: u64) {
-        self.metrics.add(metric, by);
+        if !cfg!(feature = "ablate-metrics") {
+            self.metrics.add(metric, by);
+        }
     }
 
     fn record(&mut self, metric: Metric, value: u64) {
-        self.metrics.record(metric, value);
+        if !cfg!(feature = "ablate-metrics") {
+            self.metrics.record(metric, value);
+        }
     }
+}
+
+/// The cache's store: the host's shared data.
+#[cfg(not(feature = "ablate-shared-data"))]
+fn store() -> &'static dyn Store {
+    &super::shared::SharedData
+}
+
+/// The cache's store: a stand-in in the VM's memory (bench only).
+#[cfg(feature = "ablate-shared-data")]
+fn store() -> &'static dyn Store {
+    super::ablation::local_store()
 }
 
 /// The current request, read through host calls as raw bytes (the string getters
 /// of the SDK panic on values that are not UTF-8).
-pub struct HostRequest;
+#[derive(Default)]
+pub struct HostRequest {
+    /// `:path`, read once: the target and the query-string credentials both need it.
+    path: OnceCell<Option<Vec<u8>>>,
+}
 
 impl RequestView for HostRequest {
     fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
-        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
-            .ok()
-            .flatten()
-            .map(Cow::Owned)
+        if name == ":path" {
+            return self
+                .path
+                .get_or_init(|| request_header(name))
+                .as_deref()
+                .map(Cow::Borrowed);
+        }
+        request_header(name).map(Cow::Owned)
     }
 
     fn metadata(&self) -> Option<Cow<'_, [u8]>> {
@@ -69,6 +93,20 @@ impl RequestView for HostRequest {
             .flatten()
             .map(Cow::Owned)
     }
+}
+
+/// A request header's value, made up (bench only).
+#[cfg(feature = "ablate-headers")]
+fn request_header(name: &str) -> Option<Vec<u8>> {
+    super::ablation::header(name)
+}
+
+/// A request header's value, asked of the host.
+#[cfg(not(feature = "ablate-headers"))]
+fn request_header(name: &str) -> Option<Vec<u8>> {
+    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+        .ok()
+        .flatten()
 }
 
 /// Applies the request changes: removals first, then new values and `:path`.
@@ -153,7 +191,16 @@ pub fn call_response_body(size: usize) -> Vec<u8> {
 }
 
 /// The time since the Unix epoch, by the host's clock (0 if it has none).
+#[cfg(not(feature = "ablate-clock"))]
 pub fn now() -> Duration {
+    host_now()
+}
+
+#[cfg(feature = "ablate-clock")]
+pub use super::ablation::now;
+
+/// The host's clock, read now.
+pub(super) fn host_now() -> Duration {
     hostcalls::get_current_time()
         .ok()
         .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())

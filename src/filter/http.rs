@@ -83,7 +83,7 @@ impl HttpContext for Http {
         };
         let step = match self.plugin.as_ref().map(|p| p.try_borrow_mut()) {
             Some(Ok(mut plugin)) => {
-                plugin.on_request_headers(&mut self.exchange, &HostRequest, &mut proxy)
+                plugin.on_request_headers(&mut self.exchange, &HostRequest::default(), &mut proxy)
             }
             _ => plugin::unconfigured(&mut proxy),
         };
@@ -91,6 +91,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_headers(&mut self, _: usize, _: bool) -> Action {
+        if cfg!(feature = "ablate-response-headers") {
+            return Action::Continue;
+        }
         if let Some(Ok(plugin)) = self.plugin.as_ref().map(|p| p.try_borrow()) {
             host::add_response_headers(&plugin.response_headers(&self.exchange));
         }

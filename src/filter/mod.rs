@@ -1,11 +1,18 @@
 //! The Proxy-Wasm shell: the only code that talks to the host. Each hook reads
 //! what the core needs, asks the core, and carries out its decision.
 
+#[cfg(any(
+    feature = "ablate-headers",
+    feature = "ablate-clock",
+    feature = "ablate-shared-data"
+))]
+mod ablation;
 mod host;
 mod http;
 mod log;
 mod metrics;
 mod root;
+#[cfg(not(feature = "ablate-shared-data"))]
 mod shared;
 
 use proxy_wasm::types::LogLevel;

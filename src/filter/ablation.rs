@@ -1,0 +1,105 @@
+//! Bench-only stand-ins for host calls (`make bench ARGS=--ablation`): each
+//! `ablate-*` feature of the root crate replaces one kind of host call by a
+//! no-op or a VM-local equivalent, so that the benchmark shows what that kind
+//! costs a request. No shipped build has any of these features.
+
+#[cfg(feature = "ablate-clock")]
+pub use clock::now;
+#[cfg(feature = "ablate-headers")]
+pub use headers::header;
+#[cfg(feature = "ablate-shared-data")]
+pub use store::local_store;
+
+/// The request `make bench` sends, without asking the host.
+#[cfg(feature = "ablate-headers")]
+mod headers {
+    /// The headers of the bench's request (envoy/bench*.yaml, scripts/bench.sh).
+    const REQUEST: [(&str, &[u8]); 4] = [
+        (":authority", b"127.0.0.1"),
+        (":path", b"/?app_id=open-app"),
+        (":method", b"GET"),
+        (":scheme", b"http"),
+    ];
+
+    /// A header of the bench's request (copied, as the host's answer would be).
+    pub fn header(name: &str) -> Option<Vec<u8>> {
+        REQUEST
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, value)| value.to_vec())
+    }
+}
+
+/// The host clock, read once every [`clock::READ_EVERY`] calls.
+#[cfg(feature = "ablate-clock")]
+mod clock {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    /// How many calls reuse one reading (a few milliseconds of requests).
+    const READ_EVERY: u32 = 64;
+
+    thread_local! {
+        static LAST: Cell<(Duration, u32)> = const { Cell::new((Duration::ZERO, 0)) };
+    }
+
+    /// The last reading of the host clock, renewed every [`READ_EVERY`] calls.
+    pub fn now() -> Duration {
+        LAST.with(|last| {
+            let (time, calls) = last.get();
+            if calls == 0 {
+                let time = super::super::host::host_now();
+                last.set((time, READ_EVERY));
+                time
+            } else {
+                last.set((time, calls - 1));
+                time
+            }
+        })
+    }
+}
+
+/// The cache's store in the VM's own memory: one worker's view only.
+#[cfg(feature = "ablate-shared-data")]
+mod store {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use crate::cache::{Store, Versioned, WriteError};
+
+    thread_local! {
+        static STORE: &'static LocalStore = Box::leak(Box::default());
+    }
+
+    /// This VM's store.
+    pub fn local_store() -> &'static LocalStore {
+        STORE.with(|store| *store)
+    }
+
+    /// Values and their versions, by key, in this VM.
+    #[derive(Default)]
+    pub struct LocalStore {
+        values: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    }
+
+    impl Store for LocalStore {
+        fn read(&self, key: &str) -> Option<Versioned> {
+            let values = self.values.borrow();
+            let (bytes, cas) = values.get(key)?;
+            Some(Versioned {
+                bytes: bytes.clone(),
+                cas: Some(*cas),
+            })
+        }
+
+        fn write(&self, key: &str, bytes: &[u8], cas: Option<u32>) -> Result<(), WriteError> {
+            let mut values = self.values.borrow_mut();
+            let version = values.get(key).map_or(0, |(_, version)| *version);
+            if cas.is_some_and(|cas| cas != version) {
+                return Err(WriteError::Conflict);
+            }
+            values.insert(key.to_owned(), (bytes.to_vec(), version.wrapping_add(1)));
+            Ok(())
+        }
+    }
+}
