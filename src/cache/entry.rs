@@ -105,7 +105,16 @@ pub struct Limit {
     /// The largest value 3scale has given for the period: what it counted,
     /// from every client, as far as this entry knows.
     pub seen: i64,
+    /// This proxy's share of the counter's movement, in [`SHARE_ONE`]ths: of
+    /// what 3scale counted since `base`, how much this proxy allowed. It
+    /// sizes the usage the proxy may allow before 3scale confirms it
+    /// ([`Entry::within_budget`]); [`SHARE_ONE`] (alone) until an answer
+    /// shows other clients.
+    pub share: u32,
 }
+
+/// A share of the whole ([`Limit::share`]): 1 in fixed point.
+pub const SHARE_ONE: u32 = 1 << 16;
 
 /// An authrep sent to 3scale and not answered yet: 3scale will count its
 /// usage (or has), so hits count it too until its answer is merged.
@@ -164,6 +173,9 @@ pub struct Entry {
     pub used: Vec<(String, u64)>,
     /// The part of `used` no flush has claimed yet.
     pub unreported: Vec<(String, u64)>,
+    /// Usage claimed for a report that 3scale has not acknowledged yet: with
+    /// `unreported`, what this proxy allowed and 3scale may not have counted.
+    pub reporting: Vec<(String, u64)>,
     /// Authreps for the application in flight.
     pub flights: Vec<Flight>,
     /// Metrics 3scale has accepted for the application: named in the usage of
@@ -210,6 +222,7 @@ impl Entry {
             parents: Vec::new(),
             used: Vec::new(),
             unreported: Vec::new(),
+            reporting: Vec::new(),
             flights: Vec::new(),
             metrics: Vec::new(),
         }
@@ -318,9 +331,64 @@ impl Entry {
         self.last_used_ms = self.last_used_ms.max(now_ms);
     }
 
-    /// Takes the usage no flush has claimed (it stays in `used` for decisions).
+    /// Takes the usage no flush has claimed (it stays in `used` for
+    /// decisions, and is `reporting` until 3scale acknowledges its report).
     pub fn take_unreported(&mut self) -> Vec<(String, u64)> {
-        std::mem::take(&mut self.unreported)
+        let claimed = std::mem::take(&mut self.unreported);
+        for (metric, delta) in &claimed {
+            add(&mut self.reporting, metric, *delta);
+        }
+        claimed
+    }
+
+    /// 3scale acknowledged a report of this usage: it is counted now.
+    /// Whether anything changed.
+    pub fn acknowledge(&mut self, usages: &Usages) -> bool {
+        let before = self.reporting.clone();
+        for (metric, delta) in &usages.0 {
+            if let Some((_, value)) = self.reporting.iter_mut().find(|(name, _)| name == metric) {
+                *value = value.saturating_sub(*delta);
+            }
+        }
+        self.reporting.retain(|(_, value)| *value > 0);
+        self.reporting != before
+    }
+
+    /// Whether a request allowed by [`Entry::check`] may also be allowed
+    /// without asking 3scale: for every limit it counts for, this proxy's
+    /// usage that 3scale may not have counted (unreported or reporting),
+    /// this request's included, stays within the proxy's budget. The budget
+    /// is the room 3scale last showed (less this proxy's authreps in flight)
+    /// times `share / (2 - share)`: all of it for a proxy alone, about half
+    /// its share of it in a fleet, so that the proxies' budgets together
+    /// never exceed the room, and shrink with it to nothing near the limit,
+    /// where every request goes to 3scale (README, "Cache").
+    pub fn within_budget(&self, usages: &Usages, now_ms: u64) -> bool {
+        self.limits
+            .iter()
+            .filter(|limit| limit.is_active(now_ms))
+            .all(|limit| {
+                let delta = self.effective(pairs(&usages.0), &limit.metric);
+                if delta == 0 {
+                    return true;
+                }
+                let unconfirmed = self
+                    .effective(pairs(&self.unreported), &limit.metric)
+                    .saturating_add(self.effective(pairs(&self.reporting), &limit.metric));
+                let room = limit
+                    .max
+                    .saturating_sub(limit.seen)
+                    .saturating_sub(self.in_flight(&limit.metric, now_ms));
+                unconfirmed.saturating_add(delta) <= budget(room, limit.share)
+            })
+    }
+
+    /// Whether some limit has learned that other clients use the application
+    /// (worth keeping the entry past its freshness, for its next answer).
+    pub fn has_learned_shares(&self, now_ms: u64) -> bool {
+        self.limits
+            .iter()
+            .any(|limit| limit.is_active(now_ms) && limit.share < SHARE_ONE)
     }
 
     /// The entry after an authrep answer for `key`, made for `request` at
@@ -344,6 +412,7 @@ impl Entry {
         use_hierarchy: bool,
     ) -> Entry {
         let carried = old.map(|old| old.unreported.clone()).unwrap_or_default();
+        let reporting = old.map(|old| old.reporting.clone()).unwrap_or_default();
         let (authorization, document, counted) = match answer {
             Answer::Authorized(document) => (Authorization::Authorized, Some(document), true),
             Answer::LimitsExceeded(document) => (Authorization::Authorized, Some(document), false),
@@ -362,13 +431,14 @@ impl Entry {
                 .unwrap_or_default(),
             used: carried.clone(),
             unreported: carried,
+            reporting,
             flights: old.map(|old| old.flights.clone()).unwrap_or_default(),
             metrics: old.map(|old| old.metrics.clone()).unwrap_or_default(),
         };
         if let Some(document) = document {
             entry.confirm(request, document);
         }
-        entry.raise_to_known(old, request, counted);
+        entry.raise_to_known(old, request, counted, now_ms);
         if let Some(first_end) = entry.limits.iter().filter_map(|limit| limit.ends_ms).min() {
             entry.fresh_until_ms = entry.fresh_until_ms.min(first_end);
         }
@@ -394,14 +464,27 @@ impl Entry {
         }
     }
 
-    fn raise_to_known(&mut self, old: Option<&Entry>, request: &Usages, counted: bool) {
+    fn raise_to_known(
+        &mut self,
+        old: Option<&Entry>,
+        request: &Usages,
+        counted: bool,
+        now_ms: u64,
+    ) {
         let Some(old) = old else {
             return;
         };
         let mut raised = Vec::with_capacity(self.limits.len());
         for limit in &self.limits {
             let Some(previous) = old.limits.iter().find(|known| known.same_period(limit)) else {
-                raised.push(None);
+                // A new period (or a new limit): the answer as it is, with
+                // the share learned in the last period as the prior.
+                let prior = old
+                    .limits
+                    .iter()
+                    .find(|known| known.metric == limit.metric && known.period == limit.period)
+                    .map_or(SHARE_ONE, |known| known.share);
+                raised.push(Raised::Prior(prior));
                 continue;
             };
             let answered = limit.current;
@@ -417,14 +500,42 @@ impl Entry {
                 .saturating_add(old.effective(pairs(&old.used), &limit.metric))
                 .saturating_add(this)
                 .saturating_sub(carried);
-            raised.push(Some((local, previous.base, previous.seen.max(answered))));
+            let seen = previous.seen.max(answered);
+            // Of what 3scale counted since `base`, this proxy's part: what it
+            // allowed since, less the reports 3scale has not acknowledged,
+            // plus its authreps in flight (3scale may have counted them).
+            let own = local
+                .saturating_sub(previous.base)
+                .saturating_sub(self.effective(pairs(&self.reporting), &limit.metric))
+                .saturating_add(self.in_flight(&limit.metric, now_ms));
+            let moved = seen.saturating_sub(previous.base);
+            let share = if moved > 0 {
+                share_of(own, moved)
+            } else {
+                previous.share
+            };
+            raised.push(Raised::Known {
+                local,
+                base: previous.base,
+                seen,
+                share,
+            });
         }
         for (limit, raised) in self.limits.iter_mut().zip(raised) {
-            if let Some((local, base, seen)) = raised {
-                limit.local = local;
-                limit.base = base;
-                limit.seen = seen;
-                limit.current = local.max(seen);
+            match raised {
+                Raised::Known {
+                    local,
+                    base,
+                    seen,
+                    share,
+                } => {
+                    limit.local = local;
+                    limit.base = base;
+                    limit.seen = seen;
+                    limit.current = local.max(seen);
+                    limit.share = share;
+                }
+                Raised::Prior(share) => limit.share = share,
             }
         }
     }
@@ -455,6 +566,33 @@ impl Entry {
     }
 }
 
+/// What an answer teaches about one limit, given the entry it replaces.
+enum Raised {
+    /// The same period: the merged counts and the share.
+    Known {
+        local: i64,
+        base: i64,
+        seen: i64,
+        share: u32,
+    },
+    /// Another period: only the share learned before.
+    Prior(u32),
+}
+
+/// `own / moved` in [`SHARE_ONE`]ths, at most [`SHARE_ONE`] (`moved > 0`).
+fn share_of(own: i64, moved: i64) -> u32 {
+    let ratio = i128::from(own.max(0)) * i128::from(SHARE_ONE) / i128::from(moved.max(1));
+    u32::try_from(ratio.clamp(0, i128::from(SHARE_ONE))).unwrap_or(SHARE_ONE)
+}
+
+/// The usage a proxy with this share may allow unconfirmed out of `room`:
+/// `room * share / (2 - share)`, rounded down; none when there is no room.
+fn budget(room: i64, share: u32) -> i64 {
+    let share = i128::from(share.min(SHARE_ONE));
+    let scaled = i128::from(room.max(0)) * share / (2 * i128::from(SHARE_ONE) - share);
+    i64::try_from(scaled).unwrap_or(i64::MAX)
+}
+
 fn pairs(list: &[(String, u64)]) -> impl Iterator<Item = (&str, u64)> {
     list.iter().map(|(name, delta)| (name.as_str(), *delta))
 }
@@ -479,6 +617,7 @@ fn limits_of(document: &StatusDocument) -> Vec<Limit> {
             local: report.current_value,
             base: report.current_value,
             seen: report.current_value,
+            share: SHARE_ONE,
         })
         .collect()
 }
