@@ -234,6 +234,7 @@ impl Writer {
         self.i64(limit.local);
         self.i64(limit.base);
         self.i64(limit.seen);
+        self.i64(limit.foreign);
         self.u64(u64::from(limit.share));
     }
 }
@@ -374,6 +375,7 @@ impl<'a> Reader<'a> {
             local: self.i64(WHAT)?,
             base: self.i64(WHAT)?,
             seen: self.i64(WHAT)?,
+            foreign: self.i64(WHAT)?,
             share: u32::try_from(self.u64(WHAT)?).unwrap_or(u32::MAX),
         })
     }
@@ -401,6 +403,7 @@ mod tests {
             local: 7,
             base: 2,
             seen: 5,
+            foreign: 3,
             share: 1 << 14,
         }
     }
@@ -466,6 +469,7 @@ mod tests {
                     local: -1,
                     base: i64::MIN + 1,
                     seen: 0,
+                    foreign: i64::MAX,
                     share: u32::MAX,
                 },
                 Limit {
@@ -675,6 +679,7 @@ mod tests {
                     local: dice.int() as i64,
                     base: dice.int() as i64,
                     seen: dice.int() as i64,
+                    foreign: dice.int() as i64,
                     share: dice.int() as u32,
                 }),
                 parents: self.many(2, |dice| (dice.text(), dice.text())),

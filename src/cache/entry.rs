@@ -105,8 +105,11 @@ pub struct Limit {
     /// The largest value 3scale has given for the period: what it counted,
     /// from every client, as far as this entry knows.
     pub seen: i64,
-    /// This proxy's share of the counter's movement, in [`SHARE_ONE`]ths: of
-    /// what 3scale counted since `base`, how much this proxy allowed. It
+    /// What 3scale had counted from other clients (or before this entry)
+    /// when this entry got the period's first answer.
+    pub foreign: i64,
+    /// This proxy's share of the counter, in [`SHARE_ONE`]ths: of what
+    /// 3scale counted in the period, how much this proxy allowed. It
     /// sizes the usage the proxy may allow before 3scale confirms it
     /// ([`Entry::within_budget`]); [`SHARE_ONE`] (alone) until an answer
     /// shows other clients.
@@ -115,6 +118,11 @@ pub struct Limit {
 
 /// A share of the whole ([`Limit::share`]): 1 in fixed point.
 pub const SHARE_ONE: u32 = 1 << 16;
+
+/// The usage a proxy alone may always allow unconfirmed
+/// ([`Entry::alone_budget`]): what a fleet may exceed a limit by at the
+/// start of a period, before its proxies have seen each other.
+const ALONE_FLOOR: i64 = 10;
 
 /// An authrep sent to 3scale and not answered yet: 3scale will count its
 /// usage (or has), so hits count it too until its answer is merged.
@@ -356,8 +364,8 @@ impl Entry {
 
     /// Whether a request allowed by [`Entry::check`] may also be allowed
     /// without asking 3scale: for every limit it counts for, this proxy's
-    /// usage that 3scale may not have counted (unreported or reporting),
-    /// this request's included, stays within the proxy's budget. The budget
+    /// usage that the last answer may not have counted, this request's
+    /// included, stays within the proxy's budget. The budget
     /// is the room 3scale last showed (less this proxy's authreps in flight)
     /// times `share / (2 - share)`: all of it for a proxy alone, about half
     /// its share of it in a fleet, so that the proxies' budgets together
@@ -372,15 +380,34 @@ impl Entry {
                 if delta == 0 {
                     return true;
                 }
+                // Allowed since the last answer (which cannot count it) or in
+                // a report not acknowledged before it (which may not have):
+                // a unit both in `used` and `reporting` counts twice, erring
+                // on the side of asking.
                 let unconfirmed = self
-                    .effective(pairs(&self.unreported), &limit.metric)
+                    .effective(pairs(&self.used), &limit.metric)
                     .saturating_add(self.effective(pairs(&self.reporting), &limit.metric));
                 let room = limit
                     .max
                     .saturating_sub(limit.seen)
                     .saturating_sub(self.in_flight(&limit.metric, now_ms));
-                unconfirmed.saturating_add(delta) <= budget(room, limit.share)
+                let budget = if limit.share >= SHARE_ONE {
+                    Self::alone_budget(limit, room)
+                } else {
+                    fleet_budget(room, limit.max, limit.share)
+                };
+                unconfirmed.saturating_add(delta) <= budget
             })
+    }
+
+    /// The budget of a proxy that has seen no other client's usage in the
+    /// period: as much again as 3scale has counted from it, so that it asks
+    /// again, and would see a newcomer, each time its usage doubles; at
+    /// least [`ALONE_FLOOR`] units, so that a small limit is decided from
+    /// one answer as a single proxy always did.
+    fn alone_budget(limit: &Limit, room: i64) -> i64 {
+        let confirmed = limit.seen.saturating_sub(limit.foreign).max(0);
+        room.min(confirmed.saturating_mul(2).max(ALONE_FLOOR))
     }
 
     /// Whether some limit has learned that other clients use the application
@@ -438,7 +465,7 @@ impl Entry {
         if let Some(document) = document {
             entry.confirm(request, document);
         }
-        entry.raise_to_known(old, request, counted, now_ms);
+        entry.raise_to_known(old, request, counted);
         if let Some(first_end) = entry.limits.iter().filter_map(|limit| limit.ends_ms).min() {
             entry.fresh_until_ms = entry.fresh_until_ms.min(first_end);
         }
@@ -464,79 +491,100 @@ impl Entry {
         }
     }
 
-    fn raise_to_known(
-        &mut self,
-        old: Option<&Entry>,
-        request: &Usages,
-        counted: bool,
-        now_ms: u64,
-    ) {
-        let Some(old) = old else {
-            return;
+    fn raise_to_known(&mut self, old: Option<&Entry>, request: &Usages, counted: bool) {
+        let raised: Vec<Limit> = self
+            .limits
+            .iter()
+            .map(|limit| {
+                let previous = old.and_then(|old| {
+                    old.limits
+                        .iter()
+                        .find(|known| known.same_period(limit))
+                        .map(|previous| (old, previous))
+                });
+                match previous {
+                    Some((old, previous)) => self.merged(limit, old, previous, request, counted),
+                    None => self.first(limit, old, request, counted),
+                }
+            })
+            .collect();
+        self.limits = raised;
+    }
+
+    /// A limit from the period's first answer this entry knows. The value
+    /// 3scale gives is this proxy's (this request, if counted, and its
+    /// authreps in flight) or other clients' (`foreign`); the share is at
+    /// most the one learned in the last period.
+    fn first(&self, limit: &Limit, old: Option<&Entry>, request: &Usages, counted: bool) -> Limit {
+        let this = if counted {
+            self.effective(pairs(&request.0), &limit.metric)
+        } else {
+            0
         };
-        let mut raised = Vec::with_capacity(self.limits.len());
-        for limit in &self.limits {
-            let Some(previous) = old.limits.iter().find(|known| known.same_period(limit)) else {
-                // A new period (or a new limit): the answer as it is, with
-                // the share learned in the last period as the prior.
-                let prior = old
-                    .limits
+        let own = this.saturating_add(self.in_flight_any(&limit.metric));
+        let foreign = limit.current.saturating_sub(own).max(0);
+        let prior = old
+            .and_then(|old| {
+                old.limits
                     .iter()
                     .find(|known| known.metric == limit.metric && known.period == limit.period)
-                    .map_or(SHARE_ONE, |known| known.share);
-                raised.push(Raised::Prior(prior));
-                continue;
-            };
-            let answered = limit.current;
-            // Counted in `base` unless 3scale's answer to it is above `base`.
-            let this = if counted && answered > previous.base {
-                self.effective(pairs(&request.0), &limit.metric)
-            } else {
-                0
-            };
-            let carried = self.effective(pairs(&self.unreported), &limit.metric);
-            let local = previous
-                .local
-                .saturating_add(old.effective(pairs(&old.used), &limit.metric))
-                .saturating_add(this)
-                .saturating_sub(carried);
-            let seen = previous.seen.max(answered);
-            // Of what 3scale counted since `base`, this proxy's part: what it
-            // allowed since, less the reports 3scale has not acknowledged,
-            // plus its authreps in flight (3scale may have counted them).
-            let own = local
-                .saturating_sub(previous.base)
-                .saturating_sub(self.effective(pairs(&self.reporting), &limit.metric))
-                .saturating_add(self.in_flight(&limit.metric, now_ms));
-            let moved = seen.saturating_sub(previous.base);
-            let share = if moved > 0 {
-                share_of(own, moved)
-            } else {
-                previous.share
-            };
-            raised.push(Raised::Known {
-                local,
-                base: previous.base,
-                seen,
-                share,
-            });
+            })
+            .map_or(SHARE_ONE, |known| known.share);
+        let shown = if limit.current > 0 {
+            share_of(limit.current.saturating_sub(foreign), limit.current)
+        } else {
+            SHARE_ONE
+        };
+        Limit {
+            foreign,
+            share: prior.min(shown),
+            ..limit.clone()
         }
-        for (limit, raised) in self.limits.iter_mut().zip(raised) {
-            match raised {
-                Raised::Known {
-                    local,
-                    base,
-                    seen,
-                    share,
-                } => {
-                    limit.local = local;
-                    limit.base = base;
-                    limit.seen = seen;
-                    limit.current = local.max(seen);
-                    limit.share = share;
-                }
-                Raised::Prior(share) => limit.share = share,
-            }
+    }
+
+    /// A limit of the same period as `previous` (of `old`), raised to what
+    /// is known (see [`Entry::from_answer`]), and this proxy's share of what
+    /// 3scale counted in the period: what it allowed (less the reports 3scale
+    /// has not acknowledged) over 3scale's value, other clients' usage
+    /// before the first answer (`foreign`) left out of its part.
+    fn merged(
+        &self,
+        limit: &Limit,
+        old: &Entry,
+        previous: &Limit,
+        request: &Usages,
+        counted: bool,
+    ) -> Limit {
+        let answered = limit.current;
+        // Counted in `base` unless 3scale's answer to it is above `base`.
+        let this = if counted && answered > previous.base {
+            self.effective(pairs(&request.0), &limit.metric)
+        } else {
+            0
+        };
+        let carried = self.effective(pairs(&self.unreported), &limit.metric);
+        let local = previous
+            .local
+            .saturating_add(old.effective(pairs(&old.used), &limit.metric))
+            .saturating_add(this)
+            .saturating_sub(carried);
+        let seen = previous.seen.max(answered);
+        let own = local
+            .saturating_sub(self.effective(pairs(&self.reporting), &limit.metric))
+            .saturating_sub(previous.foreign);
+        let share = if seen > 0 {
+            share_of(own, seen)
+        } else {
+            previous.share
+        };
+        Limit {
+            current: local.max(seen),
+            local,
+            base: previous.base,
+            seen,
+            foreign: previous.foreign,
+            share,
+            ..limit.clone()
         }
     }
 
@@ -548,6 +596,13 @@ impl Entry {
             .fold(0i64, |sum, flight| {
                 sum.saturating_add(self.effective(pairs(&flight.usage), metric))
             })
+    }
+
+    /// [`Entry::in_flight`] whatever their expiry (an answer is merging).
+    fn in_flight_any(&self, metric: &str) -> i64 {
+        self.flights.iter().fold(0i64, |sum, flight| {
+            sum.saturating_add(self.effective(pairs(&flight.usage), metric))
+        })
     }
 
     /// The amount of `metric` in a usage list, children included.
@@ -566,31 +621,26 @@ impl Entry {
     }
 }
 
-/// What an answer teaches about one limit, given the entry it replaces.
-enum Raised {
-    /// The same period: the merged counts and the share.
-    Known {
-        local: i64,
-        base: i64,
-        seen: i64,
-        share: u32,
-    },
-    /// Another period: only the share learned before.
-    Prior(u32),
-}
-
 /// `own / moved` in [`SHARE_ONE`]ths, at most [`SHARE_ONE`] (`moved > 0`).
 fn share_of(own: i64, moved: i64) -> u32 {
     let ratio = i128::from(own.max(0)) * i128::from(SHARE_ONE) / i128::from(moved.max(1));
     u32::try_from(ratio.clamp(0, i128::from(SHARE_ONE))).unwrap_or(SHARE_ONE)
 }
 
-/// The usage a proxy with this share may allow unconfirmed out of `room`:
-/// `room * share / (2 - share)`, rounded down; none when there is no room.
-fn budget(room: i64, share: u32) -> i64 {
+/// The usage a proxy with this share (below [`SHARE_ONE`]) may allow
+/// unconfirmed, out of `room` left under the limit `max`:
+/// `room * share / (2 - share)`, so that the proxies' budgets together stay
+/// under half the room, and at most the proxy's share of half of 1 % of the
+/// limit: 3scale does not see this usage until it is reported, so authreps
+/// from the other proxies may take the room meanwhile, and what the fleet
+/// holds unconfirmed is what the limit may be exceeded by.
+fn fleet_budget(room: i64, max: i64, share: u32) -> i64 {
     let share = i128::from(share.min(SHARE_ONE));
-    let scaled = i128::from(room.max(0)) * share / (2 * i128::from(SHARE_ONE) - share);
-    i64::try_from(scaled).unwrap_or(i64::MAX)
+    let one = i128::from(SHARE_ONE);
+    let of_room = i128::from(room.max(0)) * share / (2 * one - share);
+    let percent = (i128::from(max.max(0)) + 99) / 100;
+    let of_limit = percent * share / (2 * one);
+    i64::try_from(of_room.min(of_limit)).unwrap_or(i64::MAX)
 }
 
 fn pairs(list: &[(String, u64)]) -> impl Iterator<Item = (&str, u64)> {
@@ -617,6 +667,7 @@ fn limits_of(document: &StatusDocument) -> Vec<Limit> {
             local: report.current_value,
             base: report.current_value,
             seen: report.current_value,
+            foreign: 0,
             share: SHARE_ONE,
         })
         .collect()

@@ -13,6 +13,9 @@ mod store;
 mod table;
 mod worker;
 
+#[cfg(test)]
+mod fleet_tests;
+
 pub use codec::{DecodeError, decode_bucket, decode_records, encode_bucket, encode_records};
 pub use entry::{
     Answer, AppKey, Authorization, Entry, Flight, HitOutcome, Limit, StoredCredential,
