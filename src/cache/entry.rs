@@ -392,7 +392,7 @@ impl Entry {
                     .saturating_sub(limit.seen)
                     .saturating_sub(self.in_flight(&limit.metric, now_ms));
                 let budget = if limit.share >= SHARE_ONE {
-                    Self::alone_budget(limit, room)
+                    self.alone_budget(limit, room, now_ms)
                 } else {
                     fleet_budget(room, limit.max, limit.share)
                 };
@@ -402,12 +402,20 @@ impl Entry {
 
     /// The budget of a proxy that has seen no other client's usage in the
     /// period: as much again as 3scale has counted from it, so that it asks
-    /// again, and would see a newcomer, each time its usage doubles; at
-    /// least [`ALONE_FLOOR`] units, so that a small limit is decided from
-    /// one answer as a single proxy always did.
-    fn alone_budget(limit: &Limit, room: i64) -> i64 {
+    /// again, and would see a newcomer, each time its usage doubles. It may
+    /// also take [`ALONE_FLOOR`] units when it has no authrep in flight (one
+    /// request at a time), or when no more are left: a small limit is decided
+    /// from one answer, as a single proxy always did. Under concurrent load a
+    /// proxy has authreps in flight, so the first proxy of a fleet to reach
+    /// 3scale asks again after a few units and sees the others.
+    fn alone_budget(&self, limit: &Limit, room: i64, now_ms: u64) -> i64 {
         let confirmed = limit.seen.saturating_sub(limit.foreign).max(0);
-        room.min(confirmed.saturating_mul(2).max(ALONE_FLOOR))
+        let floor = if room <= ALONE_FLOOR || !self.has_flights(now_ms) {
+            ALONE_FLOOR
+        } else {
+            0
+        };
+        room.min(confirmed.saturating_mul(2).max(floor))
     }
 
     /// Whether some limit has learned that other clients use the application
@@ -1036,5 +1044,174 @@ mod tests {
         );
         assert_eq!(later.limits[0].current, 6);
         assert_eq!(later.limits[0].seen, 4);
+    }
+
+    /// An answer about `hits` per day (max, current) to the authrep of one hit.
+    fn daily(max: i64, current: i64) -> StatusDocument {
+        document(&[("hits", "day", max, current, Some(NOW / 1000 + 86_400))])
+    }
+
+    fn answered(old: Option<&Entry>, max: i64, current: i64) -> Entry {
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let doc = daily(max, current);
+        Entry::from_answer(
+            &key,
+            Answer::Authorized(&doc),
+            old,
+            &usages(&[("hits", 1)]),
+            NOW,
+            TTL,
+            true,
+        )
+    }
+
+    /// How many one-hit requests the entry allows without asking 3scale.
+    fn local_hits(entry: &mut Entry) -> usize {
+        let one = usages(&[("hits", 1)]);
+        let mut allowed = 0;
+        while matches!(entry.check(&one, NOW), HitOutcome::Allow(_))
+            && entry.within_budget(&one, NOW)
+        {
+            entry.add_usage(&one, NOW);
+            allowed += 1;
+        }
+        allowed
+    }
+
+    #[test]
+    fn a_proxy_alone_keeps_its_whole_share_and_a_small_limit_is_decided_locally() {
+        let mut entry = answered(None, 10, 1);
+        assert_eq!(entry.limits[0].share, SHARE_ONE);
+        assert_eq!(local_hits(&mut entry), 9, "the room of a small limit");
+        // A report of 4 of them is acknowledged; the next answer counts them all.
+        let mut entry = answered(None, 1_000, 1);
+        for _ in 0..4 {
+            entry.add_usage(&usages(&[("hits", 1)]), NOW);
+        }
+        let claimed = entry.take_unreported();
+        entry.acknowledge(&Usages(claimed));
+        assert!(entry.reporting.is_empty());
+        let next = answered(Some(&entry), 1_000, 6);
+        assert_eq!(next.limits[0].share, SHARE_ONE);
+    }
+
+    #[test]
+    fn a_proxy_alone_far_from_its_limit_asks_each_time_its_usage_doubles() {
+        let mut entry = answered(None, 1_000_000, 20);
+        // Its first answer: 20, all its own (this request and 19 in flight).
+        entry.flights = (0..19)
+            .map(|ticket| Flight {
+                ticket,
+                usage: vec![("hits".into(), 1)],
+                until_ms: NOW + 1,
+            })
+            .collect();
+        let entry = Entry::from_answer(
+            &AppKey {
+                service_id: "1",
+                credential: &Credential::UserKey("k".into()),
+            },
+            Answer::Authorized(&daily(1_000_000, 20)),
+            Some(&Entry::placeholder(
+                &AppKey {
+                    service_id: "1",
+                    credential: &Credential::UserKey("k".into()),
+                },
+                NOW,
+            ))
+            .map(|placeholder| Entry {
+                flights: entry.flights.clone(),
+                ..placeholder.clone()
+            })
+            .as_ref(),
+            &usages(&[("hits", 1)]),
+            NOW,
+            TTL,
+            true,
+        );
+        assert_eq!(entry.limits[0].foreign, 0);
+        assert_eq!(entry.limits[0].share, SHARE_ONE);
+        let mut entry = entry;
+        // 20 counted, 19 still in flight: as much again, 40.
+        assert_eq!(local_hits(&mut entry), 40);
+        entry.flights.clear();
+        assert_eq!(local_hits(&mut entry), 0, "40 is still more than the floor");
+    }
+
+    #[test]
+    fn other_clients_usage_lowers_the_share_and_the_budget() {
+        let mut entry = answered(None, 300, 1);
+        for _ in 0..2 {
+            entry.add_usage(&usages(&[("hits", 1)]), NOW);
+        }
+        let claimed = entry.take_unreported();
+        entry.acknowledge(&Usages(claimed));
+        // 3scale counted 9: this proxy's 1 + 2 reported + this one, 5 others'.
+        let mut next = answered(Some(&entry), 300, 9);
+        assert_eq!(next.limits[0].share, SHARE_ONE * 4 / 9);
+        // Half a percent of 300, times 4/9, is under one unit: every request asks.
+        assert_eq!(local_hits(&mut next), 0);
+        // Far from a large limit the same share allows much, but not all, locally.
+        let mut entry = answered(None, 1_000_000, 1);
+        entry.add_usage(&usages(&[("hits", 1)]), NOW);
+        let claimed = entry.take_unreported();
+        entry.acknowledge(&Usages(claimed));
+        let mut next = answered(Some(&entry), 1_000_000, 9);
+        let allowed = local_hits(&mut next);
+        let share = f64::from(next.limits[0].share) / f64::from(SHARE_ONE);
+        assert_eq!(allowed as f64, (10_000.0 * share / 2.0).floor());
+    }
+
+    #[test]
+    fn the_first_answer_shows_other_clients_beyond_this_proxys_own() {
+        let entry = answered(None, 300, 4);
+        assert_eq!(entry.limits[0].foreign, 3);
+        assert_eq!(entry.limits[0].share, SHARE_ONE / 4);
+        // The next period starts from the share learned in this one.
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let tomorrow = document(&[("hits", "day", 300, 1, Some(NOW / 1000 + 2 * 86_400))]);
+        let next = Entry::from_answer(
+            &key,
+            Answer::Authorized(&tomorrow),
+            Some(&entry),
+            &usages(&[("hits", 1)]),
+            NOW,
+            TTL,
+            true,
+        );
+        assert_eq!(next.limits[0].share, SHARE_ONE / 4);
+    }
+
+    #[test]
+    fn usage_being_reported_counts_against_the_budget_until_acknowledged() {
+        let mut entry = answered(None, 300, 4);
+        entry.add_usage(&usages(&[("hits", 1)]), NOW);
+        let claimed = entry.take_unreported();
+        assert_eq!(entry.reporting, vec![("hits".to_owned(), 1)]);
+        entry.acknowledge(&usages(&[("hits", 1), ("other", 3)]));
+        assert!(entry.reporting.is_empty());
+        assert_eq!(claimed, vec![("hits".to_owned(), 1)]);
+    }
+
+    #[test]
+    fn fleet_budgets_shrink_with_the_room_and_the_share() {
+        let third = SHARE_ONE / 3;
+        assert_eq!(fleet_budget(300, 300, third), 0);
+        assert_eq!(fleet_budget(1_000_000, 1_000_000, third), 1_666);
+        // A fifth of the room (a third is 21845 / 65536, a little less).
+        assert_eq!(fleet_budget(900, 1_000_000, third), 179);
+        assert_eq!(fleet_budget(-5, 1_000_000, third), 0);
+        assert!(fleet_budget(i64::MAX, i64::MAX, SHARE_ONE - 1) > 0);
+        assert_eq!(share_of(1, 3), third);
+        assert_eq!(share_of(5, 3), SHARE_ONE);
+        assert_eq!(share_of(-1, 3), 0);
     }
 }

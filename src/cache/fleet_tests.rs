@@ -163,7 +163,7 @@ impl Fleet {
         match access.decide(&key, &one_hit()) {
             Lookup::Hit(HitOutcome::Allow(_)) => self.allowed += 1,
             Lookup::Hit(_) => {}
-            Lookup::Miss => {
+            Lookup::Miss | Lookup::OverBudget => {
                 let ticket = access.depart(&key, &one_hit(), now_ms + 6_000);
                 self.calls += 1;
                 self.wire.push(InFlight {

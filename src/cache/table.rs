@@ -31,6 +31,9 @@ pub enum Lookup {
     Hit(HitOutcome),
     /// No usable entry (or the store would not cooperate): ask 3scale.
     Miss,
+    /// The entry would allow the request, but this proxy already holds its
+    /// budget of usage 3scale has not confirmed: ask 3scale.
+    OverBudget,
 }
 
 /// What filling the cache with an answer did.
@@ -121,7 +124,7 @@ impl<'a> Table<'a> {
                 && staleness_ms == 0
                 && !entry.within_budget(usages, now_ms)
             {
-                return (Lookup::Miss, false);
+                return (Lookup::OverBudget, false);
             }
             let allowed = matches!(outcome, HitOutcome::Allow(_));
             if allowed {
@@ -783,7 +786,7 @@ mod tests {
         {
             Lookup::Hit(HitOutcome::Allow(_)) => *allowed += 1,
             Lookup::Hit(_) => {}
-            Lookup::Miss => {
+            Lookup::Miss | Lookup::OverBudget => {
                 next_ticket += 1;
                 assert!(
                     table
