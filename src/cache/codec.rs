@@ -219,6 +219,7 @@ impl Writer {
             self.counts(&flight.usage);
             self.u64(flight.until_ms);
         }
+        self.byte(u8::from(entry.busy));
         self.len(entry.metrics.len());
         for metric in &entry.metrics {
             self.str(metric);
@@ -360,6 +361,7 @@ impl<'a> Reader<'a> {
             unreported: self.counts("unreported")?,
             reporting: self.counts("reporting")?,
             flights: self.seq("flights", Reader::flight)?,
+            busy: self.tag("busy", 2)? == 1,
             metrics: self.seq("metrics", |input| input.string("metrics"))?,
         })
     }
@@ -429,6 +431,7 @@ mod tests {
                 usage: vec![("hits".into(), 1)],
                 until_ms: 1_700_000_002_000,
             }],
+            busy: true,
             metrics: vec!["hits".into(), "products".into()],
         }
     }
@@ -447,6 +450,7 @@ mod tests {
             unreported: Vec::new(),
             reporting: Vec::new(),
             flights: Vec::new(),
+            busy: false,
             metrics: Vec::new(),
         }
     }
@@ -488,6 +492,7 @@ mod tests {
                 usage: Vec::new(),
                 until_ms: 0,
             }],
+            busy: true,
             metrics: vec![String::new(), "m".repeat(300)],
         }
     }
@@ -691,6 +696,7 @@ mod tests {
                     usage: dice.counts(),
                     until_ms: dice.int(),
                 }),
+                busy: self.below(2) == 0,
                 metrics: self.many(3, |dice| dice.text()),
             }
         }

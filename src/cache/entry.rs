@@ -119,9 +119,8 @@ pub struct Limit {
 /// A share of the whole ([`Limit::share`]): 1 in fixed point.
 pub const SHARE_ONE: u32 = 1 << 16;
 
-/// The usage a proxy alone may always allow unconfirmed
-/// ([`Entry::alone_budget`]): what a fleet may exceed a limit by at the
-/// start of a period, before its proxies have seen each other.
+/// The units left under a limit that a proxy which has seen no other client
+/// decides alone ([`budget`]): a small limit is decided from one answer.
 const ALONE_FLOOR: i64 = 10;
 
 /// An authrep sent to 3scale and not answered yet: 3scale will count its
@@ -186,6 +185,10 @@ pub struct Entry {
     pub reporting: Vec<(String, u64)>,
     /// Authreps for the application in flight.
     pub flights: Vec<Flight>,
+    /// Whether this proxy has had several authreps for the application in
+    /// flight at once: it serves concurrent load, so a share of 1 may just
+    /// mean that it was the first of a fleet to reach 3scale ([`budget`]).
+    pub busy: bool,
     /// Metrics 3scale has accepted for the application: named in the usage of
     /// an authrep it authorized or limited, or in an answer's limits or
     /// hierarchy. A usage naming another metric is not decided locally
@@ -232,6 +235,7 @@ impl Entry {
             unreported: Vec::new(),
             reporting: Vec::new(),
             flights: Vec::new(),
+            busy: false,
             metrics: Vec::new(),
         }
     }
@@ -252,6 +256,7 @@ impl Entry {
     /// Records an authrep sent for the application (expired flights go).
     pub fn depart(&mut self, flight: Flight, now_ms: u64) {
         self.flights.retain(|known| known.is_active(now_ms));
+        self.busy |= !self.flights.is_empty();
         self.flights.push(flight);
         self.last_used_ms = self.last_used_ms.max(now_ms);
     }
@@ -391,31 +396,22 @@ impl Entry {
                     .max
                     .saturating_sub(limit.seen)
                     .saturating_sub(self.in_flight(&limit.metric, now_ms));
-                let budget = if limit.share >= SHARE_ONE {
-                    self.alone_budget(limit, room, now_ms)
-                } else {
-                    fleet_budget(room, limit.max, limit.share)
-                };
-                unconfirmed.saturating_add(delta) <= budget
+                unconfirmed.saturating_add(delta) <= self.budget(limit, room)
             })
     }
 
-    /// The budget of a proxy that has seen no other client's usage in the
-    /// period: as much again as 3scale has counted from it, so that it asks
-    /// again, and would see a newcomer, each time its usage doubles. It may
-    /// also take [`ALONE_FLOOR`] units when it has no authrep in flight (one
-    /// request at a time), or when no more are left: a small limit is decided
-    /// from one answer, as a single proxy always did. Under concurrent load a
-    /// proxy has authreps in flight, so the first proxy of a fleet to reach
-    /// 3scale asks again after a few units and sees the others.
-    fn alone_budget(&self, limit: &Limit, room: i64, now_ms: u64) -> i64 {
-        let confirmed = limit.seen.saturating_sub(limit.foreign).max(0);
-        let floor = if room <= ALONE_FLOOR || !self.has_flights(now_ms) {
-            ALONE_FLOOR
-        } else {
-            0
-        };
-        room.min(confirmed.saturating_mul(2).max(floor))
+    /// The usage this proxy may allow unconfirmed under `limit` with `room`
+    /// left: [`budget`] for its share; when it has seen no other client and
+    /// has never had concurrent authreps (a single client, one request at a
+    /// time), as much again as 3scale has counted from it, at least
+    /// [`ALONE_FLOOR`] units, so that it asks again each time its usage
+    /// doubles.
+    fn budget(&self, limit: &Limit, room: i64) -> i64 {
+        if limit.share >= SHARE_ONE && !self.busy {
+            let confirmed = limit.seen.saturating_sub(limit.foreign).max(0);
+            return room.min(confirmed.saturating_mul(2).max(ALONE_FLOOR));
+        }
+        budget(room, limit.max, limit.share)
     }
 
     /// Whether some limit has learned that other clients use the application
@@ -468,6 +464,7 @@ impl Entry {
             unreported: carried,
             reporting,
             flights: old.map(|old| old.flights.clone()).unwrap_or_default(),
+            busy: old.is_some_and(|old| old.busy),
             metrics: old.map(|old| old.metrics.clone()).unwrap_or_default(),
         };
         if let Some(document) = document {
@@ -635,14 +632,19 @@ fn share_of(own: i64, moved: i64) -> u32 {
     u32::try_from(ratio.clamp(0, i128::from(SHARE_ONE))).unwrap_or(SHARE_ONE)
 }
 
-/// The usage a proxy with this share (below [`SHARE_ONE`]) may allow
-/// unconfirmed, out of `room` left under the limit `max`:
-/// `room * share / (2 - share)`, so that the proxies' budgets together stay
-/// under half the room, and at most the proxy's share of half of 1 % of the
-/// limit: 3scale does not see this usage until it is reported, so authreps
-/// from the other proxies may take the room meanwhile, and what the fleet
-/// holds unconfirmed is what the limit may be exceeded by.
-fn fleet_budget(room: i64, max: i64, share: u32) -> i64 {
+/// The usage a proxy with this share may allow unconfirmed, out of `room`
+/// left under the limit `max`: at most the proxy's share of half of 1 % of
+/// the limit, and `room * share / (2 - share)`. 3scale does not see this
+/// usage until it is reported, so authreps from other proxies may take the
+/// room meanwhile: what the fleet holds unconfirmed is what the limit may be
+/// exceeded by, and with shares adding up to 1 it stays under half of 1 %
+/// (twice that if each proxy overestimates its share twofold). A proxy that
+/// has seen no other client (share 1) also decides the last [`ALONE_FLOOR`]
+/// units alone, as a single proxy always did.
+fn budget(room: i64, max: i64, share: u32) -> i64 {
+    if share >= SHARE_ONE && room <= ALONE_FLOOR {
+        return room;
+    }
     let share = i128::from(share.min(SHARE_ONE));
     let one = i128::from(SHARE_ONE);
     let of_room = i128::from(room.max(0)) * share / (2 * one - share);
@@ -1143,6 +1145,31 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_proxy_that_has_seen_no_other_client_holds_half_a_percent() {
+        // The first of a fleet to reach 3scale, under concurrent load: its
+        // answers show only its own usage, yet others may be on their way.
+        let mut entry = answered(None, 1_000, 1);
+        for ticket in [1, 2] {
+            entry.depart(
+                Flight {
+                    ticket,
+                    usage: vec![("hits".into(), 1)],
+                    until_ms: NOW + 1,
+                },
+                NOW,
+            );
+        }
+        assert!(entry.busy);
+        entry.flights.clear();
+        assert_eq!(entry.limits[0].share, SHARE_ONE);
+        assert_eq!(local_hits(&mut entry), 5, "half of 1 % of 1000");
+        // Busy or not, the last units of a small limit are decided alone.
+        let mut small = answered(None, 10, 1);
+        small.busy = true;
+        assert_eq!(local_hits(&mut small), 9);
+    }
+
+    #[test]
     fn other_clients_usage_lowers_the_share_and_the_budget() {
         let mut entry = answered(None, 300, 1);
         for _ in 0..2 {
@@ -1204,12 +1231,12 @@ mod tests {
     #[test]
     fn fleet_budgets_shrink_with_the_room_and_the_share() {
         let third = SHARE_ONE / 3;
-        assert_eq!(fleet_budget(300, 300, third), 0);
-        assert_eq!(fleet_budget(1_000_000, 1_000_000, third), 1_666);
+        assert_eq!(budget(300, 300, third), 0);
+        assert_eq!(budget(1_000_000, 1_000_000, third), 1_666);
         // A fifth of the room (a third is 21845 / 65536, a little less).
-        assert_eq!(fleet_budget(900, 1_000_000, third), 179);
-        assert_eq!(fleet_budget(-5, 1_000_000, third), 0);
-        assert!(fleet_budget(i64::MAX, i64::MAX, SHARE_ONE - 1) > 0);
+        assert_eq!(budget(900, 1_000_000, third), 179);
+        assert_eq!(budget(-5, 1_000_000, third), 0);
+        assert!(budget(i64::MAX, i64::MAX, SHARE_ONE - 1) > 0);
         assert_eq!(share_of(1, 3), third);
         assert_eq!(share_of(5, 3), SHARE_ONE);
         assert_eq!(share_of(-1, 3), 0);
