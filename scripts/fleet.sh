@@ -171,6 +171,8 @@ print(f"{label:<6} K={k}  limit {limit_text:>13}  requests {requests:>7}  allowe
 EOF
   for pid in "${envoy_pids[@]}" "$sim_pid"; do kill "$pid" 2> /dev/null || true; done
   for pid in "${envoy_pids[@]}" "$sim_pid"; do wait "$pid" 2> /dev/null || true; done
+  # All stopped: the next case's liveness checks must not see them.
+  pids=()
 }
 
 echo "== $seconds s of wrk per case, $connections connections per Envoy; load: $(uptime | sed 's/.*load average/load average/')"
