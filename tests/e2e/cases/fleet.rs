@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::cache::{enable_cache, request};
+use super::cache::{enable_cache, send_from};
 use crate::envoy_config::Bootstrap;
 use crate::harness::{Envoy, Scratch, Sim, artifacts, fixture, poll};
 use crate::http::Response;
@@ -61,15 +61,7 @@ impl Fleet {
             let handles: Vec<_> = self
                 .envoys
                 .iter()
-                .flat_map(|envoy| (0..CLIENTS).map(move |client| (envoy, client)))
-                .map(|(envoy, client)| {
-                    scope.spawn(move || {
-                        (client..per_envoy)
-                            .step_by(CLIENTS)
-                            .map(|_| envoy.send(&request(user_key)))
-                            .collect::<Vec<_>>()
-                    })
-                })
+                .map(|envoy| scope.spawn(move || send_from(envoy, user_key, per_envoy, CLIENTS)))
                 .collect();
             handles
                 .into_iter()
@@ -92,15 +84,7 @@ impl Fleet {
 
 /// The application's `hits` today, as the simulator counts them.
 fn hits_today(admin: &SimAdmin, user_key: &str) -> u64 {
-    let application = format!("user_key:{user_key}");
-    admin
-        .usage()
-        .into_iter()
-        .filter(|(app, metric, period, _)| {
-            *app == application && metric == "hits" && period == "day"
-        })
-        .map(|(_, _, _, value)| value)
-        .sum()
+    admin.counted(&format!("user_key:{user_key}"), "hits", "day")
 }
 
 /// Waits until 3scale's count for the application stops moving (every
