@@ -121,7 +121,7 @@ pub const SHARE_ONE: u32 = 1 << 16;
 
 /// The units left under a limit that a proxy which has seen no other client
 /// decides alone ([`budget`]): a small limit is decided from one answer.
-const ALONE_FLOOR: i64 = 10;
+pub(super) const ALONE_FLOOR: i64 = 10;
 
 /// An authrep sent to 3scale and not answered yet: 3scale will count its
 /// usage (or has), so hits count it too until its answer is merged.
@@ -517,16 +517,19 @@ impl Entry {
     }
 
     /// A limit from the period's first answer this entry knows. The value
-    /// 3scale gives is this proxy's (this request, if counted, and its
-    /// authreps in flight) or other clients' (`foreign`); the share is at
-    /// most the one learned in the last period.
+    /// 3scale gives is this request (if counted) or other clients' usage
+    /// (`foreign`): this proxy's own authreps still in flight may be in it
+    /// too, but counting them as other clients' only makes the proxy ask
+    /// more (at the start of a period under concurrent load, which is also
+    /// when the first proxies of a fleet reach 3scale together). The share
+    /// is at most the one learned in the last period.
     fn first(&self, limit: &Limit, old: Option<&Entry>, request: &Usages, counted: bool) -> Limit {
         let this = if counted {
             self.effective(pairs(&request.0), &limit.metric)
         } else {
             0
         };
-        let own = this.saturating_add(self.in_flight_any(&limit.metric));
+        let own = this;
         let foreign = limit.current.saturating_sub(own).max(0);
         let prior = old
             .and_then(|old| {
@@ -601,13 +604,6 @@ impl Entry {
             .fold(0i64, |sum, flight| {
                 sum.saturating_add(self.effective(pairs(&flight.usage), metric))
             })
-    }
-
-    /// [`Entry::in_flight`] whatever their expiry (an answer is merging).
-    fn in_flight_any(&self, metric: &str) -> i64 {
-        self.flights.iter().fold(0i64, |sum, flight| {
-            sum.saturating_add(self.effective(pairs(&flight.usage), metric))
-        })
     }
 
     /// The amount of `metric` in a usage list, children included.
@@ -1103,45 +1099,47 @@ mod tests {
 
     #[test]
     fn a_proxy_alone_far_from_its_limit_asks_each_time_its_usage_doubles() {
-        let mut entry = answered(None, 1_000_000, 20);
-        // Its first answer: 20, all its own (this request and 19 in flight).
-        entry.flights = (0..19)
-            .map(|ticket| Flight {
-                ticket,
-                usage: vec![("hits".into(), 1)],
-                until_ms: NOW + 1,
-            })
-            .collect();
-        let entry = Entry::from_answer(
-            &AppKey {
-                service_id: "1",
-                credential: &Credential::UserKey("k".into()),
-            },
-            Answer::Authorized(&daily(1_000_000, 20)),
-            Some(&Entry::placeholder(
-                &AppKey {
-                    service_id: "1",
-                    credential: &Credential::UserKey("k".into()),
-                },
-                NOW,
-            ))
-            .map(|placeholder| Entry {
-                flights: entry.flights.clone(),
-                ..placeholder.clone()
-            })
-            .as_ref(),
+        let mut entry = answered(None, 1_000_000, 1);
+        assert_eq!(local_hits(&mut entry), 10, "the floor");
+        // Reported and acknowledged, then the next answer counts them: 12.
+        let claimed = entry.take_unreported();
+        entry.acknowledge(&Usages(claimed));
+        let mut next = answered(Some(&entry), 1_000_000, 12);
+        assert_eq!(next.limits[0].share, SHARE_ONE);
+        assert_eq!(local_hits(&mut next), 24, "as much again as 3scale counted");
+    }
+
+    #[test]
+    fn a_first_answer_above_this_request_shows_other_clients() {
+        // Authreps of this proxy in flight may be in 3scale's value too; they
+        // count as other clients' (the proxy errs towards asking).
+        let mut entry = answered(None, 1_000_000, 1);
+        entry.flights = vec![Flight {
+            ticket: 1,
+            usage: vec![("hits".into(), 1)],
+            until_ms: NOW + 1,
+        }];
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let placeholder = Entry {
+            flights: entry.flights.clone(),
+            ..Entry::placeholder(&key, NOW)
+        };
+        let doc = daily(1_000_000, 2);
+        let first = Entry::from_answer(
+            &key,
+            Answer::Authorized(&doc),
+            Some(&placeholder),
             &usages(&[("hits", 1)]),
             NOW,
             TTL,
             true,
         );
-        assert_eq!(entry.limits[0].foreign, 0);
-        assert_eq!(entry.limits[0].share, SHARE_ONE);
-        let mut entry = entry;
-        // 20 counted, 19 still in flight: as much again, 40.
-        assert_eq!(local_hits(&mut entry), 40);
-        entry.flights.clear();
-        assert_eq!(local_hits(&mut entry), 0, "40 is still more than the floor");
+        assert_eq!(first.limits[0].foreign, 1);
+        assert_eq!(first.limits[0].share, SHARE_ONE / 2);
     }
 
     #[test]
