@@ -20,7 +20,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale fleet fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -132,6 +132,14 @@ bench:
 # `make bench-scale SECONDS=30`, `make bench-scale ARGS=--quick` as for `make bench`.
 bench-scale:
 	$(if $(filter command line environment,$(origin SECONDS)),BENCH_SECONDS=$(SECONDS)) scripts/bench-scale.sh $(ARGS)
+
+# Limits across a fleet (issue 16): K Envoys x 2 workers with the cache on, one
+# 3scale simulator, one application, wrk against every Envoy at once; prints
+# allowed/limit, counted/limit and calls to 3scale per 1000 requests for a
+# 300/day limit with K=3 and K=5 and for a limit out of reach (scripts/fleet.sh;
+# installs wrk with apt-get if missing). `make fleet SECONDS=8`, `ARGS=--quick`.
+fleet:
+	$(if $(filter command line environment,$(origin SECONDS)),FLEET_SECONDS=$(SECONDS)) scripts/fleet.sh $(ARGS)
 
 # Coverage-guided fuzzing of the parsers and the decision core (fuzz/README.md).
 # `make fuzz TARGET=config SECONDS=60` runs one target; without TARGET, each target

@@ -20,8 +20,11 @@ use crate::model::{Secret, Usages};
 
 /// The first byte of an encoded bucket (not a byte JSON starts with).
 pub const MAGIC: u8 = 0xB7;
-/// The format's version, second byte: bumped when the layout changes.
-pub const VERSION: u8 = 2;
+/// The format's version, second byte: bumped when the layout changes (3:
+/// each limit's share and each entry's usage being reported, README "Cache").
+pub const VERSION: u8 = 3;
+/// The version of the records' form, which did not change with the bucket's.
+pub const RECORDS_VERSION: u8 = 2;
 /// The first byte of encoded usage records (`super::orphans`): another magic,
 /// so that neither form is ever taken for the other.
 pub const RECORDS_MAGIC: u8 = 0xB8;
@@ -83,11 +86,11 @@ pub fn decode_bucket(bytes: &[u8]) -> Result<Vec<Entry>, DecodeError> {
 }
 
 /// Encodes usage records (unreported usage handed from one plugin to another):
-/// [`RECORDS_MAGIC`], [`VERSION`], a count, then each record's service id,
+/// [`RECORDS_MAGIC`], [`RECORDS_VERSION`], a count, then each record's service id,
 /// credential and usage, as in a bucket.
 pub fn encode_records(records: &[Record]) -> Vec<u8> {
     let mut out = Writer(Vec::with_capacity(8 + records.len() * 64));
-    out.0.extend_from_slice(&[RECORDS_MAGIC, VERSION]);
+    out.0.extend_from_slice(&[RECORDS_MAGIC, RECORDS_VERSION]);
     out.len(records.len());
     for record in records {
         out.str(&record.service_id);
@@ -100,7 +103,7 @@ pub fn encode_records(records: &[Record]) -> Vec<u8> {
 /// Decodes what [`encode_records`] wrote.
 pub fn decode_records(bytes: &[u8]) -> Result<Vec<Record>, DecodeError> {
     let rest = match bytes {
-        [RECORDS_MAGIC, VERSION, rest @ ..] => rest,
+        [RECORDS_MAGIC, RECORDS_VERSION, rest @ ..] => rest,
         _ => return Err(DecodeError::Header),
     };
     let mut input = Reader(rest);
@@ -209,12 +212,14 @@ impl Writer {
         }
         self.counts(&entry.used);
         self.counts(&entry.unreported);
+        self.counts(&entry.reporting);
         self.len(entry.flights.len());
         for flight in &entry.flights {
             self.u64(flight.ticket);
             self.counts(&flight.usage);
             self.u64(flight.until_ms);
         }
+        self.byte(u8::from(entry.busy));
         self.len(entry.metrics.len());
         for metric in &entry.metrics {
             self.str(metric);
@@ -230,6 +235,8 @@ impl Writer {
         self.i64(limit.local);
         self.i64(limit.base);
         self.i64(limit.seen);
+        self.i64(limit.foreign);
+        self.u64(u64::from(limit.share));
     }
 }
 
@@ -352,7 +359,9 @@ impl<'a> Reader<'a> {
             })?,
             used: self.counts("used")?,
             unreported: self.counts("unreported")?,
+            reporting: self.counts("reporting")?,
             flights: self.seq("flights", Reader::flight)?,
+            busy: self.tag("busy", 2)? == 1,
             metrics: self.seq("metrics", |input| input.string("metrics"))?,
         })
     }
@@ -368,6 +377,8 @@ impl<'a> Reader<'a> {
             local: self.i64(WHAT)?,
             base: self.i64(WHAT)?,
             seen: self.i64(WHAT)?,
+            foreign: self.i64(WHAT)?,
+            share: u32::try_from(self.u64(WHAT)?).unwrap_or(u32::MAX),
         })
     }
 
@@ -394,6 +405,8 @@ mod tests {
             local: 7,
             base: 2,
             seen: 5,
+            foreign: 3,
+            share: 1 << 14,
         }
     }
 
@@ -412,11 +425,13 @@ mod tests {
             parents: vec![("products".into(), "hits".into())],
             used: vec![("hits".into(), 3), ("products".into(), 1)],
             unreported: vec![("hits".into(), 2)],
+            reporting: vec![("hits".into(), 4)],
             flights: vec![Flight {
                 ticket: 9,
                 usage: vec![("hits".into(), 1)],
                 until_ms: 1_700_000_002_000,
             }],
+            busy: true,
             metrics: vec!["hits".into(), "products".into()],
         }
     }
@@ -433,7 +448,9 @@ mod tests {
             parents: Vec::new(),
             used: Vec::new(),
             unreported: Vec::new(),
+            reporting: Vec::new(),
             flights: Vec::new(),
+            busy: false,
             metrics: Vec::new(),
         }
     }
@@ -456,6 +473,8 @@ mod tests {
                     local: -1,
                     base: i64::MIN + 1,
                     seen: 0,
+                    foreign: i64::MAX,
+                    share: u32::MAX,
                 },
                 Limit {
                     ends_ms: Some(0),
@@ -467,11 +486,13 @@ mod tests {
             parents: Vec::new(),
             used: vec![("m".into(), u64::MAX), ("n".into(), 0)],
             unreported: vec![("m".into(), 1 << 63)],
+            reporting: vec![("n".into(), u64::MAX)],
             flights: vec![Flight {
                 ticket: u64::MAX,
                 usage: Vec::new(),
                 until_ms: 0,
             }],
+            busy: true,
             metrics: vec![String::new(), "m".repeat(300)],
         }
     }
@@ -663,15 +684,19 @@ mod tests {
                     local: dice.int() as i64,
                     base: dice.int() as i64,
                     seen: dice.int() as i64,
+                    foreign: dice.int() as i64,
+                    share: dice.int() as u32,
                 }),
                 parents: self.many(2, |dice| (dice.text(), dice.text())),
                 used: self.counts(),
                 unreported: self.counts(),
+                reporting: self.counts(),
                 flights: self.many(2, |dice| Flight {
                     ticket: dice.int(),
                     usage: dice.counts(),
                     until_ms: dice.int(),
                 }),
+                busy: self.below(2) == 0,
                 metrics: self.many(3, |dice| dice.text()),
             }
         }

@@ -105,7 +105,23 @@ pub struct Limit {
     /// The largest value 3scale has given for the period: what it counted,
     /// from every client, as far as this entry knows.
     pub seen: i64,
+    /// What 3scale had counted from other clients (or before this entry)
+    /// when this entry got the period's first answer.
+    pub foreign: i64,
+    /// This proxy's share of the counter, in [`SHARE_ONE`]ths: of what
+    /// 3scale counted in the period, how much this proxy allowed. It
+    /// sizes the usage the proxy may allow before 3scale confirms it
+    /// ([`Entry::within_budget`]); [`SHARE_ONE`] (alone) until an answer
+    /// shows other clients.
+    pub share: u32,
 }
+
+/// A share of the whole ([`Limit::share`]): 1 in fixed point.
+pub const SHARE_ONE: u32 = 1 << 16;
+
+/// The units left under a limit that a proxy which has seen no other client
+/// decides alone ([`budget`]): a small limit is decided from one answer.
+pub(super) const ALONE_FLOOR: i64 = 10;
 
 /// An authrep sent to 3scale and not answered yet: 3scale will count its
 /// usage (or has), so hits count it too until its answer is merged.
@@ -164,8 +180,15 @@ pub struct Entry {
     pub used: Vec<(String, u64)>,
     /// The part of `used` no flush has claimed yet.
     pub unreported: Vec<(String, u64)>,
+    /// Usage claimed for a report that 3scale has not acknowledged yet: with
+    /// `unreported`, what this proxy allowed and 3scale may not have counted.
+    pub reporting: Vec<(String, u64)>,
     /// Authreps for the application in flight.
     pub flights: Vec<Flight>,
+    /// Whether this proxy has had several authreps for the application in
+    /// flight at once: it serves concurrent load, so a share of 1 may just
+    /// mean that it was the first of a fleet to reach 3scale ([`budget`]).
+    pub busy: bool,
     /// Metrics 3scale has accepted for the application: named in the usage of
     /// an authrep it authorized or limited, or in an answer's limits or
     /// hierarchy. A usage naming another metric is not decided locally
@@ -210,7 +233,9 @@ impl Entry {
             parents: Vec::new(),
             used: Vec::new(),
             unreported: Vec::new(),
+            reporting: Vec::new(),
             flights: Vec::new(),
+            busy: false,
             metrics: Vec::new(),
         }
     }
@@ -231,6 +256,7 @@ impl Entry {
     /// Records an authrep sent for the application (expired flights go).
     pub fn depart(&mut self, flight: Flight, now_ms: u64) {
         self.flights.retain(|known| known.is_active(now_ms));
+        self.busy |= !self.flights.is_empty();
         self.flights.push(flight);
         self.last_used_ms = self.last_used_ms.max(now_ms);
     }
@@ -318,9 +344,82 @@ impl Entry {
         self.last_used_ms = self.last_used_ms.max(now_ms);
     }
 
-    /// Takes the usage no flush has claimed (it stays in `used` for decisions).
+    /// Takes the usage no flush has claimed (it stays in `used` for
+    /// decisions, and is `reporting` until 3scale acknowledges its report).
     pub fn take_unreported(&mut self) -> Vec<(String, u64)> {
-        std::mem::take(&mut self.unreported)
+        let claimed = std::mem::take(&mut self.unreported);
+        for (metric, delta) in &claimed {
+            add(&mut self.reporting, metric, *delta);
+        }
+        claimed
+    }
+
+    /// 3scale acknowledged a report of this usage: it is counted now.
+    /// Whether anything changed.
+    pub fn acknowledge(&mut self, usages: &Usages) -> bool {
+        let before = self.reporting.clone();
+        for (metric, delta) in &usages.0 {
+            if let Some((_, value)) = self.reporting.iter_mut().find(|(name, _)| name == metric) {
+                *value = value.saturating_sub(*delta);
+            }
+        }
+        self.reporting.retain(|(_, value)| *value > 0);
+        self.reporting != before
+    }
+
+    /// Whether a request allowed by [`Entry::check`] may also be allowed
+    /// without asking 3scale: for every limit it counts for, this proxy's
+    /// usage that the last answer may not have counted, this request's
+    /// included, stays within the proxy's budget. The budget
+    /// is the room 3scale last showed (less this proxy's authreps in flight)
+    /// times `share / (2 - share)`: all of it for a proxy alone, about half
+    /// its share of it in a fleet, so that the proxies' budgets together
+    /// never exceed the room, and shrink with it to nothing near the limit,
+    /// where every request goes to 3scale (README, "Cache").
+    pub fn within_budget(&self, usages: &Usages, now_ms: u64) -> bool {
+        self.limits
+            .iter()
+            .filter(|limit| limit.is_active(now_ms))
+            .all(|limit| {
+                let delta = self.effective(pairs(&usages.0), &limit.metric);
+                if delta == 0 {
+                    return true;
+                }
+                // Allowed since the last answer (which cannot count it) or in
+                // a report not acknowledged before it (which may not have):
+                // a unit both in `used` and `reporting` counts twice, erring
+                // on the side of asking.
+                let unconfirmed = self
+                    .effective(pairs(&self.used), &limit.metric)
+                    .saturating_add(self.effective(pairs(&self.reporting), &limit.metric));
+                let room = limit
+                    .max
+                    .saturating_sub(limit.seen)
+                    .saturating_sub(self.in_flight(&limit.metric, now_ms));
+                unconfirmed.saturating_add(delta) <= self.budget(limit, room)
+            })
+    }
+
+    /// The usage this proxy may allow unconfirmed under `limit` with `room`
+    /// left: [`budget`] for its share; when it has seen no other client and
+    /// has never had concurrent authreps (a single client, one request at a
+    /// time), as much again as 3scale has counted from it, at least
+    /// [`ALONE_FLOOR`] units, so that it asks again each time its usage
+    /// doubles.
+    fn budget(&self, limit: &Limit, room: i64) -> i64 {
+        if limit.share >= SHARE_ONE && !self.busy {
+            let confirmed = limit.seen.saturating_sub(limit.foreign).max(0);
+            return room.min(confirmed.saturating_mul(2).max(ALONE_FLOOR));
+        }
+        budget(room, limit.max, limit.share)
+    }
+
+    /// Whether some limit has learned that other clients use the application
+    /// (worth keeping the entry past its freshness, for its next answer).
+    pub fn has_learned_shares(&self, now_ms: u64) -> bool {
+        self.limits
+            .iter()
+            .any(|limit| limit.is_active(now_ms) && limit.share < SHARE_ONE)
     }
 
     /// The entry after an authrep answer for `key`, made for `request` at
@@ -344,6 +443,7 @@ impl Entry {
         use_hierarchy: bool,
     ) -> Entry {
         let carried = old.map(|old| old.unreported.clone()).unwrap_or_default();
+        let reporting = old.map(|old| old.reporting.clone()).unwrap_or_default();
         let (authorization, document, counted) = match answer {
             Answer::Authorized(document) => (Authorization::Authorized, Some(document), true),
             Answer::LimitsExceeded(document) => (Authorization::Authorized, Some(document), false),
@@ -362,7 +462,9 @@ impl Entry {
                 .unwrap_or_default(),
             used: carried.clone(),
             unreported: carried,
+            reporting,
             flights: old.map(|old| old.flights.clone()).unwrap_or_default(),
+            busy: old.is_some_and(|old| old.busy),
             metrics: old.map(|old| old.metrics.clone()).unwrap_or_default(),
         };
         if let Some(document) = document {
@@ -395,37 +497,102 @@ impl Entry {
     }
 
     fn raise_to_known(&mut self, old: Option<&Entry>, request: &Usages, counted: bool) {
-        let Some(old) = old else {
-            return;
+        let raised: Vec<Limit> = self
+            .limits
+            .iter()
+            .map(|limit| {
+                let previous = old.and_then(|old| {
+                    old.limits
+                        .iter()
+                        .find(|known| known.same_period(limit))
+                        .map(|previous| (old, previous))
+                });
+                match previous {
+                    Some((old, previous)) => self.merged(limit, old, previous, request, counted),
+                    None => self.first(limit, old, request, counted),
+                }
+            })
+            .collect();
+        self.limits = raised;
+    }
+
+    /// A limit from the period's first answer this entry knows. The value
+    /// 3scale gives is this request (if counted) or other clients' usage
+    /// (`foreign`): this proxy's own authreps still in flight may be in it
+    /// too, but counting them as other clients' only makes the proxy ask
+    /// more (at the start of a period under concurrent load, which is also
+    /// when the first proxies of a fleet reach 3scale together). The share
+    /// is at most the one learned in the last period.
+    fn first(&self, limit: &Limit, old: Option<&Entry>, request: &Usages, counted: bool) -> Limit {
+        let this = if counted {
+            self.effective(pairs(&request.0), &limit.metric)
+        } else {
+            0
         };
-        let mut raised = Vec::with_capacity(self.limits.len());
-        for limit in &self.limits {
-            let Some(previous) = old.limits.iter().find(|known| known.same_period(limit)) else {
-                raised.push(None);
-                continue;
-            };
-            let answered = limit.current;
-            // Counted in `base` unless 3scale's answer to it is above `base`.
-            let this = if counted && answered > previous.base {
-                self.effective(pairs(&request.0), &limit.metric)
-            } else {
-                0
-            };
-            let carried = self.effective(pairs(&self.unreported), &limit.metric);
-            let local = previous
-                .local
-                .saturating_add(old.effective(pairs(&old.used), &limit.metric))
-                .saturating_add(this)
-                .saturating_sub(carried);
-            raised.push(Some((local, previous.base, previous.seen.max(answered))));
+        let own = this;
+        let foreign = limit.current.saturating_sub(own).max(0);
+        let prior = old
+            .and_then(|old| {
+                old.limits
+                    .iter()
+                    .find(|known| known.metric == limit.metric && known.period == limit.period)
+            })
+            .map_or(SHARE_ONE, |known| known.share);
+        let shown = if limit.current > 0 {
+            share_of(limit.current.saturating_sub(foreign), limit.current)
+        } else {
+            SHARE_ONE
+        };
+        Limit {
+            foreign,
+            share: prior.min(shown),
+            ..limit.clone()
         }
-        for (limit, raised) in self.limits.iter_mut().zip(raised) {
-            if let Some((local, base, seen)) = raised {
-                limit.local = local;
-                limit.base = base;
-                limit.seen = seen;
-                limit.current = local.max(seen);
-            }
+    }
+
+    /// A limit of the same period as `previous` (of `old`), raised to what
+    /// is known (see [`Entry::from_answer`]), and this proxy's share of what
+    /// 3scale counted in the period: what it allowed (less the reports 3scale
+    /// has not acknowledged) over 3scale's value, other clients' usage
+    /// before the first answer (`foreign`) left out of its part.
+    fn merged(
+        &self,
+        limit: &Limit,
+        old: &Entry,
+        previous: &Limit,
+        request: &Usages,
+        counted: bool,
+    ) -> Limit {
+        let answered = limit.current;
+        // Counted in `base` unless 3scale's answer to it is above `base`.
+        let this = if counted && answered > previous.base {
+            self.effective(pairs(&request.0), &limit.metric)
+        } else {
+            0
+        };
+        let carried = self.effective(pairs(&self.unreported), &limit.metric);
+        let local = previous
+            .local
+            .saturating_add(old.effective(pairs(&old.used), &limit.metric))
+            .saturating_add(this)
+            .saturating_sub(carried);
+        let seen = previous.seen.max(answered);
+        let own = local
+            .saturating_sub(self.effective(pairs(&self.reporting), &limit.metric))
+            .saturating_sub(previous.foreign);
+        let share = if seen > 0 {
+            share_of(own, seen)
+        } else {
+            previous.share
+        };
+        Limit {
+            current: local.max(seen),
+            local,
+            base: previous.base,
+            seen,
+            foreign: previous.foreign,
+            share,
+            ..limit.clone()
         }
     }
 
@@ -455,6 +622,33 @@ impl Entry {
     }
 }
 
+/// `own / moved` in [`SHARE_ONE`]ths, at most [`SHARE_ONE`] (`moved > 0`).
+fn share_of(own: i64, moved: i64) -> u32 {
+    let ratio = i128::from(own.max(0)) * i128::from(SHARE_ONE) / i128::from(moved.max(1));
+    u32::try_from(ratio.clamp(0, i128::from(SHARE_ONE))).unwrap_or(SHARE_ONE)
+}
+
+/// The usage a proxy with this share may allow unconfirmed, out of `room`
+/// left under the limit `max`: at most the proxy's share of half of 1 % of
+/// the limit, and `room * share / (2 - share)`. 3scale does not see this
+/// usage until it is reported, so authreps from other proxies may take the
+/// room meanwhile: what the fleet holds unconfirmed is what the limit may be
+/// exceeded by, and with shares adding up to 1 it stays under half of 1 %
+/// (twice that if each proxy overestimates its share twofold). A proxy that
+/// has seen no other client (share 1) also decides the last [`ALONE_FLOOR`]
+/// units alone, as a single proxy always did.
+fn budget(room: i64, max: i64, share: u32) -> i64 {
+    if share >= SHARE_ONE && room <= ALONE_FLOOR {
+        return room;
+    }
+    let share = i128::from(share.min(SHARE_ONE));
+    let one = i128::from(SHARE_ONE);
+    let of_room = i128::from(room.max(0)) * share / (2 * one - share);
+    let percent = (i128::from(max.max(0)) + 99) / 100;
+    let of_limit = percent * share / (2 * one);
+    i64::try_from(of_room.min(of_limit)).unwrap_or(i64::MAX)
+}
+
 fn pairs(list: &[(String, u64)]) -> impl Iterator<Item = (&str, u64)> {
     list.iter().map(|(name, delta)| (name.as_str(), *delta))
 }
@@ -479,6 +673,8 @@ fn limits_of(document: &StatusDocument) -> Vec<Limit> {
             local: report.current_value,
             base: report.current_value,
             seen: report.current_value,
+            foreign: 0,
+            share: SHARE_ONE,
         })
         .collect()
 }
@@ -846,5 +1042,201 @@ mod tests {
         );
         assert_eq!(later.limits[0].current, 6);
         assert_eq!(later.limits[0].seen, 4);
+    }
+
+    /// An answer about `hits` per day (max, current) to the authrep of one hit.
+    fn daily(max: i64, current: i64) -> StatusDocument {
+        document(&[("hits", "day", max, current, Some(NOW / 1000 + 86_400))])
+    }
+
+    fn answered(old: Option<&Entry>, max: i64, current: i64) -> Entry {
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let doc = daily(max, current);
+        Entry::from_answer(
+            &key,
+            Answer::Authorized(&doc),
+            old,
+            &usages(&[("hits", 1)]),
+            NOW,
+            TTL,
+            true,
+        )
+    }
+
+    /// How many one-hit requests the entry allows without asking 3scale.
+    fn local_hits(entry: &mut Entry) -> usize {
+        let one = usages(&[("hits", 1)]);
+        let mut allowed = 0;
+        while matches!(entry.check(&one, NOW), HitOutcome::Allow(_))
+            && entry.within_budget(&one, NOW)
+        {
+            entry.add_usage(&one, NOW);
+            allowed += 1;
+        }
+        allowed
+    }
+
+    #[test]
+    fn a_proxy_alone_keeps_its_whole_share_and_a_small_limit_is_decided_locally() {
+        let mut entry = answered(None, 10, 1);
+        assert_eq!(entry.limits[0].share, SHARE_ONE);
+        assert_eq!(local_hits(&mut entry), 9, "the room of a small limit");
+        // A report of 4 of them is acknowledged; the next answer counts them all.
+        let mut entry = answered(None, 1_000, 1);
+        for _ in 0..4 {
+            entry.add_usage(&usages(&[("hits", 1)]), NOW);
+        }
+        let claimed = entry.take_unreported();
+        entry.acknowledge(&Usages(claimed));
+        assert!(entry.reporting.is_empty());
+        let next = answered(Some(&entry), 1_000, 6);
+        assert_eq!(next.limits[0].share, SHARE_ONE);
+    }
+
+    #[test]
+    fn a_proxy_alone_far_from_its_limit_asks_each_time_its_usage_doubles() {
+        let mut entry = answered(None, 1_000_000, 1);
+        assert_eq!(local_hits(&mut entry), 10, "the floor");
+        // Reported and acknowledged, then the next answer counts them: 12.
+        let claimed = entry.take_unreported();
+        entry.acknowledge(&Usages(claimed));
+        let mut next = answered(Some(&entry), 1_000_000, 12);
+        assert_eq!(next.limits[0].share, SHARE_ONE);
+        assert_eq!(local_hits(&mut next), 24, "as much again as 3scale counted");
+    }
+
+    #[test]
+    fn a_first_answer_above_this_request_shows_other_clients() {
+        // Authreps of this proxy in flight may be in 3scale's value too; they
+        // count as other clients' (the proxy errs towards asking).
+        let mut entry = answered(None, 1_000_000, 1);
+        entry.flights = vec![Flight {
+            ticket: 1,
+            usage: vec![("hits".into(), 1)],
+            until_ms: NOW + 1,
+        }];
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let placeholder = Entry {
+            flights: entry.flights.clone(),
+            ..Entry::placeholder(&key, NOW)
+        };
+        let doc = daily(1_000_000, 2);
+        let first = Entry::from_answer(
+            &key,
+            Answer::Authorized(&doc),
+            Some(&placeholder),
+            &usages(&[("hits", 1)]),
+            NOW,
+            TTL,
+            true,
+        );
+        assert_eq!(first.limits[0].foreign, 1);
+        assert_eq!(first.limits[0].share, SHARE_ONE / 2);
+    }
+
+    #[test]
+    fn a_busy_proxy_that_has_seen_no_other_client_holds_half_a_percent() {
+        // The first of a fleet to reach 3scale, under concurrent load: its
+        // answers show only its own usage, yet others may be on their way.
+        let mut entry = answered(None, 1_000, 1);
+        for ticket in [1, 2] {
+            entry.depart(
+                Flight {
+                    ticket,
+                    usage: vec![("hits".into(), 1)],
+                    until_ms: NOW + 1,
+                },
+                NOW,
+            );
+        }
+        assert!(entry.busy);
+        entry.flights.clear();
+        assert_eq!(entry.limits[0].share, SHARE_ONE);
+        assert_eq!(local_hits(&mut entry), 5, "half of 1 % of 1000");
+        // Busy or not, the last units of a small limit are decided alone.
+        let mut small = answered(None, 10, 1);
+        small.busy = true;
+        assert_eq!(local_hits(&mut small), 9);
+    }
+
+    #[test]
+    fn other_clients_usage_lowers_the_share_and_the_budget() {
+        let mut entry = answered(None, 300, 1);
+        for _ in 0..2 {
+            entry.add_usage(&usages(&[("hits", 1)]), NOW);
+        }
+        let claimed = entry.take_unreported();
+        entry.acknowledge(&Usages(claimed));
+        // 3scale counted 9: this proxy's 1 + 2 reported + this one, 5 others'.
+        let mut next = answered(Some(&entry), 300, 9);
+        assert_eq!(next.limits[0].share, SHARE_ONE * 4 / 9);
+        // Half a percent of 300, times 4/9, is under one unit: every request asks.
+        assert_eq!(local_hits(&mut next), 0);
+        // Far from a large limit the same share allows much, but not all, locally.
+        let mut entry = answered(None, 1_000_000, 1);
+        entry.add_usage(&usages(&[("hits", 1)]), NOW);
+        let claimed = entry.take_unreported();
+        entry.acknowledge(&Usages(claimed));
+        let mut next = answered(Some(&entry), 1_000_000, 9);
+        let allowed = local_hits(&mut next);
+        let share = f64::from(next.limits[0].share) / f64::from(SHARE_ONE);
+        assert_eq!(allowed as f64, (10_000.0 * share / 2.0).floor());
+    }
+
+    #[test]
+    fn the_first_answer_shows_other_clients_beyond_this_proxys_own() {
+        let entry = answered(None, 300, 4);
+        assert_eq!(entry.limits[0].foreign, 3);
+        assert_eq!(entry.limits[0].share, SHARE_ONE / 4);
+        // The next period starts from the share learned in this one.
+        let credential = Credential::UserKey("k".into());
+        let key = AppKey {
+            service_id: "1",
+            credential: &credential,
+        };
+        let tomorrow = document(&[("hits", "day", 300, 1, Some(NOW / 1000 + 2 * 86_400))]);
+        let next = Entry::from_answer(
+            &key,
+            Answer::Authorized(&tomorrow),
+            Some(&entry),
+            &usages(&[("hits", 1)]),
+            NOW,
+            TTL,
+            true,
+        );
+        assert_eq!(next.limits[0].share, SHARE_ONE / 4);
+    }
+
+    #[test]
+    fn usage_being_reported_counts_against_the_budget_until_acknowledged() {
+        let mut entry = answered(None, 300, 4);
+        entry.add_usage(&usages(&[("hits", 1)]), NOW);
+        let claimed = entry.take_unreported();
+        assert_eq!(entry.reporting, vec![("hits".to_owned(), 1)]);
+        entry.acknowledge(&usages(&[("hits", 1), ("other", 3)]));
+        assert!(entry.reporting.is_empty());
+        assert_eq!(claimed, vec![("hits".to_owned(), 1)]);
+    }
+
+    #[test]
+    fn fleet_budgets_shrink_with_the_room_and_the_share() {
+        let third = SHARE_ONE / 3;
+        assert_eq!(budget(300, 300, third), 0);
+        assert_eq!(budget(1_000_000, 1_000_000, third), 1_666);
+        // A fifth of the room (a third is 21845 / 65536, a little less).
+        assert_eq!(budget(900, 1_000_000, third), 179);
+        assert_eq!(budget(-5, 1_000_000, third), 0);
+        assert!(budget(i64::MAX, i64::MAX, SHARE_ONE - 1) > 0);
+        assert_eq!(share_of(1, 3), third);
+        assert_eq!(share_of(5, 3), SHARE_ONE);
+        assert_eq!(share_of(-1, 3), 0);
     }
 }

@@ -13,6 +13,9 @@ mod store;
 mod table;
 mod worker;
 
+#[cfg(test)]
+mod fleet_tests;
+
 pub use codec::{DecodeError, decode_bucket, decode_records, encode_bucket, encode_records};
 pub use entry::{
     Answer, AppKey, Authorization, Entry, Flight, HitOutcome, Limit, StoredCredential,
@@ -136,6 +139,12 @@ impl CacheAccess<'_> {
             }
             Lookup::Miss if count_miss => self.worker.record(CacheEvent::Miss),
             Lookup::Miss => {}
+            Lookup::OverBudget => {
+                self.worker.record(CacheEvent::Miss);
+                // Reported and acknowledged, the usage is confirmed and the
+                // budget free again: report it now rather than at the interval.
+                self.worker.flush_soon();
+            }
         }
         lookup
     }

@@ -31,6 +31,9 @@ pub enum Lookup {
     Hit(HitOutcome),
     /// No usable entry (or the store would not cooperate): ask 3scale.
     Miss,
+    /// The entry would allow the request, but this proxy already holds its
+    /// budget of usage 3scale has not confirmed: ask 3scale.
+    OverBudget,
 }
 
 /// What filling the cache with an answer did.
@@ -115,6 +118,14 @@ impl<'a> Table<'a> {
                 return (Lookup::Miss, false);
             }
             let outcome = entry.check(usages, now_ms);
+            // Past this proxy's budget of unconfirmed usage, 3scale decides
+            // (a fresh entry only: a stale one decides because 3scale cannot).
+            if matches!(outcome, HitOutcome::Allow(_))
+                && staleness_ms == 0
+                && !entry.within_budget(usages, now_ms)
+            {
+                return (Lookup::OverBudget, false);
+            }
             let allowed = matches!(outcome, HitOutcome::Allow(_));
             if allowed {
                 entry.add_usage(usages, now_ms);
@@ -220,10 +231,34 @@ impl<'a> Table<'a> {
         self.update(bucket, |entries| {
             let records: Vec<Record> = entries.iter_mut().filter_map(record_of).collect();
             let before = entries.len();
-            entries.retain(|entry| entry.usable(now_ms, staleness_ms) || entry.has_flights(now_ms));
+            // An expired entry that learned its share of a fleet stays (until
+            // evicted), so that its next answer does not start from trust.
+            entries.retain(|entry| {
+                entry.usable(now_ms, staleness_ms)
+                    || entry.has_flights(now_ms)
+                    || entry.has_learned_shares(now_ms)
+            });
             let changed = !records.is_empty() || entries.len() != before;
             (records, changed)
         })
+    }
+
+    /// 3scale acknowledged the report of these records: their usage no
+    /// longer counts as unconfirmed in their entries.
+    pub fn acknowledge(&self, records: &[Record]) {
+        for record in records {
+            let bucket = self.bucket_of(&AppKey {
+                service_id: &record.service_id,
+                credential: &record.credential.credential(),
+            });
+            self.update(bucket, |entries| {
+                let entry = entries.iter_mut().find(|entry| {
+                    entry.service_id == record.service_id && entry.credential == record.credential
+                });
+                let changed = entry.is_some_and(|entry| entry.acknowledge(&record.usages));
+                ((), changed)
+            });
+        }
     }
 
     /// Read, change, write with retries. `change` returns its result and
@@ -751,7 +786,7 @@ mod tests {
         {
             Lookup::Hit(HitOutcome::Allow(_)) => *allowed += 1,
             Lookup::Hit(_) => {}
-            Lookup::Miss => {
+            Lookup::Miss | Lookup::OverBudget => {
                 next_ticket += 1;
                 assert!(
                     table

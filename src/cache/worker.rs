@@ -204,16 +204,24 @@ impl Worker {
     }
 
     /// The answer to the report of these records (its status, `None` when the
-    /// call failed without one), at `now_ms`.
-    pub fn answered(&mut self, records: Vec<Record>, status: Option<u16>, now_ms: u64) {
+    /// call failed without one), at `now_ms`; the entries in `table` learn
+    /// which of their usage 3scale has counted.
+    pub fn answered(
+        &mut self,
+        table: &Table<'_>,
+        records: Vec<Record>,
+        status: Option<u16>,
+        now_ms: u64,
+    ) {
         self.in_flight_records = self.in_flight_records.saturating_sub(records.len());
         let transactions = records.len();
         if status.is_some_and(|status| (200..300).contains(&status)) {
             self.record(CacheEvent::ReportSent { transactions });
             self.retry_ms = 0;
+            table.acknowledge(&records);
         } else if let Some(status) = status.filter(|status| refuses_a_transaction(*status)) {
             self.record(CacheEvent::ReportFailed { transactions });
-            self.isolate(records, status);
+            self.isolate(table, records, status);
         } else {
             self.retry_later(now_ms);
             warn!(
@@ -229,8 +237,10 @@ impl Worker {
     /// A report 3scale refused for what it carries: its halves are sent
     /// apart, so that the other transactions get through and the offending
     /// one ends up alone, when it is dropped (counted, warned).
-    fn isolate(&mut self, mut records: Vec<Record>, status: u16) {
+    fn isolate(&mut self, table: &Table<'_>, mut records: Vec<Record>, status: u16) {
         if records.len() <= 1 {
+            // Never counted: no longer waiting to be either.
+            table.acknowledge(&records);
             for record in &records {
                 warn!(
                     "3scale refused ({status}) the report of one application of service {}; its usage is dropped",
@@ -517,7 +527,7 @@ mod tests {
         );
         for batch in batches {
             worker.sent(&batch);
-            worker.answered(batch.records, Some(202), NOW);
+            worker.answered(&table, batch.records, Some(202), NOW);
         }
         assert_eq!(worker.events().reports_sent, 1);
         assert!(
@@ -540,7 +550,7 @@ mod tests {
             .flush(&table, &config, &Fetched::new(), NOW)
             .remove(0);
         worker.sent(&batch);
-        worker.answered(batch.records, Some(503), NOW);
+        worker.answered(&table, batch.records, Some(503), NOW);
         assert_eq!(worker.events().reports_failed, 1);
         assert_eq!(worker.queued(), 1);
         let batch = worker
@@ -593,7 +603,7 @@ mod tests {
                     .collect();
                 worker.sent(&batch);
                 let status = if refused { 422 } else { 202 };
-                worker.answered(batch.records, Some(status), now);
+                worker.answered(&table, batch.records, Some(status), now);
                 if !refused {
                     delivered.extend(users);
                 }
@@ -626,7 +636,7 @@ mod tests {
                 .flush(&table, &config, &Fetched::new(), NOW)
                 .remove(0);
             worker.sent(&batch);
-            worker.answered(batch.records, Some(status), NOW);
+            worker.answered(&table, batch.records, Some(status), NOW);
             assert_eq!(worker.queued(), 2, "{status}");
             assert_eq!(worker.events().dropped, 0, "{status}");
         }

@@ -29,7 +29,7 @@ pub(super) fn decide(config: &Config, cache: &mut CacheAccess<'_>, call: Call<'_
             }
             from_cache(config, outcome, call.forward)
         }
-        Lookup::Miss => {
+        Lookup::Miss | Lookup::OverBudget => {
             let service_id = call.service.id.as_str();
             let mut decision = call_out(config, call, true);
             if let Decision::CallOut(call_out) = &mut decision

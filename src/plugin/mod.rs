@@ -211,8 +211,11 @@ impl Plugin {
             Some(RootCall::Report { records }) => {
                 let status = status_of(host.call_response_headers());
                 let now_ms = millis(host.now());
-                if let Some(worker) = self.reports.as_mut() {
-                    worker.answered(records, status, now_ms);
+                if let (Some(worker), Some(settings)) =
+                    (self.reports.as_mut(), self.config.cache_enabled())
+                {
+                    let table = Table::new(host.store(), settings);
+                    worker.answered(&table, records, status, now_ms);
                 }
                 if self.ending {
                     self.hand_over_queued(host);

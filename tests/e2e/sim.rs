@@ -136,6 +136,16 @@ impl SimAdmin {
         );
     }
 
+    /// One live counter: `metric` of `application` (app_id, or
+    /// `user_key:<key>`) in the current `period` (0 when it has none).
+    pub fn counted(&self, application: &str, metric: &str, period: &str) -> u64 {
+        self.usage()
+            .into_iter()
+            .filter(|(app, name, of, _)| app == application && name == metric && of == period)
+            .map(|(_, _, _, value)| value)
+            .sum()
+    }
+
     /// The live counters: (application, metric, period, value).
     pub fn usage(&self) -> Vec<(String, String, String, u64)> {
         let rows = self.call(Request::get("/_sim/usage")).json();

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{assert_local_reply, assert_passed, get};
 use crate::envoy_config::Bootstrap;
-use crate::harness::{Stack, poll};
+use crate::harness::{Envoy, Stack, poll};
 use crate::http::Response;
 use crate::plugin::{SERVICE_ID, set};
 use crate::sim::SimAdmin;
@@ -38,15 +38,7 @@ fn authreps(admin: &SimAdmin) -> usize {
 
 /// The application's `hits` for ever, as the simulator counts them.
 pub(super) fn total_hits(admin: &SimAdmin, user_key: &str) -> u64 {
-    let application = format!("user_key:{user_key}");
-    admin
-        .usage()
-        .into_iter()
-        .filter(|(app, metric, period, _)| {
-            *app == application && metric == "hits" && period == "eternity"
-        })
-        .map(|(_, _, _, value)| value)
-        .sum()
+    admin.counted(&format!("user_key:{user_key}"), "hits", "eternity")
 }
 
 /// Waits until the simulator has counted `expected` hits for the application,
@@ -77,7 +69,16 @@ pub(super) fn send_concurrently(
     count: usize,
     threads: usize,
 ) -> Vec<Response> {
-    let envoy = &stack.envoy;
+    send_from(&stack.envoy, user_key, count, threads)
+}
+
+/// [`send_concurrently`] to one Envoy of several.
+pub(super) fn send_from(
+    envoy: &Envoy,
+    user_key: &str,
+    count: usize,
+    threads: usize,
+) -> Vec<Response> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|thread| {

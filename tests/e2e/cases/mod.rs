@@ -11,6 +11,7 @@ mod differential;
 mod durability;
 mod extensions;
 mod failures;
+mod fleet;
 mod metrics;
 mod oidc;
 mod parity;

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# `make fleet`: limits across a fleet (issue 16). K Envoys, two workers each
+# (`--concurrency 2`, envoy/fleet.yaml with the ports moved per Envoy), the
+# same plugin configuration (cache on, `ttl: 60, flush_interval: 1`), one
+# 3scale (the simulator, examples/fleet.yaml), one application; wrk against
+# every Envoy at once. For each case it prints what the fleet allowed and what
+# 3scale counted (once every report has arrived), both over the limit, and the
+# calls to 3scale (authreps and reports) per 1000 requests:
+#   (i)   limit 300/day, K=3        user_key fleet-limited
+#   (ii)  limit 300/day, K=5        user_key fleet-limited
+#   (iii) a limit out of reach, K=3 user_key fleet-open (1e9/day)
+#
+#   scripts/fleet.sh             build what is missing, install wrk, measure
+#   scripts/fleet.sh --quick     3 s of traffic per case
+#   scripts/fleet.sh --no-build  use THREESCALE_WASM, THREESCALE_SIM, ENVOY_BIN as they are
+#
+# Settings (environment): FLEET_SECONDS of traffic per case (default 8, as in
+# the operator's test), FLEET_CONNECTIONS per Envoy (8). BACKEND=apisonator is
+# not supported yet (the script says so and stops).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+CONFIG=envoy/fleet.yaml
+MODEL=examples/fleet.yaml
+SERVICE_ID=2555417777830
+BACKEND_PORT=18281
+LISTEN_BASE=18201
+ADMIN_BASE=19201
+DEFAULT_WASM=target/threescale_wasm_auth.wasm
+STAT=wasmcustom.threescale_wasm_auth
+
+build=1
+quick=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    --quick) quick=1 ;;
+    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "fleet.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+if [[ ${BACKEND:-sim} != sim ]]; then
+  echo "fleet.sh: BACKEND=${BACKEND} is not supported yet; only the simulator" >&2
+  exit 2
+fi
+
+default_seconds=8
+[[ $quick == 1 ]] && default_seconds=3
+seconds=${FLEET_SECONDS:-$default_seconds}
+connections=${FLEET_CONNECTIONS:-8}
+for setting in seconds connections; do
+  [[ ${!setting} =~ ^[1-9][0-9]*$ ]] || {
+    echo "fleet.sh: $setting must be a positive whole number, not '${!setting}'" >&2
+    exit 2
+  }
+done
+run_dir=${FLEET_RUN_DIR:-.run/fleet}
+wasm=${THREESCALE_WASM:-$DEFAULT_WASM}
+sim=${THREESCALE_SIM:-target/release/threescale-sim}
+envoy=${ENVOY_BIN:-.venv/bin/envoy}
+
+missing=()
+for tool in wrk curl python3; do command -v "$tool" > /dev/null || missing+=("$tool"); done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "== installing ${missing[*]} (Debian packages)"
+  sudo=()
+  [[ $(id -u) == 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
+fi
+if [[ $build == 1 ]]; then
+  echo "== building the filter and the simulator (release), installing Envoy"
+  make --no-print-directory wasm envoy
+  cargo build --quiet --release -p threescale-sim
+fi
+SCRIPT=fleet.sh
+source scripts/processes.sh
+require_files "run without --no-build" "$wasm" "$sim" "$envoy" "$MODEL" "$CONFIG"
+mkdir -p "$run_dir"
+rm -f "$run_dir"/*
+trap 'exit 130' INT TERM
+base_config=$(config_for_wasm "$CONFIG" "$DEFAULT_WASM" "$wasm")
+
+# config_of N: the configuration of Envoy number N (ports moved by N).
+config_of() {
+  local n=$1 file=$run_dir/envoy-$1.yaml
+  sed -e "s/port_value: $LISTEN_BASE/port_value: $((LISTEN_BASE + n))/" \
+    -e "s/port_value: $ADMIN_BASE/port_value: $((ADMIN_BASE + n))/" \
+    "$base_config" > "$file"
+  echo "$file"
+}
+
+# stat_sum K NAME: the filter's counter NAME summed over the K Envoys.
+stat_sum() {
+  local k=$1 name=$2 n total=0 value
+  for ((n = 0; n < k; n++)); do
+    value=$(curl --silent --fail "http://127.0.0.1:$((ADMIN_BASE + n))/stats?filter=^$STAT\\.${name//./\\.}\$" |
+      awk -F': ' 'NR == 1 { print $2 }')
+    total=$((total + ${value:-0}))
+  done
+  echo "$total"
+}
+
+# counted USER_KEY: the application's hits today, as the simulator counts them.
+counted() {
+  curl --silent --fail "http://127.0.0.1:$BACKEND_PORT/_sim/usage" | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+print(sum(r["value"] for r in rows
+          if r["application"] == "user_key:" + sys.argv[1] and r["metric"] == "hits" and r["period"] == "day"))
+' "$1"
+}
+
+# settled_count USER_KEY: the count once it has stopped moving (every report in).
+settled_count() {
+  local previous=-1 now
+  for _ in $(seq 30); do
+    now=$(counted "$1")
+    [[ $now == "$previous" ]] && { echo "$now"; return; }
+    previous=$now
+    sleep 1.5
+  done
+  echo "$now"
+}
+
+# run_case LABEL K USER_KEY LIMIT: one measurement, one line of the table.
+run_case() {
+  local label=$1 k=$2 user_key=$3 limit=$4 n
+  local -a envoy_pids=() wrk_pids=()
+  "$sim" --listen "127.0.0.1:$BACKEND_PORT" --config "$MODEL" > "$run_dir/sim-$label.log" 2>&1 &
+  local sim_pid=$!
+  started $sim_pid
+  wait_for "the simulator" grep -q "listening on" "$run_dir/sim-$label.log"
+  for ((n = 0; n < k; n++)); do
+    "$envoy" -c "$(config_of "$n")" --concurrency 2 --disable-hot-restart --log-level warn \
+      --base-id $((400 + n)) > "$run_dir/envoy-$label-$n.log" 2>&1 &
+    envoy_pids+=($!)
+    started $!
+  done
+  for ((n = 0; n < k; n++)); do
+    wait_for "Envoy $n" curl --silent --fail "http://127.0.0.1:$((ADMIN_BASE + n))/ready"
+  done
+  for ((n = 0; n < k; n++)); do
+    wrk -t 1 -c "$connections" -d "${seconds}s" \
+      "http://127.0.0.1:$((LISTEN_BASE + n))/?user_key=$user_key" > "$run_dir/wrk-$label-$n.txt" 2>&1 &
+    wrk_pids+=($!)
+  done
+  for pid in "${wrk_pids[@]}"; do wait "$pid"; done
+  local requests=0 count
+  for ((n = 0; n < k; n++)); do
+    count=$(awk '/requests in/ { print $1 }' "$run_dir/wrk-$label-$n.txt")
+    requests=$((requests + ${count:-0}))
+  done
+  local allowed authreps reports counted_now
+  counted_now=$(settled_count "$user_key")
+  allowed=$(stat_sum "$k" requests.authorized)
+  authreps=$(stat_sum "$k" backend.calls)
+  reports=$(($(stat_sum "$k" reports.sent) + $(stat_sum "$k" reports.failed)))
+  python3 - "$label" "$k" "$limit" "$requests" "$allowed" "$counted_now" "$authreps" "$reports" << 'EOF'
+import sys
+label, k, limit, requests, allowed, counted, authreps, reports = sys.argv[1:]
+k, limit, requests, allowed, counted, authreps, reports = map(int, (k, limit, requests, allowed, counted, authreps, reports))
+calls = authreps + reports
+per_thousand = 1000 * calls / requests if requests else float("nan")
+limit_text = f"{limit:,}"
+print(f"{label:<6} K={k}  limit {limit_text:>13}  requests {requests:>7}  allowed {allowed:>7}"
+      f"  allowed/limit {allowed / limit:8.4f}  counted/limit {counted / limit:8.4f}"
+      f"  counted==allowed {'yes' if counted == allowed else 'NO'}"
+      f"  calls {calls:>5} ({authreps} authreps, {reports} reports)  per 1000 {per_thousand:6.2f}")
+EOF
+  for pid in "${envoy_pids[@]}" "$sim_pid"; do kill "$pid" 2> /dev/null || true; done
+  for pid in "${envoy_pids[@]}" "$sim_pid"; do wait "$pid" 2> /dev/null || true; done
+  # All stopped: the next case's liveness checks must not see them.
+  pids=()
+}
+
+echo "== $seconds s of wrk per case, $connections connections per Envoy; load: $(uptime | sed 's/.*load average/load average/')"
+run_case "(i)" 3 fleet-limited 300
+run_case "(ii)" 5 fleet-limited 300
+run_case "(iii)" 3 fleet-open 1000000000
+echo "== logs and wrk outputs in $run_dir"
