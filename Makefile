@@ -137,9 +137,10 @@ bench-scale:
 # 3scale simulator, one application, wrk against every Envoy at once; prints
 # allowed/limit, counted/limit and calls to 3scale per 1000 requests for a
 # 300/day limit with K=3 and K=5 and for a limit out of reach (scripts/fleet.sh;
-# installs wrk with apt-get if missing). `make fleet SECONDS=8`, `ARGS=--quick`.
+# installs wrk with apt-get if missing). `make fleet SECONDS=8`, `ARGS=--quick`;
+# `make fleet BACKEND=apisonator` against the real 3scale backend (scripts/apisonator/).
 fleet:
-	$(if $(filter command line environment,$(origin SECONDS)),FLEET_SECONDS=$(SECONDS)) scripts/fleet.sh $(ARGS)
+	$(if $(filter command line environment,$(origin SECONDS)),FLEET_SECONDS=$(SECONDS)) $(if $(BACKEND),BACKEND=$(BACKEND)) scripts/fleet.sh $(ARGS)
 
 # Coverage-guided fuzzing of the parsers and the decision core (fuzz/README.md).
 # `make fuzz TARGET=config SECONDS=60` runs one target; without TARGET, each target

@@ -15,8 +15,12 @@
 #   scripts/fleet.sh --no-build  use THREESCALE_WASM, THREESCALE_SIM, ENVOY_BIN as they are
 #
 # Settings (environment): FLEET_SECONDS of traffic per case (default 8, as in
-# the operator's test), FLEET_CONNECTIONS per Envoy (8). BACKEND=apisonator is
-# not supported yet (the script says so and stops).
+# the operator's test), FLEET_CONNECTIONS per Envoy (8). BACKEND=apisonator
+# (`make fleet BACKEND=apisonator`) measures against the real 3scale backend
+# instead of the simulator (scripts/apisonator/: installed when missing, started
+# once on the simulator's port, the same service and plans provisioned through
+# its internal API, one application per case since its counts persist, counts
+# read with an authorize.xml without usage).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -40,10 +44,11 @@ for arg in "$@"; do
     *) echo "fleet.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
-if [[ ${BACKEND:-sim} != sim ]]; then
-  echo "fleet.sh: BACKEND=${BACKEND} is not supported yet; only the simulator" >&2
-  exit 2
-fi
+backend=${BACKEND:-sim}
+case "$backend" in
+  sim | apisonator) ;;
+  *) echo "fleet.sh: BACKEND must be sim or apisonator, not '$backend'" >&2; exit 2 ;;
+esac
 
 default_seconds=8
 [[ $quick == 1 ]] && default_seconds=3
@@ -74,6 +79,9 @@ if [[ $build == 1 ]]; then
   make --no-print-directory wasm envoy
   cargo build --quiet --release -p threescale-sim
 fi
+if [[ $backend == apisonator ]]; then
+  scripts/apisonator/install.sh
+fi
 SCRIPT=fleet.sh
 source scripts/processes.sh
 require_files "run without --no-build" "$wasm" "$sim" "$envoy" "$MODEL" "$CONFIG"
@@ -102,14 +110,54 @@ stat_sum() {
   echo "$total"
 }
 
-# counted USER_KEY: the application's hits today, as the simulator counts them.
+# counted USER_KEY: the application's hits today, as 3scale counts them.
 counted() {
+  if [[ $backend == apisonator ]]; then
+    apisonator_counted "$1"
+    return
+  fi
   curl --silent --fail "http://127.0.0.1:$BACKEND_PORT/_sim/usage" | python3 -c '
 import json, sys
 rows = json.load(sys.stdin)
 print(sum(r["value"] for r in rows
           if r["application"] == "user_key:" + sys.argv[1] and r["metric"] == "hits" and r["period"] == "day"))
 ' "$1"
+}
+
+# apisonator_counted USER_KEY: the application's hits today, from apisonator's
+# answer to an authorize without usage (it counts nothing; a 409 once the
+# count is over the limit, with the same body).
+apisonator_counted() {
+  curl --silent "$APISONATOR_URL/transactions/authorize.xml?service_token=service-token-$SERVICE_ID&service_id=$SERVICE_ID&user_key=$1" |
+    python3 -c '
+import re, sys
+body = sys.stdin.read()
+report = re.search(r"<usage_report metric=\"hits\" period=\"day\"[^>]*>(.*?)</usage_report>", body, re.S)
+value = report and re.search(r"<current_value>(\d+)</current_value>", report.group(1))
+print(value.group(1) if value else 0)
+'
+}
+
+# provision_apisonator: the service of examples/fleet.yaml in the running
+# apisonator, with one application per case (USER_KEY → plan).
+provision_apisonator() {
+  local user=${APISONATOR_INTERNAL_USER:-system_app} password=${APISONATOR_INTERNAL_PASSWORD:-secret}
+  internal() {
+    curl --silent --show-error --fail -u "$user:$password" -H 'Content-Type: application/json' \
+      -X "$1" ${3:+-d "$3"} "$APISONATOR_URL/internal$2" > /dev/null
+  }
+  internal POST /services/ "{\"service\":{\"id\":\"$SERVICE_ID\",\"provider_key\":\"pk-$SERVICE_ID\",\"state\":\"active\",\"backend_version\":\"1\"}}"
+  internal POST /service_tokens/ "{\"service_tokens\":{\"service-token-$SERVICE_ID\":{\"service_id\":\"$SERVICE_ID\"}}}"
+  internal POST "/services/$SERVICE_ID/metrics/1" '{"metric":{"name":"hits"}}'
+  internal PUT "/services/$SERVICE_ID/plans/daily/usagelimits/1/day" '{"usagelimit":{"day":300}}'
+  internal PUT "/services/$SERVICE_ID/plans/large/usagelimits/1/day" '{"usagelimit":{"day":1000000000}}'
+  local app plan
+  for app in fleet-limited-3:daily fleet-limited-5:daily fleet-open:large; do
+    plan=${app#*:}
+    app=${app%%:*}
+    internal POST "/services/$SERVICE_ID/applications/$app" "{\"application\":{\"state\":\"active\",\"plan_id\":\"$plan\",\"plan_name\":\"$plan\"}}"
+    internal PUT "/services/$SERVICE_ID/applications/$app/key/$app"
+  done
 }
 
 # settled_count USER_KEY: the count once it has stopped moving (every report in).
@@ -127,11 +175,13 @@ settled_count() {
 # run_case LABEL K USER_KEY LIMIT: one measurement, one line of the table.
 run_case() {
   local label=$1 k=$2 user_key=$3 limit=$4 n
-  local -a envoy_pids=() wrk_pids=()
-  "$sim" --listen "127.0.0.1:$BACKEND_PORT" --config "$MODEL" > "$run_dir/sim-$label.log" 2>&1 &
-  local sim_pid=$!
-  started $sim_pid
-  wait_for "the simulator" grep -q "listening on" "$run_dir/sim-$label.log"
+  local -a envoy_pids=() wrk_pids=() backend_pids=()
+  if [[ $backend == sim ]]; then
+    "$sim" --listen "127.0.0.1:$BACKEND_PORT" --config "$MODEL" > "$run_dir/sim-$label.log" 2>&1 &
+    backend_pids=($!)
+    started $!
+    wait_for "the simulator" grep -q "listening on" "$run_dir/sim-$label.log"
+  fi
   for ((n = 0; n < k; n++)); do
     "$envoy" -c "$(config_of "$n")" --concurrency 2 --disable-hot-restart --log-level warn \
       --base-id $((400 + n)) > "$run_dir/envoy-$label-$n.log" 2>&1 &
@@ -169,14 +219,30 @@ print(f"{label:<6} K={k}  limit {limit_text:>13}  requests {requests:>7}  allowe
       f"  counted==allowed {'yes' if counted == allowed else 'NO'}"
       f"  calls {calls:>5} ({authreps} authreps, {reports} reports)  per 1000 {per_thousand:6.2f}")
 EOF
-  for pid in "${envoy_pids[@]}" "$sim_pid"; do kill "$pid" 2> /dev/null || true; done
-  for pid in "${envoy_pids[@]}" "$sim_pid"; do wait "$pid" 2> /dev/null || true; done
+  for pid in "${envoy_pids[@]}" "${backend_pids[@]}"; do kill "$pid" 2> /dev/null || true; done
+  for pid in "${envoy_pids[@]}" "${backend_pids[@]}"; do wait "$pid" 2> /dev/null || true; done
   # All stopped: the next case's liveness checks must not see them.
   pids=()
 }
 
-echo "== $seconds s of wrk per case, $connections connections per Envoy; load: $(uptime | sed 's/.*load average/load average/')"
-run_case "(i)" 3 fleet-limited 300
-run_case "(ii)" 5 fleet-limited 300
+limited_3=fleet-limited
+limited_5=fleet-limited
+if [[ $backend == apisonator ]]; then
+  echo "== starting apisonator, the real 3scale backend, on 127.0.0.1:$BACKEND_PORT"
+  # Beside the run directory, which each run empties.
+  export APISONATOR_RUN=$PWD/${run_dir%/}-apisonator
+  trap 'scripts/apisonator/stop.sh; cleanup' EXIT
+  APISONATOR_PORT=$BACKEND_PORT scripts/apisonator/start.sh
+  set -a
+  source "$APISONATOR_RUN/env"
+  set +a
+  provision_apisonator
+  limited_3=fleet-limited-3
+  limited_5=fleet-limited-5
+fi
+
+echo "== backend $backend, $seconds s of wrk per case, $connections connections per Envoy; load: $(uptime | sed 's/.*load average/load average/')"
+run_case "(i)" 3 "$limited_3" 300
+run_case "(ii)" 5 "$limited_5" 300
 run_case "(iii)" 3 fleet-open 1000000000
 echo "== logs and wrk outputs in $run_dir"
