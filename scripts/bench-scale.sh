@@ -24,6 +24,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+SCRIPT=bench-scale.sh
+source scripts/processes.sh
 
 BACKEND=127.0.0.1:18181
 DEFAULT_WASM=target/threescale_wasm_auth.wasm
@@ -67,33 +69,18 @@ rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-16}
 warmup=${BENCH_WARMUP:-2}
 starts=${BENCH_STARTS:-3}
-for setting in seconds rounds connections warmup starts; do
-  [[ ${!setting} =~ ^[1-9][0-9]*$ ]] || {
-    echo "bench-scale.sh: $setting must be a positive whole number, not '${!setting}'" >&2
-    exit 2
-  }
-done
+require_whole_numbers seconds rounds connections warmup starts
 run_dir=${BENCH_RUN_DIR:-.run/bench-scale}
 wasm=${THREESCALE_WASM:-$DEFAULT_WASM}
 sim=${THREESCALE_SIM:-target/release/threescale-sim}
 envoy=${ENVOY_BIN:-.venv/bin/envoy}
 
-missing=()
-for tool in wrk curl python3; do command -v "$tool" > /dev/null || missing+=("$tool"); done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "== installing ${missing[*]} (Debian packages)"
-  sudo=()
-  [[ $(id -u) == 0 ]] || sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
-fi
+install_missing wrk curl python3
 if [[ $build == 1 ]]; then
   echo "== building the filter and the simulator (release), installing Envoy"
   make --no-print-directory build envoy
   cargo build --quiet --release -p threescale-sim
 fi
-SCRIPT=bench-scale.sh
-source scripts/processes.sh
 require_files "run without --no-build" "$wasm" "$sim" "$envoy" "$MODEL"
 mkdir -p "$run_dir"
 rm -f "$run_dir"/wrk-*.txt "$run_dir"/bench-scale-*

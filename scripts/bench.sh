@@ -31,6 +31,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+SCRIPT=bench.sh
+source scripts/processes.sh
 
 BACKEND=127.0.0.1:18181
 BACKEND_CLUSTER="outbound|18181||backend.3scale.local"
@@ -103,27 +105,14 @@ rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-16}
 warmup=${BENCH_WARMUP:-1}
 memory_seconds=${BENCH_MEMORY_SECONDS:-$default_memory_seconds}
-for setting in seconds rounds connections warmup memory_seconds; do
-  [[ ${!setting} =~ ^[1-9][0-9]*$ ]] || {
-    echo "bench.sh: $setting must be a positive whole number, not '${!setting}'" >&2
-    exit 2
-  }
-done
+require_whole_numbers seconds rounds connections warmup memory_seconds
 run_dir=${BENCH_RUN_DIR:-.run/bench}
 wasm=${THREESCALE_WASM:-$DEFAULT_WASM}
 filters=${BENCH_FILTERS_WASM:-$DEFAULT_FILTERS}
 sim=${THREESCALE_SIM:-target/release/threescale-sim}
 envoy=${ENVOY_BIN:-.venv/bin/envoy}
 
-missing=()
-for tool in wrk curl; do command -v "$tool" > /dev/null || missing+=("$tool"); done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "== installing ${missing[*]} (Debian packages)"
-  sudo=()
-  [[ $(id -u) == 0 ]] || sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
-fi
+install_missing wrk curl
 if [[ $build == 1 ]]; then
   echo "== building the filter, the bench filters and the simulator (release), installing Envoy"
   make --no-print-directory build envoy
@@ -131,8 +120,6 @@ if [[ $build == 1 ]]; then
   cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/filters/Cargo.toml
   if [[ $ablation == 1 ]]; then make --no-print-directory wasm-ablation; fi
 fi
-SCRIPT=bench.sh
-source scripts/processes.sh
 require_files "run without --no-build" "$wasm" "$filters" "$sim" "$envoy" "$MODEL"
 if [[ $ablation == 1 ]]; then
   for name in "${ABLATIONS[@]}"; do require_files "make wasm-ablation" "$ABLATION_DIR/$name.wasm"; done

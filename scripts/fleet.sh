@@ -24,6 +24,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+SCRIPT=fleet.sh
+source scripts/processes.sh
 
 CONFIG=envoy/fleet.yaml
 MODEL=examples/fleet.yaml
@@ -54,26 +56,13 @@ default_seconds=8
 [[ $quick == 1 ]] && default_seconds=3
 seconds=${FLEET_SECONDS:-$default_seconds}
 connections=${FLEET_CONNECTIONS:-8}
-for setting in seconds connections; do
-  [[ ${!setting} =~ ^[1-9][0-9]*$ ]] || {
-    echo "fleet.sh: $setting must be a positive whole number, not '${!setting}'" >&2
-    exit 2
-  }
-done
+require_whole_numbers seconds connections
 run_dir=${FLEET_RUN_DIR:-.run/fleet}
 wasm=${THREESCALE_WASM:-$DEFAULT_WASM}
 sim=${THREESCALE_SIM:-target/release/threescale-sim}
 envoy=${ENVOY_BIN:-.venv/bin/envoy}
 
-missing=()
-for tool in wrk curl python3; do command -v "$tool" > /dev/null || missing+=("$tool"); done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "== installing ${missing[*]} (Debian packages)"
-  sudo=()
-  [[ $(id -u) == 0 ]] || sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
-fi
+install_missing wrk curl python3
 if [[ $build == 1 ]]; then
   echo "== building the filter and the simulator (release), installing Envoy"
   make --no-print-directory wasm envoy
@@ -82,8 +71,6 @@ fi
 if [[ $backend == apisonator ]]; then
   scripts/apisonator/install.sh
 fi
-SCRIPT=fleet.sh
-source scripts/processes.sh
 require_files "run without --no-build" "$wasm" "$sim" "$envoy" "$MODEL" "$CONFIG"
 mkdir -p "$run_dir"
 rm -f "$run_dir"/*

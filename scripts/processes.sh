@@ -1,4 +1,4 @@
-# Process plumbing shared by scripts/demo.sh and scripts/bench.sh (sourced, not run).
+# Plumbing shared by scripts/demo.sh, bench.sh, bench-scale.sh and fleet.sh (sourced, not run).
 # The sourcing script sets SCRIPT (its name, for messages) and run_dir before use.
 
 pids=()
@@ -13,6 +13,29 @@ trap cleanup EXIT
 
 # started PID: remembers a background process for cleanup and for wait_for's liveness check.
 started() { pids+=("$1"); }
+
+# require_whole_numbers NAME...: stops unless each named variable holds a positive whole number.
+require_whole_numbers() {
+  local setting
+  for setting in "$@"; do
+    [[ ${!setting} =~ ^[1-9][0-9]*$ ]] || {
+      echo "$SCRIPT: $setting must be a positive whole number, not '${!setting}'" >&2
+      exit 2
+    }
+  done
+}
+
+# install_missing TOOL...: installs with apt-get the Debian packages of the same names
+# whose commands are missing (CI machines start bare).
+install_missing() {
+  local tool missing=() sudo=()
+  for tool in "$@"; do command -v "$tool" > /dev/null || missing+=("$tool"); done
+  [[ ${#missing[@]} -gt 0 ]] || return 0
+  echo "== installing ${missing[*]} (Debian packages)"
+  [[ $(id -u) == 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
+}
 
 # require_files HINT FILE...: stops with HINT when one of the files is missing.
 require_files() {
