@@ -357,14 +357,17 @@ impl Entry {
     /// 3scale acknowledged a report of this usage: it is counted now.
     /// Whether anything changed.
     pub fn acknowledge(&mut self, usages: &Usages) -> bool {
-        let before = self.reporting.clone();
+        let mut changed = false;
         for (metric, delta) in &usages.0 {
-            if let Some((_, value)) = self.reporting.iter_mut().find(|(name, _)| name == metric) {
+            if let Some((_, value)) = self.reporting.iter_mut().find(|(name, _)| name == metric)
+                && *delta > 0
+            {
                 *value = value.saturating_sub(*delta);
+                changed = true;
             }
         }
         self.reporting.retain(|(_, value)| *value > 0);
-        self.reporting != before
+        changed
     }
 
     /// Whether a request allowed by [`Entry::check`] may also be allowed
