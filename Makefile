@@ -20,7 +20,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale fleet fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale bench-core fleet fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -129,9 +129,18 @@ bench:
 # Throughput, start-up and memory with a big API catalogue (issue 17): 1 service x 1 rule,
 # 1,000 services x 10 rules, 1 service x 1,000 and x 10,000 rules, side by side, one Envoy
 # worker each, cache on (scripts/bench-scale.sh; installs wrk with apt-get if missing).
-# `make bench-scale SECONDS=30`, `make bench-scale ARGS=--quick` as for `make bench`.
+# `make bench-scale SECONDS=30`, `make bench-scale ARGS=--quick` as for `make bench`;
+# `ARGS=--pin` puts the Envoys on one core and wrk on the other.
+# Printed by requests/s and by Envoy CPU time per request.
 bench-scale:
 	$(if $(filter command line environment,$(origin SECONDS)),BENCH_SECONDS=$(SECONDS)) scripts/bench-scale.sh $(ARGS)
+
+# The same configurations through the filter's core alone (bench/core, a host made of plain
+# data, cache filled): microseconds per request and ratios to 1 x 1, natively and as
+# wasm32-wasip1 under Node's WASI (scripts/bench-core.sh; installs nodejs with apt-get if
+# missing). `make bench-core ARGS=--native` skips the Wasm part.
+bench-core:
+	scripts/bench-core.sh $(ARGS)
 
 # Limits across a fleet (issue 16): K Envoys x 2 workers with the cache on, one
 # 3scale simulator, one application, wrk against every Envoy at once; prints

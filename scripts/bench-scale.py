@@ -10,7 +10,9 @@ configuration of SERVICES services with RULES mapping rules each. The bootstrap 
 JSON, not YAML: Istio hands a plugin configuration over in protobuf, and Envoy's YAML
 reader alone would spend several MB on a 1 MB configuration. OUT_DIR/bench-scale-ID.request
 holds the authority and the path of a request that selects the LAST service and
-matches only its LAST rule, and the plugin configuration's size. Every service is the
+matches only its LAST rule, and the plugin configuration's size;
+OUT_DIR/bench-scale-ID.plugin.json the plugin configuration alone (for `make
+bench-core`, which runs the filter's core on the same configurations without Envoy). Every service is the
 simulator's service 2555417777820 (examples/sim.yaml) under its own host name, so the
 application `open-app` is authorized whatever service the request selects. PAD, when
 given, adds that many bytes of text to the listener's metadata, which nothing reads:
@@ -167,6 +169,8 @@ def main():
         ident, services, rules, listen, admin, *pad = spec.split(":")
         services, rules, pad = int(services), int(rules), int(pad[0]) if pad else 0
         config_json = json.dumps(plugin_config(services, rules), separators=(",", ":"))
+        with open(f"{out_dir}/bench-scale-{ident}.plugin.json", "w") as out:
+            out.write(config_json)
         with open(f"{out_dir}/bench-scale-{ident}.json", "w") as out:
             json.dump(envoy_config(wasm, ident, listen, admin, config_json, pad), out)
         with open(f"{out_dir}/bench-scale-{ident}.request", "w") as out:

@@ -1,0 +1,127 @@
+//! A host made of plain data for [`Plugin`](threescale_wasm_auth::plugin::Plugin):
+//! a clock that advances only when told, shared data in a map, and a 3scale that
+//! answers every call at once (an authorization without limits, a report taken).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use threescale_wasm_auth::cache::{Store, Versioned, WriteError};
+use threescale_wasm_auth::io::HttpCall;
+use threescale_wasm_auth::metrics::Metric;
+use threescale_wasm_auth::plugin::{DispatchRefused, Host};
+
+/// What 3scale answers an authorization (`open-app` of examples/sim.yaml: a plan
+/// without limits).
+const AUTHORIZED: &str = "<status><authorized>true</authorized><plan>Unlimited</plan></status>";
+
+/// Shared data as Proxy-Wasm keeps it: bytes and a version per key.
+#[derive(Debug, Default)]
+pub struct MapStore {
+    values: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    next_cas: Cell<u32>,
+}
+
+impl Store for MapStore {
+    fn read(&self, key: &str) -> Option<Versioned> {
+        self.values.borrow().get(key).map(|(bytes, cas)| Versioned {
+            bytes: bytes.clone(),
+            cas: Some(*cas),
+        })
+    }
+
+    fn write(&self, key: &str, bytes: &[u8], cas: Option<u32>) -> Result<(), WriteError> {
+        let mut values = self.values.borrow_mut();
+        if let (Some(expected), Some((_, current))) = (cas, values.get(key))
+            && expected != *current
+        {
+            return Err(WriteError::Conflict);
+        }
+        let next = self.next_cas.get().wrapping_add(1);
+        self.next_cas.set(next);
+        values.insert(key.to_owned(), (bytes.to_vec(), next));
+        Ok(())
+    }
+}
+
+/// The host of one plugin.
+#[derive(Debug)]
+pub struct BenchHost {
+    now: Duration,
+    store: MapStore,
+    /// Calls sent and not answered yet: their tokens.
+    sent: Vec<u32>,
+    next_token: u32,
+    /// The answer being handed to the plugin: its status and body.
+    answer: (&'static str, &'static str),
+    /// Calls sent so far (to show how many requests the cache decided).
+    pub calls: u64,
+}
+
+impl BenchHost {
+    /// A host whose clock starts at `now`.
+    pub fn new(now: Duration) -> Self {
+        BenchHost {
+            now,
+            store: MapStore::default(),
+            sent: Vec::new(),
+            next_token: 0,
+            answer: ("200", ""),
+            calls: 0,
+        }
+    }
+
+    pub fn now(&self) -> Duration {
+        self.now
+    }
+
+    pub fn advance(&mut self, by: Duration) {
+        self.now += by;
+    }
+
+    /// Takes the tokens of the calls sent since the last time.
+    pub fn take_sent(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.sent)
+    }
+
+    /// From now on, calls are answered as 3scale answers an authorization.
+    pub fn answer_authorization(&mut self) -> usize {
+        self.answer = ("200", AUTHORIZED);
+        AUTHORIZED.len()
+    }
+
+    /// From now on, calls are answered as 3scale answers a report.
+    pub fn answer_report(&mut self) {
+        self.answer = ("202", "");
+    }
+}
+
+impl Host for BenchHost {
+    fn now(&self) -> Duration {
+        self.now
+    }
+
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    fn dispatch(&mut self, _call: &HttpCall) -> Result<u32, DispatchRefused> {
+        self.next_token = self.next_token.wrapping_add(1);
+        self.sent.push(self.next_token);
+        self.calls += 1;
+        Ok(self.next_token)
+    }
+
+    fn call_response_headers(&mut self) -> Vec<(String, Vec<u8>)> {
+        vec![(":status".to_owned(), self.answer.0.as_bytes().to_vec())]
+    }
+
+    fn call_response_body(&mut self, max: usize) -> Vec<u8> {
+        let body = self.answer.1.as_bytes();
+        body.get(..max.min(body.len())).unwrap_or_default().to_vec()
+    }
+
+    fn count(&mut self, _metric: Metric, _by: u64) {}
+
+    fn record(&mut self, _metric: Metric, _value: u64) {}
+}
