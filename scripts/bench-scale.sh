@@ -228,10 +228,15 @@ measure() {
 echo "== warm-up: ${warmup} s per configuration"
 for id in "${CONFIGS[@]}"; do wrk_load "$id" "$warmup" > "$run_dir/wrk-$id-warmup.txt"; done
 echo "== $rounds rounds, ${seconds} s per run, $connections connections, one wrk thread, one Envoy worker${envoy_cpu[*]:+, pinned: Envoy ${envoy_cpu[*]}, wrk ${wrk_cpu[*]}}"
+# Each round starts at another configuration, and every other round goes through
+# them backwards, so that no configuration always runs right after the same one
+# (in one cyclic order, (r1k) always followed (svc)).
+count=${#CONFIGS[@]}
 for round in $(seq "$rounds"); do
   echo "-- round $round/$rounds"
-  for offset in "${!CONFIGS[@]}"; do
-    measure "${CONFIGS[$(((round - 1 + offset) % ${#CONFIGS[@]}))]}" "$round"
+  for offset in $(seq 0 $((count - 1))); do
+    ((round % 2 == 0)) && offset=$((count - offset))
+    measure "${CONFIGS[$(((round - 1 + offset) % count))]}" "$round"
   done
 done
 
