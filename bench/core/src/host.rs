@@ -71,10 +71,7 @@ impl BenchHost {
         }
     }
 
-    pub fn now(&self) -> Duration {
-        self.now
-    }
-
+    /// Moves the clock forward.
     pub fn advance(&mut self, by: Duration) {
         self.now += by;
     }
@@ -84,7 +81,8 @@ impl BenchHost {
         std::mem::take(&mut self.sent)
     }
 
-    /// From now on, calls are answered as 3scale answers an authorization.
+    /// From now on, calls are answered as 3scale answers an authorization; the
+    /// length of that answer's body.
     pub fn answer_authorization(&mut self) -> usize {
         self.answer = ("200", AUTHORIZED);
         AUTHORIZED.len()

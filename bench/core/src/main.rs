@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use threescale_wasm_auth::config::{self, ConfigError};
-use threescale_wasm_auth::plugin::{Exchange, Plugin, Step};
+use threescale_wasm_auth::plugin::{Exchange, Host, Plugin, Step};
 use threescale_wasm_auth::request::PlainRequest;
 
 use host::BenchHost;
