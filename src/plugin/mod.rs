@@ -95,12 +95,6 @@ impl Plugin {
         &self.config
     }
 
-    /// Whether [`Plugin::on_tick`] has work to do (System fetches, cache reports),
-    /// so that the shell starts the host's timer.
-    pub fn needs_timer(&self) -> bool {
-        self.fetcher.is_active() || self.reports.is_some()
-    }
-
     /// A request's headers arrived: decide, and send its call to 3scale if it needs one.
     pub fn on_request_headers(
         &mut self,

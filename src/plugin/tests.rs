@@ -178,7 +178,6 @@ fn system_fetches_go_out_on_the_tick_and_their_answers_reach_the_fetcher() {
     config.services[0].mapping_rules = RuleSet::default();
     config.services[0].token = None;
     let mut plugin = Plugin::new(config, NOW);
-    assert!(plugin.needs_timer());
     let mut host = FakeHost::new();
     let mut exchange = Exchange::default();
     // Nothing fetched yet: 3scale counts as unreachable.
