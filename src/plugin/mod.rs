@@ -148,15 +148,16 @@ impl Plugin {
         self.publish_cache_events(host);
     }
 
-    /// The headers to add to the upstream's response (none when the filter
-    /// answered the request itself: its reply has them already).
-    pub fn response_headers(&self, exchange: &Exchange) -> Vec<(String, String)> {
+    /// Hands `add` each header to add to the upstream's response (none when
+    /// the filter answered the request itself: its reply has them already).
+    pub fn response_headers(&self, exchange: &Exchange, add: &mut dyn FnMut(&str, &str)) {
         if exchange.replied {
-            return Vec::new();
+            return;
         }
-        let mut headers = flow::on_response_headers(&self.config, exchange.limits.as_ref());
-        headers.extend(exchange.response_headers.iter().cloned());
-        headers
+        flow::on_response_headers(&self.config, exchange.limits.as_ref(), add);
+        for (name, value) in &exchange.response_headers {
+            add(name, value);
+        }
     }
 
     /// The host's timer: sends the System fetches and cache reports that are
