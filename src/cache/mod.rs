@@ -25,7 +25,9 @@ pub use orphans::{HandedOver, ORPHANS_KEY, adopt, hand_over, merge_per_applicati
 #[cfg(test)]
 pub use store::MemoryStore;
 pub use store::{Store, Versioned, WriteError};
-pub use table::{Departed, Filled, Lookup, Record, Table, WAYS, bucket_count, bucket_key};
+pub use table::{
+    Departed, Filled, LastBucket, Lookup, Record, Table, WAYS, bucket_count, bucket_key,
+};
 pub use worker::{Batch, MAX_RETRY_MS, QUIET_MS, Worker};
 
 use crate::config::CacheSettings;
@@ -63,13 +65,12 @@ impl CacheAccess<'_> {
     /// an answer can no longer come); its ticket, `None` when the store would
     /// not take it.
     pub fn depart(&mut self, key: &AppKey<'_>, usages: &Usages, until_ms: u64) -> Option<u64> {
-        let table = Table::new(self.store, self.settings);
         let flight = Flight {
             ticket: self.worker.next_ticket(),
             usage: usages.0.clone(),
             until_ms,
         };
-        let departed = table.depart(key, &flight, self.now_ms);
+        let departed = self.table().depart(key, &flight, self.now_ms);
         self.evicted(departed.evicted);
         departed.recorded.then_some(flight.ticket)
     }
@@ -77,7 +78,7 @@ impl CacheAccess<'_> {
     /// Forgets the authrep `ticket`: it failed, its answer cannot be read, or
     /// its request went away.
     pub fn abandon(&mut self, key: &AppKey<'_>, ticket: u64) {
-        Table::new(self.store, self.settings).abandon(key, ticket, self.now_ms);
+        self.table().abandon(key, ticket, self.now_ms);
     }
 
     /// Stores what 3scale answered to the authrep `ticket` for a request
@@ -90,12 +91,13 @@ impl CacheAccess<'_> {
         request: &Usages,
         use_hierarchy: bool,
     ) {
-        let table = Table::new(self.store, self.settings);
+        let table = self.table();
         let filled = table.fill(key, ticket, answer, request, self.now_ms, use_hierarchy);
+        let bucket = table.bucket_of(key);
         self.evicted(filled.evicted);
         if filled.refreshed {
             // The refreshed entry may carry unreported usage: report it soon.
-            self.worker.touch(table.bucket_of(key), self.now_ms);
+            self.worker.touch(bucket, self.now_ms);
             self.worker.flush_soon();
         }
     }
@@ -109,6 +111,11 @@ impl CacheAccess<'_> {
             credential: StoredCredential::of(key.credential),
             usages: usages.clone(),
         });
+    }
+
+    /// The buckets, remembering the last one this worker wrote.
+    fn table(&self) -> Table<'_> {
+        Table::new(self.store, self.settings).remembering(self.worker.last_bucket())
     }
 
     /// Reports an evicted entry's unreported usage soon.
@@ -128,13 +135,14 @@ impl CacheAccess<'_> {
         hit: CacheEvent,
         count_miss: bool,
     ) -> Lookup {
-        let table = Table::new(self.store, self.settings);
+        let table = self.table();
         let lookup = table.lookup(key, usages, self.now_ms, staleness_ms);
+        let bucket = table.bucket_of(key);
         match &lookup {
             Lookup::Hit(outcome) => {
                 self.worker.record(hit);
                 if matches!(outcome, HitOutcome::Allow(_)) {
-                    self.worker.touch(table.bucket_of(key), self.now_ms);
+                    self.worker.touch(bucket, self.now_ms);
                 }
             }
             Lookup::Miss if count_miss => self.worker.record(CacheEvent::Miss),

@@ -20,7 +20,7 @@ use log::warn;
 
 use super::events::{CacheEvent, Events};
 use super::orphans::merge_per_application;
-use super::table::{Record, Table};
+use super::table::{LastBucket, Record, Table};
 use crate::backend::{self, Report};
 use crate::config::{CacheSettings, Config};
 use crate::fetched::Fetched;
@@ -72,6 +72,8 @@ pub struct Worker {
     /// Parts of a report 3scale refused, each to be sent in a call of its own
     /// until the offending transaction is alone (see [`Worker::answered`]).
     isolated: VecDeque<Vec<Record>>,
+    /// The bucket this worker's requests last wrote, decoded.
+    last_bucket: LastBucket,
 }
 
 impl Worker {
@@ -96,6 +98,11 @@ impl Worker {
     pub fn next_ticket(&mut self) -> u64 {
         self.last_ticket = self.last_ticket.wrapping_add(1);
         (u64::from(self.ticket_seed) << 32) | u64::from(self.last_ticket)
+    }
+
+    /// The bucket this worker's requests last wrote (for [`Table::remembering`]).
+    pub fn last_bucket(&self) -> &LastBucket {
+        &self.last_bucket
     }
 
     /// What happened so far.

@@ -214,13 +214,9 @@ pub fn resume_request() {
     }
 }
 
-/// Sets headers on the upstream response.
-pub fn add_response_headers(headers: &[(String, String)]) {
-    for (name, value) in headers {
-        if let Err(status) =
-            hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value))
-        {
-            log::warn!("could not set response header `{name}`: {status:?}");
-        }
+/// Sets a header on the upstream response.
+pub fn set_response_header(name: &str, value: &str) {
+    if let Err(status) = hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value)) {
+        log::warn!("could not set response header `{name}`: {status:?}");
     }
 }

@@ -1,5 +1,9 @@
-//! The metrics of `crate::metrics`, defined with the host once per VM and moved
-//! through host calls. A host error is logged once and never stops a request.
+//! The metrics of `crate::metrics`, defined with the host once per VM. Counters
+//! are counted in the VM and handed to the host in one increment per metric on
+//! the root's tick ([`Metrics::flush`]): a host call per counter per request
+//! cost a cache hit about as much as its decision (README "The benchmark").
+//! Histogram values go to the host at once. A host error is logged once and
+//! never stops a request.
 
 use std::cell::Cell;
 
@@ -8,12 +12,15 @@ use proxy_wasm::types::MetricType as HostMetricType;
 
 use crate::metrics::{Metric, MetricType};
 
-/// The host's id of every metric, shared by the root and HTTP contexts of a VM.
-/// Empty until [`Metrics::define`]; a metric without an id is not counted.
+/// The host's id of every metric, shared by the root and HTTP contexts of a VM,
+/// and the counts not handed to the host yet. Empty until [`Metrics::define`];
+/// a metric without an id is not counted.
 #[derive(Default)]
 pub struct Metrics {
     /// By [`Metric::index`]; `None` where the host refused the definition.
     ids: Vec<Option<u32>>,
+    /// Counts since the last [`Metrics::flush`], by [`Metric::index`].
+    pending: Vec<Cell<u64>>,
     /// Whether a failed update has been logged already.
     failure_logged: Cell<bool>,
 }
@@ -34,6 +41,7 @@ impl Metrics {
             .collect();
         Metrics {
             ids,
+            pending: Metric::ALL.iter().map(|_| Cell::new(0)).collect(),
             failure_logged: Cell::new(false),
         }
     }
@@ -43,14 +51,25 @@ impl Metrics {
         !self.ids.is_empty()
     }
 
-    /// Adds `count` to a counter.
+    /// Adds `count` to a counter, in the VM until the next [`Metrics::flush`].
     pub fn add(&self, metric: Metric, count: u64) {
-        // Envoy refuses an increment of 0.
-        let (Some(id), Ok(offset @ 1..)) = (self.id(metric), i64::try_from(count)) else {
-            return;
-        };
-        if let Err(status) = hostcalls::increment_metric(id, offset) {
-            self.failed(metric, status);
+        if let Some(pending) = self.pending.get(metric.index()) {
+            pending.set(pending.get().saturating_add(count));
+        }
+    }
+
+    /// Hands the counts since the last flush to the host: one increment per
+    /// counter that moved.
+    pub fn flush(&self) {
+        for (metric, pending) in Metric::ALL.iter().zip(&self.pending) {
+            let count = pending.take();
+            // Envoy refuses an increment of 0.
+            let (Some(id), Ok(offset @ 1..)) = (self.id(*metric), i64::try_from(count)) else {
+                continue;
+            };
+            if let Err(status) = hostcalls::increment_metric(id, offset) {
+                self.failed(*metric, status);
+            }
         }
     }
 
@@ -75,6 +94,14 @@ impl Metrics {
                 metric.name()
             );
         }
+    }
+}
+
+/// The last contexts of a configuration are gone (it was replaced, or the VM
+/// stops): what they counted since the last tick still reaches the host.
+impl Drop for Metrics {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

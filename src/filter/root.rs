@@ -15,9 +15,10 @@ use super::metrics::Metrics;
 use crate::config;
 use crate::plugin::Plugin;
 
-/// How often the root checks whether a System fetch or a cache report is due.
-/// They happen when their interval expires; this only bounds how late (and how
-/// soon the first one runs).
+/// How often the root hands the counters to the host and checks whether a
+/// System fetch or a cache report is due. Fetches and reports happen when their
+/// interval expires; this only bounds how late (and how soon the first one
+/// runs), and how long a count stays in the VM.
 const TICK: Duration = Duration::from_millis(500);
 
 /// The plugin's root: one per plugin configuration and VM (so one per Envoy
@@ -32,6 +33,8 @@ pub struct Root {
     /// The host asked the root to finish and it is still reporting: the host
     /// must be told (`proxy_done`) once it has finished.
     finishing: bool,
+    /// The host's timer runs.
+    ticking: bool,
 }
 
 impl Root {
@@ -44,6 +47,18 @@ impl Root {
             metrics: &self.metrics,
         };
         work(&mut plugin, &mut proxy);
+    }
+
+    /// Starts the host's timer, once: every configuration needs it for the
+    /// counters, most also for System fetches and cache reports.
+    fn start_timer(&mut self) {
+        if self.ticking {
+            return;
+        }
+        match hostcalls::set_tick_period(TICK) {
+            Ok(()) => self.ticking = true,
+            Err(status) => log::error!("could not start the timer: {status:?}"),
+        }
     }
 }
 
@@ -67,6 +82,7 @@ impl Context for Root {
     fn on_done(&mut self) -> bool {
         let mut finished = true;
         self.with_plugin(|plugin, proxy| finished = plugin.on_end(proxy));
+        self.metrics.flush();
         self.finishing = !finished;
         finished
     }
@@ -79,6 +95,7 @@ impl RootContext for Root {
         if !self.metrics.is_defined() {
             self.metrics = Rc::new(Metrics::define());
         }
+        self.start_timer();
         let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
             .flatten()
@@ -89,11 +106,6 @@ impl RootContext for Root {
                     log::warn!("threescale-wasm-auth configuration: {warning}");
                 }
                 let plugin = Plugin::new(config, host::now());
-                if plugin.needs_timer()
-                    && let Err(status) = hostcalls::set_tick_period(TICK)
-                {
-                    log::error!("could not start the refresh and report timer: {status:?}");
-                }
                 self.plugin = Some(Rc::new(RefCell::new(plugin)));
                 true
             }
@@ -106,6 +118,7 @@ impl RootContext for Root {
 
     fn on_tick(&mut self) {
         self.with_plugin(|plugin, proxy| plugin.on_tick(proxy));
+        self.metrics.flush();
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

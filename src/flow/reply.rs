@@ -18,11 +18,14 @@ fn configured(kind: ReplyKind, errors: &ErrorReplies) -> Option<&ReplyOverride> 
 
 const PLAIN_TEXT: &str = "text/plain; charset=utf-8";
 
+/// The `Powered-By` header (name, value), added unless `powered_by: false`.
+pub const POWERED_BY: (&str, &str) = ("powered-by", "3scale");
+
 /// The `Powered-By` header, unless `powered_by: false`.
-pub fn powered_by(config: &Config) -> Option<(String, String)> {
+fn powered_by(config: &Config) -> Option<(String, String)> {
     config
         .powered_by
-        .then(|| ("powered-by".to_owned(), "3scale".to_owned()))
+        .then(|| (POWERED_BY.0.to_owned(), POWERED_BY.1.to_owned()))
 }
 
 /// Builds a local reply: the default, then the kind's override, plus
@@ -75,7 +78,7 @@ pub fn unconfigured() -> LocalReply {
         status: 503,
         headers: vec![
             ("content-type".to_owned(), PLAIN_TEXT.to_owned()),
-            ("powered-by".to_owned(), "3scale".to_owned()),
+            (POWERED_BY.0.to_owned(), POWERED_BY.1.to_owned()),
         ],
         body: format!("{}\n", ReplyKind::Unavailable.default_text()).into_bytes(),
         kind: ReplyKind::Unavailable,

@@ -1,5 +1,7 @@
 //! Step 1 of the request flow: the request's scheme, authority, path and method.
 
+use std::borrow::Cow;
+
 use crate::request::RequestView;
 
 /// What the flow needs to know about where a request goes.
@@ -18,15 +20,15 @@ pub struct Target {
 impl Target {
     /// Rebuilds the target of a request, or `None` when it has no usable authority or path.
     pub fn of(request: &dyn RequestView) -> Option<Target> {
-        let scheme = text(request, ":scheme")
+        let mut scheme = text(request, ":scheme")
             .or_else(|| forwarded_proto(request))
-            .unwrap_or_else(|| "https".to_owned())
-            .to_ascii_lowercase();
+            .unwrap_or_else(|| "https".to_owned());
+        scheme.make_ascii_lowercase();
         let authority = text(request, ":authority").or_else(|| text(request, "host"))?;
         let path = text(request, ":path")?;
         let method = text(request, ":method").unwrap_or_default();
         Some(Target {
-            authority: normalise_authority(&scheme, &authority),
+            authority: normalise_authority(&scheme, authority),
             scheme,
             path,
             method,
@@ -34,11 +36,22 @@ impl Target {
     }
 }
 
-/// A header's value as non-empty UTF-8 text.
+/// A header's value as non-empty UTF-8 text. A value the host handed over as
+/// owned bytes becomes the string as it is, without a copy, unless it has
+/// surrounding whitespace to trim (every request reads four headers).
 fn text(request: &dyn RequestView, name: &str) -> Option<String> {
-    let value = request.header(name)?;
-    let value = std::str::from_utf8(&value).ok()?.trim();
-    (!value.is_empty()).then(|| value.to_owned())
+    let value = match request.header(name)? {
+        Cow::Owned(bytes) => String::from_utf8(bytes).ok()?,
+        Cow::Borrowed(bytes) => std::str::from_utf8(bytes).ok()?.to_owned(),
+    };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.len() == value.len() {
+        Some(value)
+    } else {
+        Some(trimmed.to_owned())
+    }
 }
 
 /// The first protocol of `x-forwarded-proto` (proxies may append theirs after it).
@@ -49,18 +62,18 @@ fn forwarded_proto(request: &dyn RequestView) -> Option<String> {
 }
 
 /// Lowercases an authority and removes the scheme's default port, so that
-/// `Web.App:443` over https selects the same service as `web.app`.
-pub fn normalise_authority(scheme: &str, authority: &str) -> String {
-    let lower = authority.to_ascii_lowercase();
+/// `Web.App:443` over https selects the same service as `web.app` (in place).
+fn normalise_authority(scheme: &str, mut authority: String) -> String {
+    authority.make_ascii_lowercase();
     let default_port = match scheme {
         "https" => ":443",
         "http" => ":80",
-        _ => return lower,
+        _ => return authority,
     };
-    match lower.strip_suffix(default_port) {
-        Some(host) if !host.is_empty() => host.to_owned(),
-        _ => lower,
+    if authority.len() > default_port.len() && authority.ends_with(default_port) {
+        authority.truncate(authority.len() - default_port.len());
     }
+    authority
 }
 
 #[cfg(test)]
@@ -82,7 +95,7 @@ mod tests {
             ("ftp", "web.app:21", "web.app:21"),
         ];
         for (scheme, authority, expected) in cases {
-            assert_eq!(normalise_authority(scheme, authority), expected);
+            assert_eq!(normalise_authority(scheme, authority.to_owned()), expected);
         }
     }
 
@@ -102,6 +115,46 @@ mod tests {
         assert_eq!(target.scheme, "https");
         assert_eq!(target.authority, "web.app");
         assert_eq!(target.method, "");
+    }
+
+    /// Headers as the host hands them over: owned bytes.
+    struct Owned(PlainRequest);
+
+    impl RequestView for Owned {
+        fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+            self.0
+                .header(name)
+                .map(|value| Cow::Owned(value.into_owned()))
+        }
+
+        fn metadata(&self) -> Option<Cow<'_, [u8]>> {
+            None
+        }
+    }
+
+    #[test]
+    fn owned_and_borrowed_values_are_read_alike() {
+        let request = PlainRequest::default()
+            .with_header(":scheme", "HTTPS")
+            .with_header(":authority", " Web.App:443 ")
+            .with_header(":path", "/a?b=c")
+            .with_header(":method", "\tGET");
+        let expected = Target {
+            scheme: "https".to_owned(),
+            authority: "web.app".to_owned(),
+            path: "/a?b=c".to_owned(),
+            method: "GET".to_owned(),
+        };
+        assert_eq!(Target::of(&request).as_ref(), Some(&expected));
+        assert_eq!(Target::of(&Owned(request)), Some(expected));
+        let blank = PlainRequest::default()
+            .with_header(":authority", "  ")
+            .with_header(":path", "/");
+        assert_eq!(Target::of(&Owned(blank)), None);
+        let not_utf8 = PlainRequest::default()
+            .with_header_bytes(":authority", &[0xFF])
+            .with_header(":path", "/");
+        assert_eq!(Target::of(&Owned(not_utf8)), None);
     }
 
     #[test]

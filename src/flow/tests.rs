@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::*;
-use super::{Decision, Pending, on_response_headers};
+use super::{Decision, Pending};
 use crate::config;
 use crate::fetched::FetchedService;
 use crate::io::LocalReply;
@@ -478,6 +478,15 @@ fn authorized_request_continues_unchanged() {
     assert!(forward.remove_headers.is_empty());
     assert!(forward.set_headers.is_empty());
     assert_eq!(forward.new_path, None);
+}
+
+/// The headers [`super::on_response_headers`] adds, in order.
+fn on_response_headers(config: &Config, limits: Option<&Limits>) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    super::on_response_headers(config, limits, &mut |name, value| {
+        headers.push((name.to_owned(), value.to_owned()));
+    });
+    headers
 }
 
 #[test]

@@ -95,12 +95,6 @@ impl Plugin {
         &self.config
     }
 
-    /// Whether [`Plugin::on_tick`] has work to do (System fetches, cache reports),
-    /// so that the shell starts the host's timer.
-    pub fn needs_timer(&self) -> bool {
-        self.fetcher.is_active() || self.reports.is_some()
-    }
-
     /// A request's headers arrived: decide, and send its call to 3scale if it needs one.
     pub fn on_request_headers(
         &mut self,
@@ -108,13 +102,16 @@ impl Plugin {
         request: &dyn RequestView,
         host: &mut dyn Host,
     ) -> Step {
-        let now_ms = millis(host.now());
+        // One reading of the host clock per hook: the decision takes
+        // microseconds, and every reading is a host call.
+        let now = host.now();
         let decision = {
-            let mut cache = cache_access(&mut self.reports, &self.config, host.store(), now_ms);
+            let mut cache =
+                cache_access(&mut self.reports, &self.config, host.store(), millis(now));
             flow::on_request(&self.config, &self.fetched, request, cache.as_mut())
         };
         self.publish_cache_events(host);
-        self.carry_out(exchange, decision, host)
+        self.carry_out(exchange, decision, now, host)
     }
 
     /// The answer to a request's call to 3scale arrived (`body_size`: its body's
@@ -137,7 +134,7 @@ impl Plugin {
         } else {
             Vec::new()
         };
-        Some(self.settle(exchange, &pending, &answer, &body, host))
+        Some(self.settle(exchange, &pending, &answer, &body, now, host))
     }
 
     /// The request is over. If it still waited for 3scale (the client went away),
@@ -154,15 +151,16 @@ impl Plugin {
         self.publish_cache_events(host);
     }
 
-    /// The headers to add to the upstream's response (none when the filter
-    /// answered the request itself: its reply has them already).
-    pub fn response_headers(&self, exchange: &Exchange) -> Vec<(String, String)> {
+    /// Hands `add` each header to add to the upstream's response (none when
+    /// the filter answered the request itself: its reply has them already).
+    pub fn response_headers(&self, exchange: &Exchange, add: &mut dyn FnMut(&str, &str)) {
         if exchange.replied {
-            return Vec::new();
+            return;
         }
-        let mut headers = flow::on_response_headers(&self.config, exchange.limits.as_ref());
-        headers.extend(exchange.response_headers.iter().cloned());
-        headers
+        flow::on_response_headers(&self.config, exchange.limits.as_ref(), add);
+        for (name, value) in &exchange.response_headers {
+            add(name, value);
+        }
     }
 
     /// The host's timer: sends the System fetches and cache reports that are
@@ -227,11 +225,12 @@ impl Plugin {
     }
 
     /// Carries out a decision: dispatches its call, records what the request now
-    /// waits for, counts its outcome.
+    /// waits for, counts its outcome. `now`: the host clock when the hook began.
     fn carry_out(
         &mut self,
         exchange: &mut Exchange,
         decision: Decision,
+        now: Duration,
         host: &mut dyn Host,
     ) -> Step {
         if let Some(outcome) = Outcome::of(&decision) {
@@ -252,7 +251,7 @@ impl Plugin {
                 match host.dispatch(&call_out.call) {
                     Ok(_) => {
                         exchange.pending = Some(call_out.pending);
-                        exchange.sent_at = Some(host.now());
+                        exchange.sent_at = Some(now);
                         Step::Wait
                     }
                     Err(DispatchRefused) => self.settle(
@@ -260,6 +259,7 @@ impl Plugin {
                         &call_out.pending,
                         &BackendAnswer::DispatchFailed,
                         &[],
+                        now,
                         host,
                     ),
                 }
@@ -267,25 +267,26 @@ impl Plugin {
         }
     }
 
-    /// Finishes a request from 3scale's answer.
+    /// Finishes a request from 3scale's answer (arrived at `now`).
     fn settle(
         &mut self,
         exchange: &mut Exchange,
         pending: &flow::Pending,
         answer: &BackendAnswer,
         body: &[u8],
+        now: Duration,
         host: &mut dyn Host,
     ) -> Step {
         if is_backend_error(answer) {
             host.count(Metric::BackendErrors, 1);
         }
-        let now_ms = millis(host.now());
         let decision = {
-            let mut cache = cache_access(&mut self.reports, &self.config, host.store(), now_ms);
+            let mut cache =
+                cache_access(&mut self.reports, &self.config, host.store(), millis(now));
             flow::on_backend_answer(&self.config, pending, answer, body, cache.as_mut())
         };
         self.publish_cache_events(host);
-        self.carry_out(exchange, decision, host)
+        self.carry_out(exchange, decision, now, host)
     }
 
     /// Takes what another plugin fetched, then sends the fetches due of the

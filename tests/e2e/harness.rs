@@ -218,6 +218,23 @@ pub fn poll<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<
     }
 }
 
+/// How long the filter's counters may take to reach Envoy: the filter counts
+/// in its VM and hands the counts over on its tick (every 500 ms).
+const COUNTER_LIMIT: Duration = Duration::from_secs(5);
+
+/// Reads counters with `read` until they equal `expected` or [`COUNTER_LIMIT`]
+/// has passed; the last reading, for the caller's assertion.
+pub fn counters_settled<T: PartialEq>(expected: &T, mut read: impl FnMut() -> T) -> T {
+    let deadline = Instant::now() + COUNTER_LIMIT;
+    loop {
+        let value = read();
+        if value == *expected || Instant::now() >= deadline {
+            return value;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A local port nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

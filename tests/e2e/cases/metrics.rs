@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{MODEL, assert_local_reply, assert_passed, get};
-use crate::harness::{Stack, closed_port, poll};
+use crate::harness::{Stack, closed_port, counters_settled, poll};
 use crate::http::Request;
 use crate::plugin::{HOST, LIMITED_CALLS, LIMITED_USER_KEY, USER_KEY, set, use_system};
 use crate::sim::SimAdmin;
@@ -127,7 +127,6 @@ fn wait_for_latency_count(stack: &Stack, count: u64) {
 /// Checks that every counter has the expected value (those not named are 0) in
 /// `/stats`, and the same value in `/stats/prometheus`.
 fn assert_counters(stack: &Stack, expected: &[(&str, u64)]) {
-    let shown = counters(stack);
     let wanted: BTreeMap<String, u64> = METRICS
         .iter()
         .filter(|(_, kind)| *kind == "counter")
@@ -139,6 +138,7 @@ fn assert_counters(stack: &Stack, expected: &[(&str, u64)]) {
             ((*name).to_owned(), value)
         })
         .collect();
+    let shown = counters_settled(&wanted, || counters(stack));
     assert_eq!(shown, wanted, "the filter's counters in /stats");
     let samples = prometheus(stack).samples;
     for (name, value) in &wanted {
