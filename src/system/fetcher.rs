@@ -91,11 +91,6 @@ impl Fetcher {
         }
     }
 
-    /// Whether there is anything to fetch at all.
-    pub fn is_active(&self) -> bool {
-        !self.services.is_empty()
-    }
-
     /// The calls due now, by service index; each is marked as sent.
     pub fn due_calls(&mut self, config: &Config, now_ms: u64) -> Vec<(usize, HttpCall)> {
         self.due_calls_where(config, now_ms, |_| true)
@@ -236,7 +231,6 @@ mod tests {
         let mut config = config(60);
         config.system = None;
         let mut fetcher = Fetcher::new(&config);
-        assert!(!fetcher.is_active());
         assert!(fetcher.due_calls(&config, 0).is_empty());
         assert_eq!(fetcher.next_due_ms(), None);
     }
