@@ -91,8 +91,7 @@ fn check_host_text(text: &str) -> Result<(), String> {
 
 impl<'de> Deserialize<'de> for UpstreamUrl {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        UpstreamUrl::parse(&text).map_err(serde::de::Error::custom)
+        crate::de::read_str(deserializer, UpstreamUrl::parse)
     }
 }
 
