@@ -615,6 +615,9 @@ fn authority_patterns_are_lowercased_like_request_authorities() {
         "api.example.com:*"
     );
     assert!(config.services[0].authorities[0].matches("api.example.com:8443"));
+    // Requests keep non-ASCII letters as sent (only ASCII is lowercased), so must patterns.
+    let config = parse_str(&yaml_with_service_extra("    authorities: [\"ÄPI.de\"]\n")).unwrap();
+    assert_eq!(config.services[0].authorities[0].as_str(), "Äpi.de");
 }
 
 #[test]
