@@ -13,7 +13,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer, UnitDeserializer};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{
     self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
 };
@@ -498,7 +498,7 @@ impl<'de> Visitor<'de> for OpVisitor {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Op, E> {
-        parse_params(name, UnitDeserializer::<E>::new(), Form::Bare)
+        bare_op(name)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Op, A::Error> {
@@ -527,18 +527,53 @@ impl<'de> DeserializeSeed<'de> for ParamsSeed<'_> {
     type Value = Op;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Op, D::Error> {
-        parse_params(self.name, deserializer, Form::Written)
+        parse_params(self.name, deserializer)
     }
 }
 
-/// Whether the op was a bare name (no parameters at all) or a `{name: params}` map.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Form {
-    Bare,
-    Written,
+/// An op written as its bare name: what `{name: null}` gives ([`parse_params`]), or
+/// an error when the op needs parameters. Not `parse_params` on a unit
+/// deserializer: that would compile every parameter type's `Deserialize` a
+/// second time, for that deserializer.
+fn bare_op<E: de::Error>(name: &str) -> Result<Op, E> {
+    let op = match name {
+        "base64_standard" => Op::Base64Standard,
+        "base64_urlsafe" => Op::Base64Urlsafe,
+        "strlen" => Op::Strlen(Strlen::default()),
+        "strrev" => Op::Strrev,
+        "split" => Op::Split(Split::default()),
+        "rsplit" => Op::Rsplit(Split::default()),
+        "length" => Op::Length(Length::default()),
+        "join" => Op::Join(String::new()),
+        "reverse" => Op::Reverse,
+        "pop" => Op::Pop(DEFAULT_POP),
+        "dup" => Op::Dup(DEFAULT_DUP),
+        "take" => Op::Take(Ends::default()),
+        "drop" => Op::Drop(Ends::default()),
+        "values" => Op::Values(Values::default()),
+        "ok" => Op::Ok,
+        "fail" => Op::Fail,
+        "json" => Op::Json(Document::default()),
+        "protobuf" => Op::Protobuf(Document::default()),
+        known if OP_NAMES.contains(&known) => return Err(needs_parameters(known)),
+        unknown => return Err(unknown_op(unknown)),
+    };
+    Ok(op)
 }
 
-fn parse_params<'de, D: Deserializer<'de>>(name: &str, d: D, form: Form) -> Result<Op, D::Error> {
+/// How many values `pop` removes, and which one `dup` copies, when not told.
+const DEFAULT_POP: usize = 1;
+const DEFAULT_DUP: i64 = -1;
+
+fn unknown_op<E: de::Error>(name: &str) -> E {
+    E::custom(format_args!(
+        "unknown op `{name}`, expected one of: {}",
+        OP_NAMES.join(", ")
+    ))
+}
+
+/// The op called `name` with the parameters `d` holds.
+fn parse_params<'de, D: Deserializer<'de>>(name: &str, d: D) -> Result<Op, D::Error> {
     let op = match name {
         "base64_standard" => no_params(d).map(|()| Op::Base64Standard)?,
         "base64_urlsafe" => no_params(d).map(|()| Op::Base64Urlsafe)?,
@@ -546,64 +581,47 @@ fn parse_params<'de, D: Deserializer<'de>>(name: &str, d: D, form: Form) -> Resu
         "strrev" => no_params(d).map(|()| Op::Strrev)?,
         "split" => Op::Split(all_optional(d, check_split)?),
         "rsplit" => Op::Rsplit(all_optional(d, check_split)?),
-        "replace" => Op::Replace(required_checked(name, form, d, REPLACE, check_replace)?),
-        "prefix" => Op::Prefix(required(name, form, d)?),
-        "suffix" => Op::Suffix(required(name, form, d)?),
-        "substr" => Op::Substr(required(name, form, d)?),
-        "glob" => Op::Glob(required(name, form, d)?),
+        "replace" => Op::Replace(required_checked(d, REPLACE, check_replace)?),
+        "prefix" => Op::Prefix(Deserialize::deserialize(d)?),
+        "suffix" => Op::Suffix(Deserialize::deserialize(d)?),
+        "substr" => Op::Substr(Deserialize::deserialize(d)?),
+        "glob" => Op::Glob(Deserialize::deserialize(d)?),
         "length" => Op::Length(all_optional(d, check_length)?),
         "join" => Op::Join(d.deserialize_any(OptionalString)?),
         "reverse" => no_params(d).map(|()| Op::Reverse)?,
-        "contains" => Op::Contains(required(name, form, d)?),
-        "push" => Op::Push(required(name, form, d)?),
-        "pop" => Op::Pop(optional_integer(d)?.unwrap_or(1)),
-        "dup" => Op::Dup(optional_integer(d)?.unwrap_or(-1)),
-        "xchg" => Op::Xchg(required(name, form, d)?),
-        "swap" => Op::Swap(required(name, form, d)?),
-        "indexes" => Op::Indexes(integers(required(name, form, d)?)),
+        "contains" => Op::Contains(Deserialize::deserialize(d)?),
+        "push" => Op::Push(Deserialize::deserialize(d)?),
+        "pop" => Op::Pop(optional_integer(d)?.unwrap_or(DEFAULT_POP)),
+        "dup" => Op::Dup(optional_integer(d)?.unwrap_or(DEFAULT_DUP)),
+        "xchg" => Op::Xchg(Deserialize::deserialize(d)?),
+        "swap" => Op::Swap(Deserialize::deserialize(d)?),
+        "indexes" => Op::Indexes(integers(Deserialize::deserialize(d)?)),
         "take" => Op::Take(all_optional(d, unchecked)?),
         "drop" => Op::Drop(all_optional(d, unchecked)?),
-        "flat_map" => Op::FlatMap(required(name, form, d)?),
-        "select" => Op::Select(required(name, form, d)?),
+        "flat_map" => Op::FlatMap(Deserialize::deserialize(d)?),
+        "select" => Op::Select(Deserialize::deserialize(d)?),
         "values" => Op::Values(all_optional(d, unchecked)?),
         "ok" => no_params(d).map(|()| Op::Ok)?,
         "fail" => no_params(d).map(|()| Op::Fail)?,
-        "any" => Op::Any(required(name, form, d)?),
-        "one_of" => Op::OneOf(required(name, form, d)?),
-        "all" => Op::All(required(name, form, d)?),
-        "none" => Op::None(required(name, form, d)?),
-        "assert" => Op::Assert(required(name, form, d)?),
-        "refute" => Op::Refute(required(name, form, d)?),
-        "test" => Op::Test(required(name, form, d)?),
-        "and" => Op::And(required(name, form, d)?),
-        "or" => Op::Or(required(name, form, d)?),
-        "xor" => Op::Xor(required(name, form, d)?),
-        "cloned" => Op::Cloned(required(name, form, d)?),
-        "partial" => Op::Partial(required_checked(name, form, d, PARTIAL, check_partial)?),
-        "top" => Op::Top(required(name, form, d)?),
-        "log" => Op::Log(required(name, form, d)?),
+        "any" => Op::Any(Deserialize::deserialize(d)?),
+        "one_of" => Op::OneOf(Deserialize::deserialize(d)?),
+        "all" => Op::All(Deserialize::deserialize(d)?),
+        "none" => Op::None(Deserialize::deserialize(d)?),
+        "assert" => Op::Assert(Deserialize::deserialize(d)?),
+        "refute" => Op::Refute(Deserialize::deserialize(d)?),
+        "test" => Op::Test(Deserialize::deserialize(d)?),
+        "and" => Op::And(Deserialize::deserialize(d)?),
+        "or" => Op::Or(Deserialize::deserialize(d)?),
+        "xor" => Op::Xor(Deserialize::deserialize(d)?),
+        "cloned" => Op::Cloned(Deserialize::deserialize(d)?),
+        "partial" => Op::Partial(required_checked(d, PARTIAL, check_partial)?),
+        "top" => Op::Top(Deserialize::deserialize(d)?),
+        "log" => Op::Log(Deserialize::deserialize(d)?),
         "json" => Op::Json(d.deserialize_any(DocumentVisitor)?),
         "protobuf" => Op::Protobuf(d.deserialize_any(DocumentVisitor)?),
-        unknown => {
-            return Err(de::Error::custom(format_args!(
-                "unknown op `{unknown}`, expected one of: {}",
-                OP_NAMES.join(", ")
-            )));
-        }
+        unknown => return Err(unknown_op(unknown)),
     };
     Ok(op)
-}
-
-/// Parameters that must be written: a bare name is an error that says so.
-fn required<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    name: &str,
-    form: Form,
-    d: D,
-) -> Result<T, D::Error> {
-    if form == Form::Bare {
-        return Err(needs_parameters(name));
-    }
-    T::deserialize(d)
 }
 
 fn needs_parameters<E: de::Error>(name: &str) -> E {
@@ -693,15 +711,10 @@ const PARTIAL: &str = "partial parameters {result?, max?, ops}";
 /// Required parameters with a check (see [`Check`]); like their derived
 /// `Deserialize`, they may be a map or a list of the fields in order.
 fn required_checked<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    name: &str,
-    form: Form,
     d: D,
     expecting: &'static str,
     check: Check<T>,
 ) -> Result<T, D::Error> {
-    if form == Form::Bare {
-        return Err(needs_parameters(name));
-    }
     d.deserialize_any(Required { expecting, check })
 }
 
