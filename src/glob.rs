@@ -119,8 +119,7 @@ pub enum Shape<'a> {
 
 impl<'de> Deserialize<'de> for Glob {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let pattern = String::deserialize(deserializer)?;
-        Glob::compile(&pattern).map_err(serde::de::Error::custom)
+        crate::de::read_str(deserializer, Glob::compile)
     }
 }
 

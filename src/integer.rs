@@ -66,6 +66,45 @@ pub fn whole<'de, D: Deserializer<'de>, T: TryFrom<i128>>(deserializer: D) -> Re
     Whole::<T>::deserialize(deserializer).map(|Whole(value)| value)
 }
 
+/// Like [`whole`], with a check of the value that fails inside the visitor, so
+/// that the error is placed at the value (`crate::de`).
+pub fn whole_checked<'de, D: Deserializer<'de>, T: TryFrom<i128>>(
+    deserializer: D,
+    check: fn(&T) -> Result<(), &'static str>,
+) -> Result<T, D::Error> {
+    deserializer.deserialize_any(CheckedVisitor(check))
+}
+
+struct CheckedVisitor<T>(fn(&T) -> Result<(), &'static str>);
+
+impl<T: TryFrom<i128>> CheckedVisitor<T> {
+    fn checked<E: de::Error>(&self, read: Result<Whole<T>, E>) -> Result<T, E> {
+        let Whole(value) = read?;
+        (self.0)(&value).map_err(E::custom)?;
+        Ok(value)
+    }
+}
+
+impl<T: TryFrom<i128>> Visitor<'_> for CheckedVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        WholeVisitor::<T>(PhantomData).expecting(f)
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<T, E> {
+        self.checked(WholeVisitor(PhantomData).visit_i64(value))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<T, E> {
+        self.checked(WholeVisitor(PhantomData).visit_u64(value))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<T, E> {
+        self.checked(WholeVisitor(PhantomData).visit_f64(value))
+    }
+}
+
 /// For `#[serde(default, deserialize_with = "integer::optional")]` on an `Option` field.
 /// An explicit `null` is the same as leaving the field out.
 pub fn optional<'de, D: Deserializer<'de>, T: TryFrom<i128>>(

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod cache;
 pub mod config;
+pub mod de;
 pub mod debug;
 pub mod explain;
 pub mod fetched;

@@ -2,6 +2,9 @@
 //! deserialize while tracking the field path, validate, and place every error
 //! in the text.
 
+use serde::Deserialize;
+
+use super::json_path::data_error_path;
 use super::locate::{Position, Syntax, locate};
 use super::path::FieldPath;
 use super::validate::validate;
@@ -50,8 +53,9 @@ fn detect_syntax(text: &str) -> Syntax {
 /// mapping rules would take ten times the text's size at its peak, and a Wasm
 /// VM's memory never shrinks back. YAML is turned into JSON text first, so that
 /// every `Deserialize` impl is compiled once, for one deserializer (which halves
-/// the serde code in the module); positions are found afterwards by the locator,
-/// from the field path, in the text as written.
+/// the serde code in the module); the field path of a data error is found from
+/// where the JSON reader stopped ([`data_error_path`]), its position in the text as
+/// written by the locator.
 fn deserialize(text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
     match syntax {
         Syntax::Json => deserialize_json(text, text, syntax),
@@ -67,11 +71,10 @@ fn deserialize(text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
 /// (the same text unless it was YAML).
 fn deserialize_json(json: &str, text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    let config = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = FieldPath::from_serde(error.path());
-        let error = error.into_inner();
+    let config = Config::deserialize(&mut deserializer).map_err(|error| {
         if error.is_data() {
             let message = strip_any_position(&error.to_string());
+            let path = data_error_path(json, &error);
             place(ConfigError::at(path, message), text, syntax)
         } else {
             json_syntax_error(&error, text)

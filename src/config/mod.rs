@@ -6,6 +6,7 @@
 //! `validate`.
 
 mod error;
+pub mod json_path;
 mod load;
 mod locate;
 mod path;
@@ -87,13 +88,12 @@ pub struct ApiVersion;
 
 impl<'de> Deserialize<'de> for ApiVersion {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let version = String::deserialize(deserializer)?;
-        match version.as_str() {
+        crate::de::read_str(deserializer, |version| match version {
             "v1" | "v1.0" | "v1.0.0" => Ok(ApiVersion),
-            other => Err(serde::de::Error::custom(format_args!(
+            other => Err(format!(
                 "unsupported api version `{other}`; this filter understands `v1`"
-            ))),
-        }
+            )),
+        })
     }
 }
 

@@ -34,21 +34,6 @@ impl FieldPath {
         path.0.push(Segment::Index(index));
         path
     }
-
-    /// Converts the path that `serde_path_to_error` tracked while deserializing.
-    pub fn from_serde(path: &serde_path_to_error::Path) -> Self {
-        use serde_path_to_error::Segment as Serde;
-        let segments = path
-            .iter()
-            .filter_map(|segment| match segment {
-                Serde::Seq { index } => Some(Segment::Index(*index)),
-                Serde::Map { key } => Some(Segment::Key(key.clone())),
-                Serde::Enum { variant } => Some(Segment::Key(variant.clone())),
-                Serde::Unknown => None,
-            })
-            .collect();
-        FieldPath(segments)
-    }
 }
 
 impl fmt::Display for FieldPath {

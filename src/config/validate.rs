@@ -147,10 +147,11 @@ fn check_service(
     Ok(())
 }
 
-/// Requests are matched by their lowercased authority, so the patterns are lowercased too.
+/// Requests are matched by their authority with ASCII letters lowercased (flow/target.rs),
+/// so the patterns are lowercased the same way.
 fn lowercase_authorities(authorities: &mut [Glob], at: &FieldPath) -> Result<(), ConfigError> {
     for (index, glob) in authorities.iter_mut().enumerate() {
-        let lower = glob.as_str().to_lowercase();
+        let lower = glob.as_str().to_ascii_lowercase();
         if lower != glob.as_str() {
             *glob = Glob::compile(&lower)
                 .map_err(|error| ConfigError::at(at.index(index), error.to_string()))?;

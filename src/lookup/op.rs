@@ -6,13 +6,14 @@
 //! parameters and maps with other than one key are errors that name the culprit.
 //!
 //! Deserialization goes through a map visitor and a `DeserializeSeed` for the
-//! parameters, so that `serde_path_to_error` can report paths such as
-//! `[1].split.max` and text formats keep their line and column.
+//! parameters, and checks of parameters run inside the visitor that read them, so
+//! that the loader can tell the field of an error from where the JSON reader
+//! stopped (`config::json_path`): paths such as `[1].split.max`.
 
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::value::{MapAccessDeserializer, UnitDeserializer};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{
     self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
 };
@@ -497,7 +498,7 @@ impl<'de> Visitor<'de> for OpVisitor {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Op, E> {
-        parse_params(name, UnitDeserializer::<E>::new(), Form::Bare)
+        bare_op(name)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Op, A::Error> {
@@ -526,85 +527,107 @@ impl<'de> DeserializeSeed<'de> for ParamsSeed<'_> {
     type Value = Op;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Op, D::Error> {
-        parse_params(self.name, deserializer, Form::Written)
+        parse_params(self.name, deserializer)
     }
 }
 
-/// Whether the op was a bare name (no parameters at all) or a `{name: params}` map.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Form {
-    Bare,
-    Written,
-}
-
-fn parse_params<'de, D: Deserializer<'de>>(name: &str, d: D, form: Form) -> Result<Op, D::Error> {
+/// An op written as its bare name: what `{name: null}` gives ([`parse_params`]), or
+/// an error when the op needs parameters. Not `parse_params` on a unit
+/// deserializer: that would compile every parameter type's `Deserialize` a
+/// second time, for that deserializer.
+fn bare_op<E: de::Error>(name: &str) -> Result<Op, E> {
     let op = match name {
-        "base64_standard" => no_params(d).map(|()| Op::Base64Standard)?,
-        "base64_urlsafe" => no_params(d).map(|()| Op::Base64Urlsafe)?,
-        "strlen" => Op::Strlen(check_strlen(all_optional(d)?)?),
-        "strrev" => no_params(d).map(|()| Op::Strrev)?,
-        "split" => Op::Split(check_split(all_optional(d)?)?),
-        "rsplit" => Op::Rsplit(check_split(all_optional(d)?)?),
-        "replace" => Op::Replace(check_replace(required(name, form, d)?)?),
-        "prefix" => Op::Prefix(required(name, form, d)?),
-        "suffix" => Op::Suffix(required(name, form, d)?),
-        "substr" => Op::Substr(required(name, form, d)?),
-        "glob" => Op::Glob(required(name, form, d)?),
-        "length" => Op::Length(check_length(all_optional(d)?)?),
-        "join" => Op::Join(d.deserialize_any(OptionalString)?),
-        "reverse" => no_params(d).map(|()| Op::Reverse)?,
-        "contains" => Op::Contains(required(name, form, d)?),
-        "push" => Op::Push(required(name, form, d)?),
-        "pop" => Op::Pop(optional_integer(d)?.unwrap_or(1)),
-        "dup" => Op::Dup(optional_integer(d)?.unwrap_or(-1)),
-        "xchg" => Op::Xchg(required(name, form, d)?),
-        "swap" => Op::Swap(required(name, form, d)?),
-        "indexes" => Op::Indexes(integers(required(name, form, d)?)),
-        "take" => Op::Take(all_optional(d)?),
-        "drop" => Op::Drop(all_optional(d)?),
-        "flat_map" => Op::FlatMap(required(name, form, d)?),
-        "select" => Op::Select(required(name, form, d)?),
-        "values" => Op::Values(all_optional(d)?),
-        "ok" => no_params(d).map(|()| Op::Ok)?,
-        "fail" => no_params(d).map(|()| Op::Fail)?,
-        "any" => Op::Any(required(name, form, d)?),
-        "one_of" => Op::OneOf(required(name, form, d)?),
-        "all" => Op::All(required(name, form, d)?),
-        "none" => Op::None(required(name, form, d)?),
-        "assert" => Op::Assert(required(name, form, d)?),
-        "refute" => Op::Refute(required(name, form, d)?),
-        "test" => Op::Test(required(name, form, d)?),
-        "and" => Op::And(required(name, form, d)?),
-        "or" => Op::Or(required(name, form, d)?),
-        "xor" => Op::Xor(required(name, form, d)?),
-        "cloned" => Op::Cloned(required(name, form, d)?),
-        "partial" => Op::Partial(check_partial(required(name, form, d)?)?),
-        "top" => Op::Top(required(name, form, d)?),
-        "log" => Op::Log(required(name, form, d)?),
-        "json" => Op::Json(d.deserialize_any(DocumentVisitor)?),
-        "protobuf" => Op::Protobuf(d.deserialize_any(DocumentVisitor)?),
-        unknown => {
-            return Err(de::Error::custom(format_args!(
-                "unknown op `{unknown}`, expected one of: {}",
-                OP_NAMES.join(", ")
-            )));
-        }
+        "base64_standard" => Op::Base64Standard,
+        "base64_urlsafe" => Op::Base64Urlsafe,
+        "strlen" => Op::Strlen(Strlen::default()),
+        "strrev" => Op::Strrev,
+        "split" => Op::Split(Split::default()),
+        "rsplit" => Op::Rsplit(Split::default()),
+        "length" => Op::Length(Length::default()),
+        "join" => Op::Join(String::new()),
+        "reverse" => Op::Reverse,
+        "pop" => Op::Pop(DEFAULT_POP),
+        "dup" => Op::Dup(DEFAULT_DUP),
+        "take" => Op::Take(Ends::default()),
+        "drop" => Op::Drop(Ends::default()),
+        "values" => Op::Values(Values::default()),
+        "ok" => Op::Ok,
+        "fail" => Op::Fail,
+        "json" => Op::Json(Document::default()),
+        "protobuf" => Op::Protobuf(Document::default()),
+        known if OP_NAMES.contains(&known) => return Err(needs_parameters(known)),
+        unknown => return Err(unknown_op(unknown)),
     };
     Ok(op)
 }
 
-/// Parameters that must be written: a bare name is an error that says so.
-fn required<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    name: &str,
-    form: Form,
-    d: D,
-) -> Result<T, D::Error> {
-    if form == Form::Bare {
-        return Err(de::Error::custom(format_args!(
-            "op `{name}` needs parameters: write it as `{name}: ...`"
-        )));
-    }
-    T::deserialize(d)
+/// How many values `pop` removes, and which one `dup` copies, when not told.
+const DEFAULT_POP: usize = 1;
+const DEFAULT_DUP: i64 = -1;
+
+fn unknown_op<E: de::Error>(name: &str) -> E {
+    E::custom(format_args!(
+        "unknown op `{name}`, expected one of: {}",
+        OP_NAMES.join(", ")
+    ))
+}
+
+/// The op called `name` with the parameters `d` holds.
+fn parse_params<'de, D: Deserializer<'de>>(name: &str, d: D) -> Result<Op, D::Error> {
+    let op = match name {
+        "base64_standard" => no_params(d).map(|()| Op::Base64Standard)?,
+        "base64_urlsafe" => no_params(d).map(|()| Op::Base64Urlsafe)?,
+        "strlen" => Op::Strlen(all_optional(d, check_strlen)?),
+        "strrev" => no_params(d).map(|()| Op::Strrev)?,
+        "split" => Op::Split(all_optional(d, check_split)?),
+        "rsplit" => Op::Rsplit(all_optional(d, check_split)?),
+        "replace" => Op::Replace(required_checked(d, REPLACE, check_replace)?),
+        "prefix" => Op::Prefix(Deserialize::deserialize(d)?),
+        "suffix" => Op::Suffix(Deserialize::deserialize(d)?),
+        "substr" => Op::Substr(Deserialize::deserialize(d)?),
+        "glob" => Op::Glob(Deserialize::deserialize(d)?),
+        "length" => Op::Length(all_optional(d, check_length)?),
+        "join" => Op::Join(d.deserialize_any(OptionalString)?),
+        "reverse" => no_params(d).map(|()| Op::Reverse)?,
+        "contains" => Op::Contains(Deserialize::deserialize(d)?),
+        "push" => Op::Push(Deserialize::deserialize(d)?),
+        "pop" => Op::Pop(optional_integer(d)?.unwrap_or(DEFAULT_POP)),
+        "dup" => Op::Dup(optional_integer(d)?.unwrap_or(DEFAULT_DUP)),
+        "xchg" => Op::Xchg(Deserialize::deserialize(d)?),
+        "swap" => Op::Swap(Deserialize::deserialize(d)?),
+        "indexes" => Op::Indexes(integers(Deserialize::deserialize(d)?)),
+        "take" => Op::Take(all_optional(d, unchecked)?),
+        "drop" => Op::Drop(all_optional(d, unchecked)?),
+        "flat_map" => Op::FlatMap(Deserialize::deserialize(d)?),
+        "select" => Op::Select(Deserialize::deserialize(d)?),
+        "values" => Op::Values(all_optional(d, unchecked)?),
+        "ok" => no_params(d).map(|()| Op::Ok)?,
+        "fail" => no_params(d).map(|()| Op::Fail)?,
+        "any" => Op::Any(Deserialize::deserialize(d)?),
+        "one_of" => Op::OneOf(Deserialize::deserialize(d)?),
+        "all" => Op::All(Deserialize::deserialize(d)?),
+        "none" => Op::None(Deserialize::deserialize(d)?),
+        "assert" => Op::Assert(Deserialize::deserialize(d)?),
+        "refute" => Op::Refute(Deserialize::deserialize(d)?),
+        "test" => Op::Test(Deserialize::deserialize(d)?),
+        "and" => Op::And(Deserialize::deserialize(d)?),
+        "or" => Op::Or(Deserialize::deserialize(d)?),
+        "xor" => Op::Xor(Deserialize::deserialize(d)?),
+        "cloned" => Op::Cloned(Deserialize::deserialize(d)?),
+        "partial" => Op::Partial(required_checked(d, PARTIAL, check_partial)?),
+        "top" => Op::Top(Deserialize::deserialize(d)?),
+        "log" => Op::Log(Deserialize::deserialize(d)?),
+        "json" => Op::Json(d.deserialize_any(DocumentVisitor)?),
+        "protobuf" => Op::Protobuf(d.deserialize_any(DocumentVisitor)?),
+        unknown => return Err(unknown_op(unknown)),
+    };
+    Ok(op)
+}
+
+fn needs_parameters<E: de::Error>(name: &str) -> E {
+    E::custom(format_args!(
+        "op `{name}` needs parameters: write it as `{name}: ...`"
+    ))
 }
 
 fn integers(values: Vec<Whole<i64>>) -> Vec<i64> {
@@ -652,11 +675,12 @@ impl<'de> Visitor<'de> for NoParams {
 /// Parameters that are all optional: bare, `null` and `{}` give the defaults.
 fn all_optional<'de, T: Deserialize<'de> + Default, D: Deserializer<'de>>(
     d: D,
+    check: Check<T>,
 ) -> Result<T, D::Error> {
-    d.deserialize_any(AllOptional(std::marker::PhantomData))
+    d.deserialize_any(AllOptional(check))
 }
 
-struct AllOptional<T>(std::marker::PhantomData<T>);
+struct AllOptional<T>(Check<T>);
 
 impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for AllOptional<T> {
     type Value = T;
@@ -674,7 +698,52 @@ impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for AllOptional<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-        T::deserialize(MapAccessDeserializer::new(map))
+        let params = T::deserialize(MapAccessDeserializer::new(map))?;
+        (self.0)(&params).map_err(de::Error::custom)?;
+        Ok(params)
+    }
+}
+
+/// What `replace` and `partial` parameters are, for errors about their shape.
+const REPLACE: &str = "replace parameters {pattern, with, max?}";
+const PARTIAL: &str = "partial parameters {result?, max?, ops}";
+
+/// Required parameters with a check (see [`Check`]); like their derived
+/// `Deserialize`, they may be a map or a list of the fields in order.
+fn required_checked<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+    expecting: &'static str,
+    check: Check<T>,
+) -> Result<T, D::Error> {
+    d.deserialize_any(Required { expecting, check })
+}
+
+struct Required<T> {
+    expecting: &'static str,
+    check: Check<T>,
+}
+
+impl<T> Required<T> {
+    fn checked<E: de::Error>(&self, read: Result<T, E>) -> Result<T, E> {
+        let params = read?;
+        (self.check)(&params).map_err(E::custom)?;
+        Ok(params)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for Required<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        self.checked(T::deserialize(MapAccessDeserializer::new(map)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+        self.checked(T::deserialize(SeqAccessDeserializer::new(seq)))
     }
 }
 
@@ -783,44 +852,50 @@ impl<'de> Visitor<'de> for DocumentVisitor {
     }
 }
 
-fn check_bounds<E: de::Error>(min: Option<usize>, max: Option<usize>) -> Result<(), E> {
+/// A check of parameters that are read in full: it runs inside the visitor that
+/// read them, so that its error is placed at them (`crate::de`).
+type Check<T> = fn(&T) -> Result<(), String>;
+
+fn unchecked<T>(_: &T) -> Result<(), String> {
+    Ok(())
+}
+
+fn check_bounds(min: Option<usize>, max: Option<usize>) -> Result<(), String> {
     match (min, max) {
-        (Some(min), Some(max)) if min > max => Err(E::custom(format_args!(
+        (Some(min), Some(max)) if min > max => Err(format!(
             "`min` ({min}) is greater than `max` ({max}), so the check can never pass"
-        ))),
+        )),
         _ => Ok(()),
     }
 }
 
-fn check_strlen<E: de::Error>(params: Strlen) -> Result<Strlen, E> {
-    check_bounds(params.min, params.max).map(|()| params)
+fn check_strlen(params: &Strlen) -> Result<(), String> {
+    check_bounds(params.min, params.max)
 }
 
-fn check_length<E: de::Error>(params: Length) -> Result<Length, E> {
-    check_bounds(params.min, params.max).map(|()| params)
+fn check_length(params: &Length) -> Result<(), String> {
+    check_bounds(params.min, params.max)
 }
 
-fn check_split<E: de::Error>(params: Split) -> Result<Split, E> {
+fn check_split(params: &Split) -> Result<(), String> {
     if params.separator.is_empty() {
-        return Err(E::custom("`separator` must not be empty"));
+        return Err("`separator` must not be empty".to_owned());
     }
-    Ok(params)
+    Ok(())
 }
 
-fn check_replace<E: de::Error>(params: Replace) -> Result<Replace, E> {
+fn check_replace(params: &Replace) -> Result<(), String> {
     if params.pattern.is_empty() {
-        return Err(E::custom("`pattern` must not be empty"));
+        return Err("`pattern` must not be empty".to_owned());
     }
-    Ok(params)
+    Ok(())
 }
 
-fn check_partial<E: de::Error>(params: Partial) -> Result<Partial, E> {
+fn check_partial(params: &Partial) -> Result<(), String> {
     if params.max == 0 {
-        return Err(E::custom(
-            "`max` must be at least 1 (with 0 the ops would run on no values)",
-        ));
+        return Err("`max` must be at least 1 (with 0 the ops would run on no values)".to_owned());
     }
-    Ok(params)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -846,21 +921,21 @@ mod tests {
         }
     }
 
-    /// Path reported by `serde_path_to_error` for a JSON list of ops.
+    /// The path the configuration loader reports for a data error in a JSON list of ops.
     fn json_path(text: &str) -> (String, String) {
-        let mut de = serde_json::Deserializer::from_str(text);
-        match serde_path_to_error::deserialize::<_, Vec<Op>>(&mut de) {
+        match serde_json::from_str::<Vec<Op>>(text) {
             Ok(ops) => panic!("{text} must be rejected, got {ops:?}"),
-            Err(e) => (e.path().to_string(), e.inner().to_string()),
+            Err(e) => (
+                crate::config::json_path::data_error_path(text, &e).to_string(),
+                e.to_string(),
+            ),
         }
     }
 
+    /// The same for YAML, which the loader turns into JSON text first.
     fn yaml_path(text: &str) -> (String, String) {
-        let de = serde_yaml::Deserializer::from_str(text);
-        match serde_path_to_error::deserialize::<_, Vec<Op>>(de) {
-            Ok(ops) => panic!("{text} must be rejected, got {ops:?}"),
-            Err(e) => (e.path().to_string(), e.inner().to_string()),
-        }
+        let value: serde_json::Value = serde_yaml::from_str(text).unwrap();
+        json_path(&value.to_string())
     }
 
     #[test]

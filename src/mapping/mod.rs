@@ -25,6 +25,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::de::read_str;
+
 use crate::io::percent::decode_form;
 use crate::io::query;
 pub use crate::model::Usages;
@@ -234,43 +236,12 @@ fn metric_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D
     })
 }
 
-/// Reads a string and hands it to `read`, whose error becomes the deserializer's.
-/// The text is only borrowed: an owned copy of every method, pattern and metric
-/// name of thousands of rules would be allocated only to be freed again.
-fn read_str<'de, D, T, E>(
-    deserializer: D,
-    read: impl FnOnce(&str) -> Result<T, E>,
-) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    E: std::fmt::Display,
-{
-    struct Text<F>(F);
-    impl<T, E, F> serde::de::Visitor<'_> for Text<F>
-    where
-        E: std::fmt::Display,
-        F: FnOnce(&str) -> Result<T, E>,
-    {
-        type Value = T;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<Error: serde::de::Error>(self, text: &str) -> Result<T, Error> {
-            (self.0)(text).map_err(Error::custom)
-        }
-    }
-    deserializer.deserialize_str(Text(read))
-}
-
 /// Deserializes a delta (integer or whole float), rejecting zero.
 fn positive_delta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    let delta: u64 = crate::integer::whole(deserializer)?;
-    if delta == 0 {
-        return Err(serde::de::Error::custom(
-            "usage delta is 0; it must be a positive integer",
-        ));
-    }
-    Ok(delta)
+    crate::integer::whole_checked(deserializer, |delta| match delta {
+        0 => Err("usage delta is 0; it must be a positive integer"),
+        _ => Ok(()),
+    })
 }
 
 /// A compiled mapping-rule pattern.
