@@ -976,55 +976,21 @@ mod tests {
             let (first, now) = (rng.below(3) > 0, NOW + step * 7);
             let table = |store| Table::new(store, &settings(4));
             let mine = |store| table(store).remembering(&last);
+            let fill = |table: Table| {
+                let answer = Answer::Authorized(&doc);
+                format!(
+                    "{:?}",
+                    table.fill(&key(credential), None, answer, &hits(1), now, true)
+                )
+            };
+            let claim = |table: Table| format!("{:?}", table.claim(0, now, 0));
+            let lookup =
+                |table: Table| format!("{:?}", table.lookup(&key(credential), &hits(1), now, 0));
             let (a, b) = match (rng.below(8), first) {
-                (0, _) => (
-                    format!(
-                        "{:?}",
-                        table(&plain).fill(
-                            &key(credential),
-                            None,
-                            Answer::Authorized(&doc),
-                            &hits(1),
-                            now,
-                            true
-                        )
-                    ),
-                    format!(
-                        "{:?}",
-                        mine(&remembered).fill(
-                            &key(credential),
-                            None,
-                            Answer::Authorized(&doc),
-                            &hits(1),
-                            now,
-                            true
-                        )
-                    ),
-                ),
-                (1, _) => (
-                    format!("{:?}", table(&plain).claim(0, now, 0)),
-                    format!("{:?}", table(&remembered).claim(0, now, 0)),
-                ),
-                (_, true) => (
-                    format!(
-                        "{:?}",
-                        table(&plain).lookup(&key(credential), &hits(1), now, 0)
-                    ),
-                    format!(
-                        "{:?}",
-                        mine(&remembered).lookup(&key(credential), &hits(1), now, 0)
-                    ),
-                ),
-                (_, false) => (
-                    format!(
-                        "{:?}",
-                        table(&plain).lookup(&key(credential), &hits(1), now, 0)
-                    ),
-                    format!(
-                        "{:?}",
-                        table(&remembered).lookup(&key(credential), &hits(1), now, 0)
-                    ),
-                ),
+                (0, _) => (fill(table(&plain)), fill(mine(&remembered))),
+                (1, _) => (claim(table(&plain)), claim(table(&remembered))),
+                (_, true) => (lookup(table(&plain)), lookup(mine(&remembered))),
+                (_, false) => (lookup(table(&plain)), lookup(table(&remembered))),
             };
             assert_eq!(a, b, "step {step}");
             let bytes = |store: &MemoryStore| store.read(&bucket_key(0)).map(|value| value.bytes);
