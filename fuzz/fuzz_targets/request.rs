@@ -262,5 +262,9 @@ fuzz_target!(|data: &[u8]| {
         Decision::Continue(forward) => forward.limits,
         _ => None,
     };
-    let _ = flow::on_response_headers(config, limits.as_ref());
+    flow::on_response_headers(config, limits.as_ref(), &mut |name, value| {
+        if debug() {
+            eprintln!("response header: {name}: {value}");
+        }
+    });
 });

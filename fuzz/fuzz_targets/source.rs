@@ -86,7 +86,7 @@ fuzz_target!(|data: &[u8]| {
                 "{target:?}"
             );
         }
-        let _ = normalise_authority(&target.scheme, &target.path);
+        let _ = normalise_authority(&target.scheme, target.path.clone());
         let _ = query_of(&target.path);
     }
 });

@@ -63,7 +63,7 @@ fn forwarded_proto(request: &dyn RequestView) -> Option<String> {
 
 /// Lowercases an authority and removes the scheme's default port, so that
 /// `Web.App:443` over https selects the same service as `web.app` (in place).
-fn normalise_authority(scheme: &str, mut authority: String) -> String {
+pub fn normalise_authority(scheme: &str, mut authority: String) -> String {
     authority.make_ascii_lowercase();
     let default_port = match scheme {
         "https" => ":443",
