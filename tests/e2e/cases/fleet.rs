@@ -1,6 +1,7 @@
 //! Several Envoys (two workers each) with the same cache settings in front of
 //! one 3scale (README, "Cache"): the usage the fleet allows in a limit period
-//! exceeds the limit by at most 1 %, 3scale counts exactly what was allowed,
+//! exceeds the limit by at most 1 % (and the 10 units of the README's known
+//! limit (1)), 3scale counts exactly what was allowed,
 //! and an application far from its limits is still decided locally.
 
 use std::time::Duration;
@@ -21,6 +22,9 @@ const ENVOYS: usize = 3;
 const CLIENTS: usize = 4;
 /// The daily limit of `fleet-limited`.
 const LIMIT: u64 = 300;
+/// What a proxy that has seen no other client may hold before it asks 3scale
+/// again (`ALONE_FLOOR` in src/cache/entry.rs).
+const ALONE_FLOOR: u64 = 10;
 /// How long reports may take to arrive (several flush intervals).
 const REPORT_LIMIT: Duration = Duration::from_secs(15);
 
@@ -112,7 +116,7 @@ fn count_status(responses: &[Response], status: u16) -> u64 {
 }
 
 #[test]
-fn fleet_allows_at_most_one_percent_over_a_limit_and_reports_it_exactly() {
+fn fleet_allows_little_over_a_limit_and_reports_it_exactly() {
     let mut fleet = Fleet::start("fleet_limited");
     // Four times the limit, sent to the three Envoys at once.
     let per_envoy = (4 * LIMIT as usize).div_ceil(ENVOYS);
@@ -124,7 +128,10 @@ fn fleet_allows_at_most_one_percent_over_a_limit_and_reports_it_exactly() {
         responses.len() as u64,
         "only 200s and 429s expected"
     );
-    let bound = LIMIT + LIMIT.div_ceil(100);
+    // README "Cache", known limit (1): a proxy whose first answer came before any
+    // other request for the application was sent (or answered) may hold up to
+    // ALONE_FLOOR units on its own; seen once in CI, 310 of 300.
+    let bound = LIMIT + LIMIT.div_ceil(100) + ALONE_FLOOR;
     assert!(
         allowed <= bound,
         "{allowed} allowed by {ENVOYS} Envoys with a limit of {LIMIT} (at most {bound})"
