@@ -23,7 +23,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(normalize(&normal), normal, "normal form of {subject:?}");
     let normal_path = normal.split_once('?').map_or(&*normal, |(path, _)| path);
     assert!(
-        !normal_path.split('/').any(|segment| segment == "." || segment == ".."),
+        !normal_path
+            .split('/')
+            .any(|segment| segment == "." || segment == ".."),
         "dot segment left in {normal:?} from {subject:?}"
     );
     if let Ok(compiled) = Pattern::compile(pattern) {
