@@ -24,7 +24,7 @@ pub use events::{CacheEvent, Events};
 pub use orphans::{HandedOver, ORPHANS_KEY, adopt, hand_over, merge_per_application};
 #[cfg(test)]
 pub use store::MemoryStore;
-pub use store::{Store, Versioned, WriteError};
+pub use store::{LocalStore, Store, Versioned, WriteError};
 pub use table::{
     Departed, Filled, LastBucket, Lookup, Record, Table, WAYS, bucket_count, bucket_key,
 };

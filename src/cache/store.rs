@@ -16,6 +16,9 @@ pub enum WriteError {
     Failed,
 }
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
 /// A value and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned {
@@ -33,6 +36,51 @@ pub trait Store {
     /// Writes `bytes` under `key` if its version is still `cas` (unconditionally
     /// when `cas` is `None`: creating a key cannot be conditional in Proxy-Wasm).
     fn write(&self, key: &str, bytes: &[u8], cas: Option<u32>) -> Result<(), WriteError>;
+}
+
+/// A [`Store`] in the VM's own memory with Proxy-Wasm's version semantics (one
+/// version counter for every key, as Envoy's shared data keeps it): for running
+/// the core without a host, in `make bench-core` and the `ablate-shared-data`
+/// build. One worker's view only.
+#[derive(Default)]
+pub struct LocalStore {
+    values: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    next_cas: Cell<u32>,
+}
+
+impl Store for LocalStore {
+    fn read(&self, key: &str) -> Option<Versioned> {
+        let values = self.values.try_borrow().ok()?;
+        let (bytes, cas) = values.get(key)?;
+        Some(Versioned {
+            bytes: bytes.clone(),
+            cas: Some(*cas),
+        })
+    }
+
+    fn write(&self, key: &str, bytes: &[u8], cas: Option<u32>) -> Result<(), WriteError> {
+        let mut values = self
+            .values
+            .try_borrow_mut()
+            .map_err(|_| WriteError::Failed)?;
+        if let (Some(expected), Some((_, current))) = (cas, values.get(key))
+            && expected != *current
+        {
+            return Err(WriteError::Conflict);
+        }
+        let next = self.next_cas.get().wrapping_add(1);
+        self.next_cas.set(next);
+        values.insert(key.to_owned(), (bytes.to_vec(), next));
+        Ok(())
+    }
+}
+
+/// The number of keys only: the values hold credentials.
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = self.values.try_borrow().map(|values| values.len()).ok();
+        f.debug_struct("LocalStore").field("keys", &keys).finish()
+    }
 }
 
 #[cfg(test)]
@@ -121,5 +169,26 @@ mod memory {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_store_refuses_a_write_that_names_an_old_version() {
+        let store = LocalStore::default();
+        assert_eq!(store.read("k"), None);
+        store.write("k", b"one", None).unwrap();
+        let first = store.read("k").unwrap();
+        assert_eq!(first.bytes, b"one");
+        store.write("k", b"two", first.cas).unwrap();
+        assert_eq!(
+            store.write("k", b"three", first.cas),
+            Err(WriteError::Conflict)
+        );
+        assert_eq!(store.read("k").unwrap().bytes, b"two");
+        assert!(!format!("{store:?}").contains("two"));
     }
 }

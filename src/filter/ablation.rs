@@ -62,10 +62,7 @@ mod clock {
 /// The cache's store in the VM's own memory: one worker's view only.
 #[cfg(feature = "ablate-shared-data")]
 mod store {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-
-    use crate::cache::{Store, Versioned, WriteError};
+    use crate::cache::LocalStore;
 
     thread_local! {
         static STORE: &'static LocalStore = Box::leak(Box::default());
@@ -74,32 +71,5 @@ mod store {
     /// This VM's store.
     pub fn local_store() -> &'static LocalStore {
         STORE.with(|store| *store)
-    }
-
-    /// Values and their versions, by key, in this VM.
-    #[derive(Default)]
-    pub struct LocalStore {
-        values: RefCell<HashMap<String, (Vec<u8>, u32)>>,
-    }
-
-    impl Store for LocalStore {
-        fn read(&self, key: &str) -> Option<Versioned> {
-            let values = self.values.borrow();
-            let (bytes, cas) = values.get(key)?;
-            Some(Versioned {
-                bytes: bytes.clone(),
-                cas: Some(*cas),
-            })
-        }
-
-        fn write(&self, key: &str, bytes: &[u8], cas: Option<u32>) -> Result<(), WriteError> {
-            let mut values = self.values.borrow_mut();
-            let version = values.get(key).map_or(0, |(_, version)| *version);
-            if cas.is_some_and(|cas| cas != version) {
-                return Err(WriteError::Conflict);
-            }
-            values.insert(key.to_owned(), (bytes.to_vec(), version.wrapping_add(1)));
-            Ok(())
-        }
     }
 }

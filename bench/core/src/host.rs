@@ -2,11 +2,9 @@
 //! a clock that advances only when told, shared data in a map, and a 3scale that
 //! answers every call at once (an authorization without limits, a report taken).
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::time::Duration;
 
-use threescale_wasm_auth::cache::{Store, Versioned, WriteError};
+use threescale_wasm_auth::cache::{LocalStore, Store};
 use threescale_wasm_auth::io::HttpCall;
 use threescale_wasm_auth::metrics::Metric;
 use threescale_wasm_auth::plugin::{DispatchRefused, Host};
@@ -15,40 +13,11 @@ use threescale_wasm_auth::plugin::{DispatchRefused, Host};
 /// without limits).
 const AUTHORIZED: &str = "<status><authorized>true</authorized><plan>Unlimited</plan></status>";
 
-/// Shared data as Proxy-Wasm keeps it: bytes and a version per key.
-#[derive(Debug, Default)]
-pub struct MapStore {
-    values: RefCell<HashMap<String, (Vec<u8>, u32)>>,
-    next_cas: Cell<u32>,
-}
-
-impl Store for MapStore {
-    fn read(&self, key: &str) -> Option<Versioned> {
-        self.values.borrow().get(key).map(|(bytes, cas)| Versioned {
-            bytes: bytes.clone(),
-            cas: Some(*cas),
-        })
-    }
-
-    fn write(&self, key: &str, bytes: &[u8], cas: Option<u32>) -> Result<(), WriteError> {
-        let mut values = self.values.borrow_mut();
-        if let (Some(expected), Some((_, current))) = (cas, values.get(key))
-            && expected != *current
-        {
-            return Err(WriteError::Conflict);
-        }
-        let next = self.next_cas.get().wrapping_add(1);
-        self.next_cas.set(next);
-        values.insert(key.to_owned(), (bytes.to_vec(), next));
-        Ok(())
-    }
-}
-
 /// The host of one plugin.
 #[derive(Debug)]
 pub struct BenchHost {
     now: Duration,
-    store: MapStore,
+    store: LocalStore,
     /// Calls sent and not answered yet: their tokens.
     sent: Vec<u32>,
     next_token: u32,
@@ -63,7 +32,7 @@ impl BenchHost {
     pub fn new(now: Duration) -> Self {
         BenchHost {
             now,
-            store: MapStore::default(),
+            store: LocalStore::default(),
             sent: Vec::new(),
             next_token: 0,
             answer: ("200", ""),
