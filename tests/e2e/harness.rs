@@ -225,14 +225,10 @@ const COUNTER_LIMIT: Duration = Duration::from_secs(5);
 /// Reads counters with `read` until they equal `expected` or [`COUNTER_LIMIT`]
 /// has passed; the last reading, for the caller's assertion.
 pub fn counters_settled<T: PartialEq>(expected: &T, mut read: impl FnMut() -> T) -> T {
-    let deadline = Instant::now() + COUNTER_LIMIT;
-    loop {
-        let value = read();
-        if value == *expected || Instant::now() >= deadline {
-            return value;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    poll(COUNTER_LIMIT, || {
+        Some(read()).filter(|value| value == expected)
+    })
+    .unwrap_or_else(read)
 }
 
 /// A local port nothing listens on (bound, then released).
