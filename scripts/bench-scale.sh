@@ -154,11 +154,6 @@ startup_ms() {
   wait "$ENVOY_PID" 2> /dev/null || true
 }
 
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo "   $("$envoy" --version 2>/dev/null | grep -o 'version: [^ ]*' || echo 'Envoy version unknown')," \
@@ -195,9 +190,6 @@ downstream_requests() {
   curl --silent "http://127.0.0.1:${ADMIN[$1]}/stats" |
     awk -v name="http.threescale_bench_scale_$1.downstream_rq_total:" '$1 == name { value = $2 } END { print value + 0 }'
 }
-# cpu_ticks PID: user + system CPU time of a process (all its threads), in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-TICKS_PER_SECOND=$(getconf CLK_TCK)
 
 declare -A RPS CPU_US
 problems=()
@@ -209,8 +201,7 @@ measure() {
   cpu1=$(cpu_ticks "${PID[$id]}")
   down1=$(downstream_requests "$id")
   echo "$output" > "$run_dir/wrk-$id-$round.txt"
-  CPU_US[$id,$round]=$(awk -v t="$((cpu1 - cpu0))" -v r="$((down1 - down0))" -v hz="$TICKS_PER_SECOND" \
-    'BEGIN { if (r > 0) printf "%.2f", 1e6 * t / hz / r; else print "n/a" }')
+  CPU_US[$id,$round]=$(cpu_us_per_request "$((cpu1 - cpu0))" "$((down1 - down0))")
   read -r rps bad errors <<< "$(awk '
     /^Requests\/sec:/ { rps = $2 }
     /Non-2xx or 3xx responses:/ { bad = $NF }

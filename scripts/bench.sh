@@ -226,9 +226,6 @@ counter() {
 backend_calls() { counter "$1" "cluster.$BACKEND_CLUSTER.upstream_rq_total"; }
 # downstream_requests ID: the requests Envoy (ID) has received.
 downstream_requests() { counter "$1" "http.${STAT_PREFIX[$1]}.downstream_rq_total"; }
-# cpu_ticks PID: user + system CPU time of a process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-TICKS_PER_SECOND=$(getconf CLK_TCK)
 # now_ns: wall-clock time in nanoseconds.
 now_ns() { date +%s%N; }
 # percent_of_core TICKS NANOSECONDS: CPU time as a percentage of one core.
@@ -293,8 +290,7 @@ measure() {
   ENVOY_CPU[$key]=$(percent_of_core "$((envoy1 - envoy0))" "$((t1 - t0))")
   # Envoy's CPU time per request: unlike req/s, it does not fall when other
   # processes take the worker's core away (the machines are shared).
-  CPU_US[$key]=$(awk -v t="$((envoy1 - envoy0))" -v r="$((down1 - down0))" -v hz="$TICKS_PER_SECOND" \
-    'BEGIN { if (r > 0) printf "%.1f", 1e6 * t / hz / r; else print "n/a" }')
+  CPU_US[$key]=$(cpu_us_per_request "$((envoy1 - envoy0))" "$((down1 - down0))")
   local flag=""
   if [[ $bad -gt 0 || $errors -gt 0 ]]; then
     flag="  !! $bad non-2xx answers, $errors socket errors (wrk-$id-$round.txt)"
@@ -307,18 +303,12 @@ measure() {
     "$id" "${LABEL[$id]}" "$rps" "$p50" "$p99" "${CALLS[$key]}" "${ENVOY_CPU[$key]}" "${CPU_US[$key]}" "${SIM_CPU[$key]}" "$flag"
 }
 
-# median VALUE...: the median of numbers (the mean of the middle two for an even count).
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 # values ARRAY ID: the per-round values of ID in ARRAY.
 values() {
   local -n array=$1
   local round
   for round in $(seq "$rounds"); do echo "${array[$2,$round]}"; done
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo "   $("$envoy" --version 2>/dev/null | grep -o 'version: [^ ]*' || echo 'Envoy version unknown')," \

@@ -1,4 +1,5 @@
-# Plumbing shared by scripts/demo.sh, bench.sh, bench-scale.sh and fleet.sh (sourced, not run).
+# Plumbing shared by scripts/demo.sh, bench.sh, bench-scale.sh, bench-core.sh and fleet.sh
+# (sourced, not run).
 # The sourcing script sets SCRIPT (its name, for messages) and run_dir before use.
 
 pids=()
@@ -77,3 +78,22 @@ wait_for() {
   tail -n 30 "$run_dir"/*.log >&2
   exit 1
 }
+
+# cpu_ticks PID: user + system CPU time of a process (all its threads), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+
+# cpu_us_per_request TICKS REQUESTS: CPU time per request in microseconds ("n/a" without requests).
+cpu_us_per_request() {
+  awk -v t="$1" -v r="$2" -v hz="$TICKS_PER_SECOND" \
+    'BEGIN { if (r > 0) printf "%.2f", 1e6 * t / hz / r; else print "n/a" }'
+}
+
+# median VALUE...: the median of numbers (the mean of the middle two for an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A / B to three decimals ("n/a" when B is not positive).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
