@@ -17,11 +17,19 @@ pub trait RequestView {
     fn metadata(&self) -> Option<Cow<'_, [u8]>>;
 
     /// The raw query string of `:path` ([`query::split`]), if the path has one and it
-    /// is UTF-8.
-    fn query(&self) -> Option<String> {
-        let path = self.header(":path")?;
-        let path = std::str::from_utf8(&path).ok()?;
-        query::query_of(path).map(str::to_owned)
+    /// is UTF-8: borrowed from the header's value when the view lends it (no copy of
+    /// the query per lookup).
+    fn query(&self) -> Option<Cow<'_, str>> {
+        match self.header(":path")? {
+            Cow::Borrowed(bytes) => {
+                let path = std::str::from_utf8(bytes).ok()?;
+                query::query_of(path).map(Cow::Borrowed)
+            }
+            Cow::Owned(bytes) => {
+                let path = std::str::from_utf8(&bytes).ok()?;
+                query::query_of(path).map(|query| Cow::Owned(query.to_owned()))
+            }
+        }
     }
 }
 

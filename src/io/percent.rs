@@ -6,6 +6,8 @@
 //! credential holding `&`, `=`, `%`, a space or non-ASCII text can never add or
 //! change a parameter of the call.
 
+use std::borrow::Cow;
+
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Percent-encodes text for use as a query or form key or value.
@@ -65,6 +67,20 @@ impl Params {
 /// digits) is that byte; a `%` not followed by two hex digits stays as it is (as browsers
 /// and the WHATWG URL standard do). `None` when the bytes are not UTF-8.
 pub fn decode_form(raw: &str) -> Option<String> {
+    decode_form_borrowing(raw).map(Cow::into_owned)
+}
+
+/// [`decode_form`], borrowing `raw` when it has nothing to decode (no `+`, no `%`):
+/// the usual name or value of a query string, compared or copied once by the caller
+/// instead of copied here first.
+pub fn decode_form_borrowing(raw: &str) -> Option<Cow<'_, str>> {
+    if !raw.bytes().any(|byte| byte == b'+' || byte == b'%') {
+        return Some(Cow::Borrowed(raw));
+    }
+    decode_escapes(raw).map(Cow::Owned)
+}
+
+fn decode_escapes(raw: &str) -> Option<String> {
     let mut bytes = Vec::with_capacity(raw.len());
     let mut rest = raw.as_bytes();
     while let Some((&byte, tail)) = rest.split_first() {
@@ -124,5 +140,28 @@ mod tests {
         let mut params = Params::new();
         params.push("a", "1").push("b&c", "x=y");
         assert_eq!(params.finish(), "a=1&b%26c=x%3Dy");
+    }
+
+    #[test]
+    fn form_decoding_borrows_what_has_nothing_to_decode() {
+        let cases = [
+            ("plain", "plain", true),
+            ("", "", true),
+            ("a+b", "a b", false),
+            ("%41%zz", "A%zz", false),
+            ("%", "%", false),
+            ("\u{e9}t\u{e9}", "\u{e9}t\u{e9}", true),
+        ];
+        for (raw, expected, borrowed) in cases {
+            let decoded = decode_form_borrowing(raw);
+            assert_eq!(decoded.as_deref(), Some(expected), "{raw:?}");
+            assert_eq!(
+                matches!(decoded, Some(Cow::Borrowed(_))),
+                borrowed,
+                "{raw:?}"
+            );
+            assert_eq!(decode_form(raw).as_deref(), Some(expected), "{raw:?}");
+        }
+        assert_eq!(decode_form_borrowing("%FF"), None);
     }
 }

@@ -5,7 +5,7 @@
 //! (form-decoding; a name or value that is not UTF-8 once decoded is refused, never
 //! decoded lossily).
 
-use super::percent::decode_form;
+use super::percent::{decode_form, decode_form_borrowing};
 use crate::model::redact;
 
 /// A `:path` split as RFC 3986 splits a relative reference: the path ends at the first
@@ -62,14 +62,14 @@ pub fn decoded_pairs(query: &str) -> Vec<(String, String)> {
 /// The form-decoded value of the first parameter whose form-decoded name is `name`;
 /// `None` when there is none or its value is not UTF-8 once decoded.
 pub fn first_value(query: &str, name: &str) -> Option<String> {
-    let (_, raw_value) =
-        raw_pairs(query).find(|(raw_name, _)| decode_form(raw_name).as_deref() == Some(name))?;
+    let (_, raw_value) = raw_pairs(query)
+        .find(|(raw_name, _)| decode_form_borrowing(raw_name).as_deref() == Some(name))?;
     decode_form(raw_value)
 }
 
 /// Whether a raw parameter name is `wanted`, as written or once form-decoded.
 pub fn same_name(raw: &str, wanted: &str) -> bool {
-    raw == wanted || decode_form(raw).as_deref() == Some(wanted)
+    raw == wanted || decode_form_borrowing(raw).as_deref() == Some(wanted)
 }
 
 /// `path_and_query` with the value of every parameter whose decoded name `is_secret`

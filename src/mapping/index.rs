@@ -15,6 +15,7 @@
 //! normalisation happens before, in [`RequestTarget`](super::RequestTarget).
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
@@ -195,7 +196,7 @@ pub fn match_indexed(
 ) -> Usages {
     let target = RequestTarget::parse(path_and_query);
     let mut usages = Usages::default();
-    let mut candidates = Vec::new();
+    let mut candidates = SPARE_CANDIDATES.take();
     for set in std::iter::once(statics).chain(fetched) {
         if set
             .apply(method, &target, &mut candidates, &mut usages)
@@ -204,7 +205,21 @@ pub fn match_indexed(
             break;
         }
     }
+    if candidates.capacity() <= KEPT_CANDIDATES {
+        SPARE_CANDIDATES.set(candidates);
+    }
     usages
+}
+
+/// The most candidate positions whose list [`match_indexed`] keeps for the next
+/// request; a request with more (a rule set with thousands of prefixes of one
+/// path) allocates its own, and that much memory is not held for the rest.
+const KEPT_CANDIDATES: usize = 64;
+
+thread_local! {
+    /// The list of candidates of the last request, kept for the next one so that
+    /// a match allocates nothing for it (a VM runs on one thread).
+    static SPARE_CANDIDATES: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
 }
 
 /// Where each rule of a list is filed: by method, then by literal prefix.

@@ -19,6 +19,7 @@ mod index;
 pub use index::{RuleIndex, RuleSet, Rules, match_indexed};
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -410,11 +411,14 @@ impl Pattern {
     }
 
     fn matches_target(&self, target: &RequestTarget<'_>) -> bool {
-        self.path_matches(target.path)
-            && self
-                .query()
+        if !self.path_matches(target.path) {
+            return false;
+        }
+        let requirements = self.query();
+        requirements.is_empty()
+            || requirements
                 .iter()
-                .all(|requirement| requirement.is_met_by(&target.query))
+                .all(|requirement| requirement.is_met_by(target.query()))
     }
 
     /// The `key=value` pairs of the query part.
@@ -443,35 +447,59 @@ impl Pattern {
         if rest.is_empty() {
             return !self.anchored || bytes.next().is_none();
         }
-        path_rest_matches(&compile_path(rest), bytes, self.anchored)
+        path_rest_matches(rest, bytes, self.anchored)
     }
+}
+
+/// Tokens and automaton states of a path rest up to this many bytes live on the
+/// stack: a match allocates nothing for the patterns of real APIs.
+const INLINE_REST: usize = 64;
+
+/// Whether the path part `rest` of a pattern, from its first placeholder on,
+/// matches the rest of a path: its tokens ([`compile_path`]) run as an automaton
+/// ([`run_automaton`]). A rest has at most as many tokens as bytes (`{x}`, three
+/// bytes, makes two), so a short one is compiled into an array on the stack.
+fn path_rest_matches(rest: &str, bytes: impl Iterator<Item = u8>, anchored: bool) -> bool {
+    if rest.len() > INLINE_REST {
+        let tokens = compile_path(rest);
+        let mut states = vec![false; 2 * (tokens.len() + 1)];
+        return run_automaton(&tokens, &mut states, bytes, anchored);
+    }
+    let mut tokens = [PathToken::Placeholder; INLINE_REST];
+    let count = compile_path_into(rest, &mut tokens);
+    let tokens = tokens.get(..count).unwrap_or_default();
+    let mut states = [false; 2 * (INLINE_REST + 1)];
+    let states = states.get_mut(..2 * (count + 1)).unwrap_or_default();
+    run_automaton(tokens, states, bytes, anchored)
 }
 
 /// Runs `tokens` as a nondeterministic automaton over the rest of a path: state
 /// `i` means "the first `i` tokens matched the bytes read so far". Without an
-/// anchor, reaching the final state at any point is a (prefix) match.
-fn path_rest_matches(
+/// anchor, reaching the final state at any point is a (prefix) match. `states`
+/// holds two sets of `tokens.len() + 1` states (the current one and the next).
+fn run_automaton(
     tokens: &[PathToken],
+    states: &mut [bool],
     bytes: impl Iterator<Item = u8>,
     anchored: bool,
 ) -> bool {
-    let mut current = vec![false; tokens.len() + 1];
-    let mut next = current.clone();
+    let (mut current, mut next) = states.split_at_mut(states.len() / 2);
+    current.fill(false);
     if let Some(start) = current.first_mut() {
         *start = true;
     }
-    follow_empty_matches(tokens, &mut current);
+    follow_empty_matches(tokens, current);
     for c in bytes {
-        if !anchored && is_final(&current) {
+        if !anchored && is_final(current) {
             return true;
         }
-        advance(tokens, &current, &mut next, c);
+        advance(tokens, current, next, c);
         if !next.contains(&true) {
             return false;
         }
         std::mem::swap(&mut current, &mut next);
     }
-    is_final(&current)
+    is_final(current)
 }
 
 impl<'de> Deserialize<'de> for Pattern {
@@ -501,20 +529,38 @@ fn check_braces(source: &str, part: &str) -> Result<(), PatternError> {
 
 /// Turns a path part (without its anchor, braces already checked) into tokens,
 /// collapsing repeated `/`.
-fn compile_path(path: &str) -> Box<[PathToken]> {
+fn compile_path(path: &str) -> Vec<PathToken> {
     let mut tokens = Vec::with_capacity(path.len());
+    for_each_token(path, |token| tokens.push(token));
+    tokens
+}
+
+/// [`compile_path`] into `tokens`, which has room for `path.len()` tokens; how
+/// many it wrote.
+fn compile_path_into(path: &str, tokens: &mut [PathToken]) -> usize {
+    let mut count = 0;
+    for_each_token(path, |token| {
+        if let Some(slot) = tokens.get_mut(count) {
+            *slot = token;
+            count += 1;
+        }
+    });
+    count
+}
+
+/// Hands `push` the tokens of a path part, in order.
+fn for_each_token(path: &str, mut push: impl FnMut(PathToken)) {
     let mut bytes = collapse_slashes(path.as_bytes());
     while let Some(c) = bytes.next() {
         if c == b'{' {
             // The name is irrelevant to matching; skip to the closing brace.
             bytes.by_ref().find(|&c| c == b'}');
-            tokens.push(PathToken::Placeholder);
-            tokens.push(PathToken::PlaceholderRest);
+            push(PathToken::Placeholder);
+            push(PathToken::PlaceholderRest);
         } else {
-            tokens.push(PathToken::Literal(c));
+            push(PathToken::Literal(c));
         }
     }
-    tokens.into_boxed_slice()
 }
 
 /// Compiles one non-empty `key=value` pair of the query part of `source`. A pair without
@@ -617,12 +663,15 @@ fn follow_empty_matches(tokens: &[PathToken], states: &mut [bool]) {
     }
 }
 
-/// A request's path and decoded query parameters, split once per request by the
-/// crate's one query parser ([`query::split`]: the query ends at the first `#`, and
-/// parameters that are not UTF-8 once decoded are left out).
+/// A request's path and query string, split once per request by the crate's one
+/// query parser ([`query::split`]: the query ends at the first `#`). The query's
+/// parameters are decoded at the first rule that has query requirements, and only
+/// then: most rule sets have none, and decoding costs a few allocations per
+/// parameter (parameters that are not UTF-8 once decoded are left out).
 struct RequestTarget<'a> {
     path: &'a str,
-    query: Vec<(String, String)>,
+    raw_query: Option<&'a str>,
+    query: OnceCell<Vec<(String, String)>>,
 }
 
 impl<'a> RequestTarget<'a> {
@@ -630,8 +679,15 @@ impl<'a> RequestTarget<'a> {
         let parts = query::split(path_and_query);
         RequestTarget {
             path: parts.path,
-            query: parts.query.map(query::decoded_pairs).unwrap_or_default(),
+            raw_query: parts.query,
+            query: OnceCell::new(),
         }
+    }
+
+    /// The decoded parameters, in order.
+    fn query(&self) -> &[(String, String)] {
+        self.query
+            .get_or_init(|| self.raw_query.map(query::decoded_pairs).unwrap_or_default())
     }
 }
 
@@ -1243,16 +1299,47 @@ mod tests {
             for _ in 0..rng.below(7) {
                 path.push_str(rng.pick(PATH_PIECES));
             }
-            let whole = path_rest_matches(
-                &compile_path(p.path_body()),
+            let whole =
+                path_rest_matches(p.path_body(), collapse_slashes(path.as_bytes()), p.anchored);
+            assert_eq!(p.path_matches(&path), whole, "{source} against {path:?}");
+            // The automaton on the heap (rests past the inline room) answers alike.
+            let tokens = compile_path(p.path_body());
+            let mut states = vec![true; 2 * (tokens.len() + 1)];
+            let on_heap = run_automaton(
+                &tokens,
+                &mut states,
                 collapse_slashes(path.as_bytes()),
                 p.anchored,
             );
-            assert_eq!(p.path_matches(&path), whole, "{source} against {path:?}");
+            assert_eq!(on_heap, whole, "{source} against {path:?} on the heap");
             matched += usize::from(whole);
         }
         // The cases must exercise both answers.
         assert!(matched > 500, "{matched}");
+    }
+
+    #[test]
+    fn rests_longer_than_the_inline_room_match_too() {
+        let tail = "/x".repeat(INLINE_REST);
+        let long = pattern(&format!("/{{id}}{tail}/{{n}}$"));
+        assert!(long.matches(&format!("/42{tail}/7")));
+        assert!(!long.matches(&format!("/42{tail}/")));
+        assert!(!long.matches(&format!("/42{tail}/7/8")));
+        let exact = format!("/{{id}}{}", "y".repeat(INLINE_REST - 4));
+        assert_eq!(exact.len() - 1, INLINE_REST, "a rest that just fits inline");
+        assert!(pattern(&exact).matches(&format!("/a{}", "y".repeat(INLINE_REST - 4))));
+        assert!(!pattern(&exact).matches(&format!("/a{}", "y".repeat(INLINE_REST - 5))));
+    }
+
+    #[test]
+    fn query_requirements_decode_the_query_once_and_only_when_needed() {
+        let target = RequestTarget::parse("/a?k=%41&x=1");
+        assert!(target.query.get().is_none(), "nothing decoded yet");
+        assert!(pattern("/a").matches_target(&target));
+        assert!(target.query.get().is_none(), "no rule asked for the query");
+        assert!(pattern("/a?k=A").matches_target(&target));
+        assert!(!pattern("/a?x=2").matches_target(&target));
+        assert_eq!(target.query().len(), 2);
     }
 
     #[test]
