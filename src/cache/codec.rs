@@ -62,7 +62,14 @@ pub enum DecodeError {
 
 /// Encodes a bucket's entries.
 pub fn encode_bucket(entries: &[Entry]) -> Vec<u8> {
-    let mut out = Writer(Vec::with_capacity(64 + entries.len() * 160));
+    encode_bucket_into(entries, Vec::with_capacity(64 + entries.len() * 160))
+}
+
+/// [`encode_bucket`] into `buffer` (cleared first): the bytes of the bucket last
+/// written make room for the next ones without a new allocation.
+pub fn encode_bucket_into(entries: &[Entry], mut buffer: Vec<u8>) -> Vec<u8> {
+    buffer.clear();
+    let mut out = Writer(buffer);
     out.0.extend_from_slice(&[MAGIC, VERSION]);
     out.len(entries.len());
     for entry in entries {

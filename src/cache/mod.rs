@@ -136,8 +136,8 @@ impl CacheAccess<'_> {
         count_miss: bool,
     ) -> Lookup {
         let table = self.table();
-        let lookup = table.lookup(key, usages, self.now_ms, staleness_ms);
         let bucket = table.bucket_of(key);
+        let lookup = table.lookup_in(bucket, key, usages, self.now_ms, staleness_ms);
         match &lookup {
             Lookup::Hit(outcome) => {
                 self.worker.record(hit);

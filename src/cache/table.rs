@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use super::codec::{decode_bucket, encode_bucket};
+use super::codec::{decode_bucket, encode_bucket_into};
 pub use super::entry::Record;
 use super::entry::{Answer, AppKey, Authorization, Entry, Flight, HitOutcome};
 use super::store::{Store, WriteError};
@@ -85,11 +85,12 @@ struct Written {
 
 impl LastBucket {
     /// The entries of `bytes` read from `bucket`, if they are the bytes last
-    /// written (taken: the caller changes them).
-    fn take_if_unchanged(&self, bucket: u32, bytes: &[u8]) -> Option<Vec<Entry>> {
+    /// written (taken: the caller changes them), with the buffer of those bytes
+    /// for the next encoding.
+    fn take_if_unchanged(&self, bucket: u32, bytes: &[u8]) -> Option<(Vec<Entry>, Vec<u8>)> {
         let mut last = self.0.try_borrow_mut().ok()?;
         last.take_if(|last| last.bucket == bucket && last.bytes == bytes)
-            .map(|last| last.entries)
+            .map(|last| (last.entries, last.bytes))
     }
 
     fn remember(&self, bucket: u32, bytes: Vec<u8>, entries: Vec<Entry>) {
@@ -165,7 +166,18 @@ impl<'a> Table<'a> {
         now_ms: u64,
         staleness_ms: u64,
     ) -> Lookup {
-        let bucket = self.bucket_of(key);
+        self.lookup_in(self.bucket_of(key), key, usages, now_ms, staleness_ms)
+    }
+
+    /// [`Table::lookup`] for a caller that knows the bucket of `key` already.
+    pub(super) fn lookup_in(
+        &self,
+        bucket: u32,
+        key: &AppKey<'_>,
+        usages: &Usages,
+        now_ms: u64,
+        staleness_ms: u64,
+    ) -> Lookup {
         self.update(bucket, |entries| {
             let Some(entry) = entries
                 .iter_mut()
@@ -333,12 +345,13 @@ impl<'a> Table<'a> {
         for _ in 0..MAX_ATTEMPTS {
             let read = self.store.read(&key);
             let cas = read.as_ref().and_then(|value| value.cas);
-            let mut entries = self.entries_of(bucket, read.as_ref().map(|value| &*value.bytes));
+            let (mut entries, buffer) =
+                self.entries_of(bucket, read.as_ref().map(|value| &*value.bytes));
             let (result, write) = change(&mut entries);
             if !write {
                 return Some(result);
             }
-            let bytes = encode_bucket(&entries);
+            let bytes = encode_bucket_into(&entries, buffer);
             match self.store.write(&key, &bytes, cas) {
                 Ok(()) => {
                     if let Some(last) = self.last {
@@ -355,17 +368,22 @@ impl<'a> Table<'a> {
 }
 
 impl Table<'_> {
-    /// The entries of a bucket read as `bytes`. A bucket that cannot be
-    /// decoded (empty, or from another version of the filter) is treated as
-    /// empty and overwritten.
-    fn entries_of(&self, bucket: u32, bytes: Option<&[u8]>) -> Vec<Entry> {
+    /// The entries of a bucket read as `bytes`, and a buffer for its next
+    /// encoding (the last bucket's, when these are its bytes). A bucket that
+    /// cannot be decoded (empty, or from another version of the filter) is
+    /// treated as empty and overwritten.
+    fn entries_of(&self, bucket: u32, bytes: Option<&[u8]>) -> (Vec<Entry>, Vec<u8>) {
         let Some(bytes) = bytes else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
-        self.last
+        if let Some(taken) = self
+            .last
             .and_then(|last| last.take_if_unchanged(bucket, bytes))
-            .or_else(|| decode_bucket(bytes).ok())
-            .unwrap_or_default()
+        {
+            return taken;
+        }
+        let entries = decode_bucket(bytes).ok().unwrap_or_default();
+        (entries, Vec::with_capacity(bytes.len() + 64))
     }
 }
 
@@ -431,10 +449,51 @@ impl Fnv {
 mod tests {
     use super::*;
     use crate::backend::{StatusDocument, UsageReport};
+    use crate::cache::codec::encode_bucket;
     use crate::cache::entry::StoredCredential;
     use crate::cache::store::MemoryStore;
 
     const NOW: u64 = 1_700_000_000_000;
+
+    #[test]
+    fn bucket_keys_are_the_prefix_and_the_number() {
+        for bucket in [0, 7, 10, 99, 1_234, u32::MAX] {
+            assert_eq!(bucket_key(bucket), format!("{KEY_PREFIX}{bucket}"));
+        }
+    }
+
+    #[test]
+    fn a_worker_encodes_into_the_buffer_of_its_last_bucket() {
+        let settings = settings(100);
+        let store = MemoryStore::default();
+        let last = LastBucket::default();
+        let table = Table::new(&store, &settings).remembering(&last);
+        let key = AppKey {
+            service_id: "42",
+            credential: &Credential::UserKey("u".into()),
+        };
+        table.fill(&key, None, Answer::Denied, &Usages::default(), NOW, true);
+        let (bucket, buffer) = {
+            let held = last.0.borrow();
+            let written = held.as_ref().unwrap();
+            (written.bucket, written.bytes.as_ptr())
+        };
+        table.fill(
+            &key,
+            None,
+            Answer::Denied,
+            &Usages::default(),
+            NOW + 1,
+            true,
+        );
+        let held = last.0.borrow();
+        let written = held.as_ref().unwrap();
+        assert_eq!(written.bucket, bucket);
+        assert_eq!(written.bytes.as_ptr(), buffer, "the same buffer again");
+        let stored = store.read(&bucket_key(bucket)).unwrap().bytes;
+        assert_eq!(stored, written.bytes);
+        assert_eq!(decode_bucket(&stored).unwrap(), written.entries);
+    }
     const TTL: u64 = 60_000;
 
     fn settings(max_entries: u32) -> CacheSettings {
