@@ -286,7 +286,7 @@ fn explain_steps(
     };
     explanation.request = Some(RequestLine {
         method: target.method.clone(),
-        scheme: target.scheme.clone(),
+        scheme: crate::flow::target::scheme_of(request),
         authority: target.authority.clone(),
         path: target.path.clone(),
     });

@@ -4,11 +4,11 @@ use std::borrow::Cow;
 
 use crate::request::RequestView;
 
-/// What the flow needs to know about where a request goes.
+/// What the flow needs to know about where a request goes. The scheme is not
+/// part of it: it only matters for an authority with a port, and reading it is a
+/// host call per request ([`scheme_of`] reads it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// `:scheme`, else the first `x-forwarded-proto`, else `https`; lowercase.
-    pub scheme: String,
     /// The authority, lowercase, without the scheme's default port.
     pub authority: String,
     /// `:path` with its query string.
@@ -20,20 +20,35 @@ pub struct Target {
 impl Target {
     /// Rebuilds the target of a request, or `None` when it has no usable authority or path.
     pub fn of(request: &dyn RequestView) -> Option<Target> {
-        let mut scheme = text(request, ":scheme")
-            .or_else(|| forwarded_proto(request))
-            .unwrap_or_else(|| "https".to_owned());
-        scheme.make_ascii_lowercase();
-        let authority = text(request, ":authority").or_else(|| text(request, "host"))?;
+        let mut authority = text(request, ":authority").or_else(|| text(request, "host"))?;
         let path = text(request, ":path")?;
         let method = text(request, ":method").unwrap_or_default();
+        authority.make_ascii_lowercase();
+        if ends_with_a_default_port(&authority) {
+            authority = normalise_authority(&scheme_of(request), authority);
+        }
         Some(Target {
-            authority: normalise_authority(&scheme, authority),
-            scheme,
+            authority,
             path,
             method,
         })
     }
+}
+
+/// The request's scheme: `:scheme`, else the first `x-forwarded-proto`, else
+/// `https`; lowercase.
+pub fn scheme_of(request: &dyn RequestView) -> String {
+    let mut scheme = text(request, ":scheme")
+        .or_else(|| forwarded_proto(request))
+        .unwrap_or_else(|| "https".to_owned());
+    scheme.make_ascii_lowercase();
+    scheme
+}
+
+/// Whether a (lowercase) authority ends with a port some scheme has as its
+/// default, so that the scheme decides whether it goes.
+fn ends_with_a_default_port(authority: &str) -> bool {
+    authority.ends_with(":443") || authority.ends_with(":80")
 }
 
 /// A header's value as non-empty UTF-8 text. A value the host handed over as
@@ -105,14 +120,14 @@ mod tests {
             .with_header(":authority", "web.app:80")
             .with_header(":path", "/")
             .with_header("x-forwarded-proto", "HTTP, https");
+        assert_eq!(scheme_of(&request), "http");
         let target = Target::of(&request).unwrap();
-        assert_eq!(target.scheme, "http");
         assert_eq!(target.authority, "web.app");
         let bare = PlainRequest::default()
             .with_header(":authority", "web.app:443")
             .with_header(":path", "/");
+        assert_eq!(scheme_of(&bare), "https");
         let target = Target::of(&bare).unwrap();
-        assert_eq!(target.scheme, "https");
         assert_eq!(target.authority, "web.app");
         assert_eq!(target.method, "");
     }
@@ -139,8 +154,8 @@ mod tests {
             .with_header(":authority", " Web.App:443 ")
             .with_header(":path", "/a?b=c")
             .with_header(":method", "\tGET");
+        assert_eq!(scheme_of(&request), "https");
         let expected = Target {
-            scheme: "https".to_owned(),
             authority: "web.app".to_owned(),
             path: "/a?b=c".to_owned(),
             method: "GET".to_owned(),
@@ -155,6 +170,44 @@ mod tests {
             .with_header_bytes(":authority", &[0xFF])
             .with_header(":path", "/");
         assert_eq!(Target::of(&Owned(not_utf8)), None);
+    }
+
+    /// Counts the headers read, by name.
+    struct Counting(PlainRequest, std::cell::RefCell<Vec<String>>);
+
+    impl RequestView for Counting {
+        fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+            self.1.borrow_mut().push(name.to_owned());
+            self.0.header(name)
+        }
+
+        fn metadata(&self) -> Option<Cow<'_, [u8]>> {
+            None
+        }
+    }
+
+    #[test]
+    fn the_scheme_is_read_only_for_an_authority_with_a_default_port() {
+        let cases = [
+            ("web.app", false, "web.app"),
+            ("web.app:8443", false, "web.app:8443"),
+            ("Web.App:443", true, "web.app"),
+            ("web.app:80", true, "web.app:80"),
+        ];
+        for (authority, reads_scheme, expected) in cases {
+            let request = Counting(
+                PlainRequest::new("GET", authority, "/"),
+                std::cell::RefCell::default(),
+            );
+            let target = Target::of(&request).unwrap();
+            assert_eq!(target.authority, expected, "{authority}");
+            let read = request.1.borrow();
+            assert_eq!(
+                read.iter().any(|name| name == ":scheme"),
+                reads_scheme,
+                "{authority}: {read:?}"
+            );
+        }
     }
 
     #[test]
