@@ -2,7 +2,7 @@
 
 use crate::config::{Backend, Upstream};
 use crate::io::HttpCall;
-use crate::io::percent::{Params, encode};
+use crate::io::percent::{Params, encode_into};
 use crate::model::Usages;
 use crate::model::{Credential, Secret};
 
@@ -61,15 +61,19 @@ fn authorization_call(
     endpoint: &str,
     transaction: &Transaction<'_>,
 ) -> HttpCall {
-    let mut params = Params::new();
+    let upstream = &backend.upstream;
+    // The path and its parameters in one string, sized for the usual call.
+    let mut path = String::with_capacity(256);
+    path.push_str(&upstream.url.base_path);
+    path.push_str(endpoint);
+    path.push('?');
+    let mut params = Params::after(path);
     params
         .push("service_id", transaction.service_id)
         .push("service_token", transaction.service_token.expose());
     push_credential(&mut params, "", transaction.credential, true);
     push_usages(&mut params, "usage", transaction.usages);
-    let upstream = &backend.upstream;
-    let path = format!("{}{endpoint}?{}", upstream.url.base_path, params.finish());
-    let mut headers = pseudo_headers(upstream, "GET", path);
+    let mut headers = pseudo_headers(upstream, "GET", params.finish());
     headers.push((
         "3scale-options".to_owned(),
         options(&AUTHORIZATION_OPTIONS, &backend.extensions),
@@ -123,21 +127,21 @@ pub fn report(
 /// Adds the credential parameters, each name wrapped as `<prefix>[name]` when a
 /// prefix is given.
 fn push_credential(params: &mut Params, prefix: &str, credential: &Credential, with_key: bool) {
-    let name = |key: &str| {
+    let mut push = |key: &str, value: &str| {
         if prefix.is_empty() {
-            key.to_owned()
+            params.push(key, value);
         } else {
-            format!("{prefix}[{key}]")
+            params.push_parts(&[prefix, "[", key, "]"], value);
         }
     };
     match credential {
         Credential::UserKey(user_key) => {
-            params.push(&name("user_key"), user_key.expose());
+            push("user_key", user_key.expose());
         }
         Credential::AppId { app_id, app_key } => {
-            params.push(&name("app_id"), app_id);
+            push("app_id", app_id);
             if let Some(app_key) = app_key.as_ref().filter(|_| with_key) {
-                params.push(&name("app_key"), app_key.expose());
+                push("app_key", app_key.expose());
             }
         }
     }
@@ -145,7 +149,7 @@ fn push_credential(params: &mut Params, prefix: &str, credential: &Credential, w
 
 fn push_usages(params: &mut Params, prefix: &str, usages: &Usages) {
     for (metric, delta) in &usages.0 {
-        params.push(&format!("{prefix}[{metric}]"), &delta.to_string());
+        params.push_number(&[prefix, "[", metric, "]"], *delta);
     }
 }
 
@@ -171,11 +175,15 @@ fn options(fixed: &[&str], extensions: &[String]) -> String {
             names.push(name);
         }
     }
-    names
-        .iter()
-        .map(|name| format!("{}=1", encode(name)))
-        .collect::<Vec<_>>()
-        .join("&")
+    let mut text = String::with_capacity(names.iter().map(|name| name.len() + 3).sum());
+    for name in names {
+        if !text.is_empty() {
+            text.push('&');
+        }
+        encode_into(&mut text, name);
+        text.push_str("=1");
+    }
+    text
 }
 
 fn call(upstream: &Upstream, headers: Vec<(String, String)>, body: Vec<u8>) -> HttpCall {
