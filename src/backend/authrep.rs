@@ -153,13 +153,17 @@ fn push_usages(params: &mut Params, prefix: &str, usages: &Usages) {
     }
 }
 
+/// The pseudo-headers of a call, in a list with room for one header more (each
+/// call adds one): growing it would move it.
 fn pseudo_headers(upstream: &Upstream, method: &str, path: String) -> Vec<(String, String)> {
-    vec![
+    let mut headers = Vec::with_capacity(5);
+    headers.extend([
         (":method".to_owned(), method.to_owned()),
         (":path".to_owned(), path),
         (":authority".to_owned(), upstream.url.authority.clone()),
         (":scheme".to_owned(), upstream.url.scheme.clone()),
-    ]
+    ]);
+    headers
 }
 
 /// `3scale-options`: the given names then the configured extensions, each as
