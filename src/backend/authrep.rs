@@ -9,6 +9,9 @@ use crate::model::{Credential, Secret};
 /// The options every authorization call asks for: the rejection reason and the
 /// limits as headers, and no XML body (nothing here reads it).
 const AUTHORIZATION_OPTIONS: [&str; 3] = ["rejection_reason_header", "limit_headers", "no_body"];
+/// [`AUTHORIZATION_OPTIONS`] as the header's value when no extension is
+/// configured (the usual case), written once instead of per call.
+const AUTHORIZATION_OPTIONS_ALONE: &str = "rejection_reason_header=1&limit_headers=1&no_body=1";
 
 /// One request to authorize (and, for authrep, count).
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +79,11 @@ fn authorization_call(
     let mut headers = pseudo_headers(upstream, "GET", params.finish());
     headers.push((
         "3scale-options".to_owned(),
-        options(&AUTHORIZATION_OPTIONS, &backend.extensions),
+        if backend.extensions.is_empty() {
+            AUTHORIZATION_OPTIONS_ALONE.to_owned()
+        } else {
+            options(&AUTHORIZATION_OPTIONS, &backend.extensions)
+        },
     ));
     call(upstream, headers, Vec::new())
 }
@@ -235,6 +242,14 @@ mod tests {
             },
         );
         call.header(":path").unwrap().to_owned()
+    }
+
+    #[test]
+    fn the_written_out_options_are_those_options_builds() {
+        assert_eq!(
+            AUTHORIZATION_OPTIONS_ALONE,
+            options(&AUTHORIZATION_OPTIONS, &[])
+        );
     }
 
     #[test]

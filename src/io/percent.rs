@@ -111,9 +111,8 @@ impl Params {
 
     /// Appends one parameter with a number as its value (digits need no encoding).
     pub fn push_number(&mut self, key_parts: &[&str], value: u64) -> &mut Self {
-        use std::fmt::Write;
         self.push_parts(key_parts, "");
-        let _ = write!(self.text, "{value}");
+        push_decimal(&mut self.text, value);
         self
     }
 
@@ -126,6 +125,24 @@ impl Params {
     /// The encoded parameters.
     pub fn finish(self) -> String {
         self.text
+    }
+}
+
+/// Appends the decimal digits of `value` (without `core::fmt`, whose machinery
+/// costs more than the digits of a usage delta).
+fn push_decimal(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut first = digits.len();
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        first -= 1;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    for &digit in digits.get(first..).unwrap_or_default() {
+        out.push(char::from(digit));
     }
 }
 
@@ -223,6 +240,15 @@ mod tests {
         let mut bare = Params::new();
         bare.push_number(&["k"], 0).push("v", "");
         assert_eq!(bare.finish(), "k=0&v=");
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for value in [0, 1, 9, 10, 42, 1_000_000, u64::MAX] {
+            let mut out = String::new();
+            push_decimal(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
     }
 
     #[test]
