@@ -16,6 +16,7 @@ pub use super::entry::Record;
 use super::entry::{Answer, AppKey, Authorization, Entry, Flight, HitOutcome};
 use super::store::{Store, WriteError};
 use crate::config::CacheSettings;
+use crate::io::percent::push_decimal;
 use crate::model::Credential;
 use crate::model::Usages;
 
@@ -394,11 +395,10 @@ pub fn bucket_count(settings: &CacheSettings) -> u32 {
 
 /// The store key of a bucket (no secret in it: it may be logged).
 pub fn bucket_key(bucket: u32) -> String {
-    use std::fmt::Write;
     // Sized once: `format!` would grow the string while writing the number.
     let mut key = String::with_capacity(KEY_PREFIX.len() + 10);
     key.push_str(KEY_PREFIX);
-    let _ = write!(key, "{bucket}");
+    push_decimal(&mut key, u64::from(bucket));
     key
 }
 

@@ -129,8 +129,9 @@ impl Params {
 }
 
 /// Appends the decimal digits of `value` (without `core::fmt`, whose machinery
-/// costs more than the digits of a usage delta).
-fn push_decimal(out: &mut String, mut value: u64) {
+/// costs more than the digits of a usage delta or a cache bucket's number);
+/// digits never need encoding.
+pub fn push_decimal(out: &mut String, mut value: u64) {
     let mut digits = [0u8; 20];
     let mut first = digits.len();
     for slot in digits.iter_mut().rev() {
