@@ -13,7 +13,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use threescale_wasm_auth::flow::Target;
-use threescale_wasm_auth::flow::target::normalise_authority;
+use threescale_wasm_auth::flow::target::{normalise_authority, scheme_of};
 use threescale_wasm_auth::io::percent::decode_form;
 use threescale_wasm_auth::io::query::{first_value, query_of};
 use threescale_wasm_auth::lookup::query::{KeyedSource, LookupQuery};
@@ -80,13 +80,14 @@ fuzz_target!(|data: &[u8]| {
     }
 
     if let Some(target) = Target::of(&request) {
-        for text in [&target.scheme, &target.authority] {
+        let scheme = scheme_of(&request);
+        for text in [&scheme, &target.authority] {
             assert!(
                 !text.bytes().any(|byte| byte.is_ascii_uppercase()),
                 "{target:?}"
             );
         }
-        let _ = normalise_authority(&target.scheme, target.path.clone());
+        let _ = normalise_authority(&scheme, target.path.clone());
         let _ = query_of(&target.path);
     }
 });
