@@ -53,8 +53,13 @@ struct Proxy {
 
 /// Reads a proxy configuration; a rule that cannot be used is skipped, not fatal.
 pub fn parse(body: &[u8]) -> Result<ProxyConfig, ProxyConfigError> {
-    let answer: Answer = serde_json::from_slice(body)
-        .map_err(|error| ProxyConfigError::NotJson(error.to_string()))?;
+    // Read as text: the configuration and metadata readers take `&str` too, so the
+    // module holds one copy of serde_json's reader instead of one per input type.
+    let text = std::str::from_utf8(body).map_err(|error| {
+        ProxyConfigError::NotJson(format!("invalid UTF-8 at byte {}", error.valid_up_to()))
+    })?;
+    let answer: Answer =
+        serde_json::from_str(text).map_err(|error| ProxyConfigError::NotJson(error.to_string()))?;
     let content = answer
         .proxy_config
         .and_then(|wrapper| wrapper.content)
