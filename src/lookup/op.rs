@@ -748,7 +748,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for Required<T> {
 }
 
 /// An optional integer parameter (`pop`, `dup`): bare, `null` and `{}` give `None`.
-fn optional_integer<'de, T: TryFrom<i128>, D: Deserializer<'de>>(
+fn optional_integer<'de, T: integer::Integer, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     d.deserialize_any(OptionalInteger(std::marker::PhantomData))
@@ -756,13 +756,13 @@ fn optional_integer<'de, T: TryFrom<i128>, D: Deserializer<'de>>(
 
 struct OptionalInteger<T>(std::marker::PhantomData<T>);
 
-impl<T: TryFrom<i128>> OptionalInteger<T> {
+impl<T: integer::Integer> OptionalInteger<T> {
     fn whole<'de, E: de::Error, V: IntoDeserializer<'de, E>>(value: V) -> Result<Option<T>, E> {
         Whole::<T>::deserialize(value.into_deserializer()).map(|Whole(value)| Some(value))
     }
 }
 
-impl<'de, T: TryFrom<i128>> Visitor<'de> for OptionalInteger<T> {
+impl<'de, T: integer::Integer> Visitor<'de> for OptionalInteger<T> {
     type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
