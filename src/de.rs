@@ -7,6 +7,8 @@
 //! would get the position of whatever the enclosing map or list read next: after
 //! its closing bracket when the value was its last one, so the enclosing field.
 
+pub mod fields;
+
 use std::fmt::Display;
 
 use serde::Deserializer;

@@ -22,7 +22,8 @@ use crate::integer::{self, Whole};
 
 mod params;
 
-use params::{Fields, Kind, Need, Shape, Spec, read_any, read_map, read_struct, unchecked};
+use crate::de::fields::{Need, Shape, Spec, read_any, read_map, read_struct, unchecked};
+use params::{Kind, Params};
 
 /// One op of the stack machine, with its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -756,9 +757,9 @@ impl<'de> Visitor<'de> for DocumentVisitor {
 struct PartSeed;
 
 impl<'de> DeserializeSeed<'de> for PartSeed {
-    type Value = Fields;
+    type Value = Params;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Fields, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Params, D::Error> {
         read_struct(d, &DOCUMENT_PART)
     }
 }
@@ -772,29 +773,29 @@ fn check_bounds(min: Option<usize>, max: Option<usize>) -> Result<(), String> {
     }
 }
 
-fn check_strlen(params: &Fields) -> Result<(), String> {
+fn check_strlen(params: &Params) -> Result<(), String> {
     check_bounds(params.optional_count_ref(0), params.optional_count_ref(1))
 }
 
-fn check_length(params: &Fields) -> Result<(), String> {
+fn check_length(params: &Params) -> Result<(), String> {
     check_bounds(params.optional_count_ref(0), params.optional_count_ref(1))
 }
 
-fn check_split(params: &Fields) -> Result<(), String> {
+fn check_split(params: &Params) -> Result<(), String> {
     if params.text_ref(0) == Some("") {
         return Err("`separator` must not be empty".to_owned());
     }
     Ok(())
 }
 
-fn check_replace(params: &Fields) -> Result<(), String> {
+fn check_replace(params: &Params) -> Result<(), String> {
     if params.text_ref(0).is_none_or(str::is_empty) {
         return Err("`pattern` must not be empty".to_owned());
     }
     Ok(())
 }
 
-fn check_partial(params: &Fields) -> Result<(), String> {
+fn check_partial(params: &Params) -> Result<(), String> {
     if params.count_ref(1) == Some(0) {
         return Err("`max` must be at least 1 (with 0 the ops would run on no values)".to_owned());
     }
@@ -803,8 +804,9 @@ fn check_partial(params: &Fields) -> Result<(), String> {
 
 /// The parameter types: their fields in order, as the structs above declare them,
 /// and their names in errors. Read by [`params`], one reader for them all.
-static STRLEN: Spec = Spec {
+static STRLEN: Spec<Kind> = Spec {
     expecting: "strlen parameters {min?, max?, mode?}",
+    list_expecting: "strlen parameters {min?, max?, mode?}",
     names: &["min", "max", "mode"],
     fields: &[
         (Kind::OptionalCount, Need::Optional),
@@ -812,13 +814,15 @@ static STRLEN: Spec = Spec {
         (Kind::Mode, Need::Optional),
     ],
 };
-static SPLIT: Spec = Spec {
+static SPLIT: Spec<Kind> = Spec {
     expecting: "split parameters {separator?, max?}",
+    list_expecting: "split parameters {separator?, max?}",
     names: &["separator", "max"],
     fields: &[(Kind::Text, Need::Optional), (Kind::Count, Need::Optional)],
 };
-static REPLACE: Spec = Spec {
+static REPLACE: Spec<Kind> = Spec {
     expecting: "replace parameters {pattern, with, max?}",
+    list_expecting: "replace parameters {pattern, with, max?}",
     names: &["pattern", "with", "max"],
     fields: &[
         (Kind::Text, Need::Required),
@@ -826,39 +830,45 @@ static REPLACE: Spec = Spec {
         (Kind::Count, Need::Optional),
     ],
 };
-static LENGTH: Spec = Spec {
+static LENGTH: Spec<Kind> = Spec {
     expecting: "length parameters {min?, max?}",
+    list_expecting: "length parameters {min?, max?}",
     names: &["min", "max"],
     fields: &[
         (Kind::OptionalCount, Need::Optional),
         (Kind::OptionalCount, Need::Optional),
     ],
 };
-static SWAP: Spec = Spec {
+static SWAP: Spec<Kind> = Spec {
     expecting: "swap parameters {from, to}",
+    list_expecting: "swap parameters {from, to}",
     names: &["from", "to"],
     fields: &[(Kind::Index, Need::Required), (Kind::Index, Need::Required)],
 };
-static ENDS: Spec = Spec {
+static ENDS: Spec<Kind> = Spec {
     expecting: "parameters {head?, tail?}",
+    list_expecting: "parameters {head?, tail?}",
     names: &["head", "tail"],
     fields: &[
         (Kind::OptionalCount, Need::Optional),
         (Kind::OptionalCount, Need::Optional),
     ],
 };
-static VALUES: Spec = Spec {
+static VALUES: Spec<Kind> = Spec {
     expecting: "values parameters {level?, id?}",
+    list_expecting: "values parameters {level?, id?}",
     names: &["level", "id"],
     fields: &[(Kind::Level, Need::Optional), (Kind::Text, Need::Optional)],
 };
-static LOG: Spec = Spec {
+static LOG: Spec<Kind> = Spec {
     expecting: "log parameters {level?, msg}",
+    list_expecting: "log parameters {level?, msg}",
     names: &["level", "msg"],
     fields: &[(Kind::Level, Need::Optional), (Kind::Text, Need::Required)],
 };
-static TEST: Spec = Spec {
+static TEST: Spec<Kind> = Spec {
     expecting: "test parameters {if, then, else?}",
+    list_expecting: "test parameters {if, then, else?}",
     names: &["if", "then", "else"],
     fields: &[
         (Kind::Op, Need::Required),
@@ -866,16 +876,18 @@ static TEST: Spec = Spec {
         (Kind::Ops, Need::Optional),
     ],
 };
-static CLONED: Spec = Spec {
+static CLONED: Spec<Kind> = Spec {
     expecting: "cloned parameters {result?, ops}",
+    list_expecting: "cloned parameters {result?, ops}",
     names: &["result", "ops"],
     fields: &[
         (Kind::Placement, Need::Optional),
         (Kind::Ops, Need::Required),
     ],
 };
-static PARTIAL: Spec = Spec {
+static PARTIAL: Spec<Kind> = Spec {
     expecting: "partial parameters {result?, max?, ops}",
+    list_expecting: "partial parameters {result?, max?, ops}",
     names: &["result", "max", "ops"],
     fields: &[
         (Kind::Placement, Need::Optional),
@@ -883,8 +895,9 @@ static PARTIAL: Spec = Spec {
         (Kind::Ops, Need::Required),
     ],
 };
-static DOCUMENT_PART: Spec = Spec {
+static DOCUMENT_PART: Spec<Kind> = Spec {
     expecting: "parameters {path?, keys?}",
+    list_expecting: "parameters {path?, keys?}",
     names: &["path", "keys"],
     fields: &[
         (Kind::Strings, Need::Optional),
@@ -894,7 +907,7 @@ static DOCUMENT_PART: Spec = Spec {
 
 /// The parameter values from the fields read; a field left out takes its default.
 /// (A required field left out was refused while reading.)
-fn strlen(mut fields: Fields) -> Strlen {
+fn strlen(mut fields: Params) -> Strlen {
     Strlen {
         min: fields.optional_count(0),
         max: fields.optional_count(1),
@@ -902,7 +915,7 @@ fn strlen(mut fields: Fields) -> Strlen {
     }
 }
 
-fn split(mut fields: Fields) -> Split {
+fn split(mut fields: Params) -> Split {
     let default = Split::default();
     Split {
         separator: fields.text(0).unwrap_or(default.separator),
@@ -910,7 +923,7 @@ fn split(mut fields: Fields) -> Split {
     }
 }
 
-fn replace(mut fields: Fields) -> Replace {
+fn replace(mut fields: Params) -> Replace {
     Replace {
         pattern: fields.text(0).unwrap_or_default(),
         with: fields.text(1).unwrap_or_default(),
@@ -918,42 +931,42 @@ fn replace(mut fields: Fields) -> Replace {
     }
 }
 
-fn length(mut fields: Fields) -> Length {
+fn length(mut fields: Params) -> Length {
     Length {
         min: fields.optional_count(0),
         max: fields.optional_count(1),
     }
 }
 
-fn swap(mut fields: Fields) -> Swap {
+fn swap(mut fields: Params) -> Swap {
     Swap {
         from: fields.index(0).unwrap_or_default(),
         to: fields.index(1).unwrap_or_default(),
     }
 }
 
-fn ends(mut fields: Fields) -> Ends {
+fn ends(mut fields: Params) -> Ends {
     Ends {
         head: fields.optional_count(0),
         tail: fields.optional_count(1),
     }
 }
 
-fn values(mut fields: Fields) -> Values {
+fn values(mut fields: Params) -> Values {
     Values {
         level: fields.level(0).unwrap_or_default(),
         id: fields.text(1).unwrap_or_default(),
     }
 }
 
-fn log(mut fields: Fields) -> Log {
+fn log(mut fields: Params) -> Log {
     Log {
         level: fields.level(0).unwrap_or_default(),
         msg: fields.text(1).unwrap_or_default(),
     }
 }
 
-fn test(mut fields: Fields) -> Test {
+fn test(mut fields: Params) -> Test {
     Test {
         condition: fields.op(0).unwrap_or_else(|| Box::new(Op::Ok)),
         then: fields.ops(1).unwrap_or_default(),
@@ -961,14 +974,14 @@ fn test(mut fields: Fields) -> Test {
     }
 }
 
-fn cloned(mut fields: Fields) -> Cloned {
+fn cloned(mut fields: Params) -> Cloned {
     Cloned {
         result: fields.placement(0).unwrap_or_default(),
         ops: fields.ops(1).unwrap_or_default(),
     }
 }
 
-fn partial(mut fields: Fields) -> Partial {
+fn partial(mut fields: Params) -> Partial {
     Partial {
         result: fields.placement(0).unwrap_or_default(),
         max: fields.count(1).unwrap_or_else(one),
@@ -976,7 +989,7 @@ fn partial(mut fields: Fields) -> Partial {
     }
 }
 
-fn document_part(mut fields: Fields) -> DocumentPart {
+fn document_part(mut fields: Params) -> DocumentPart {
     DocumentPart {
         path: fields.strings(0),
         keys: fields.strings(1),
