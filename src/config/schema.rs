@@ -1,4 +1,5 @@
-//! The configuration's structs as tables of their fields, for the table-driven
+//! The configuration's structs (with those of credentials, lookup sources, mapping
+//! rules and usages) as tables of their fields, for the table-driven
 //! reader (`crate::de::fields`): one visitor reads them all, where a derived
 //! `Deserialize` per struct put a copy of serde_json's reader into the module for
 //! each. Names, order, defaults and the `struct …` texts of errors are those the
@@ -15,10 +16,13 @@ use super::{
 use crate::de::fields::{self, Need, Spec, read_struct};
 use crate::glob::Glob;
 use crate::integer;
-use crate::lookup::CredentialQueries;
-use crate::mapping::RuleSet;
+use crate::lookup::query::{FilterSource, KeyedSource};
+use crate::lookup::{CredentialQueries, LookupQuery, Op};
+use crate::mapping::Pattern;
+use crate::mapping::{self, MappingRule, RuleMethod, RuleSet, Usage};
 use crate::model::Secret;
 use crate::service_index::ServiceIndex;
+use std::sync::Arc;
 
 /// The type of one configuration field.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +54,14 @@ pub(super) enum Kind {
     Reply,
     Status,
     Headers,
+    Queries,
+    Names,
+    Ops,
+    Method,
+    Pattern,
+    Usages,
+    MetricName,
+    Delta,
 }
 
 /// A configuration field's value as read.
@@ -70,7 +82,7 @@ pub(super) enum Value {
     Url(UpstreamUrl),
     Secret(Secret),
     OptionalSecret(Option<Secret>),
-    Seconds(u64),
+    Number(u64),
     Count(u32),
     Strings(Vec<String>),
     Text(String),
@@ -81,6 +93,12 @@ pub(super) enum Value {
     Reply(Option<ReplyOverride>),
     Status(Option<u16>),
     Headers(Headers),
+    Queries(Vec<LookupQuery>),
+    Ops(Vec<Op>),
+    Method(RuleMethod),
+    Pattern(Pattern),
+    Usages(Arc<[Usage]>),
+    MetricName(Arc<str>),
 }
 
 impl fields::Kind for Kind {
@@ -103,7 +121,7 @@ impl fields::Kind for Kind {
             Kind::Url => Value::Url(UpstreamUrl::deserialize(d)?),
             Kind::Secret => Value::Secret(Secret::deserialize(d)?),
             Kind::OptionalSecret => Value::OptionalSecret(Option::deserialize(d)?),
-            Kind::Seconds => Value::Seconds(integer::whole(d)?),
+            Kind::Seconds => Value::Number(integer::whole(d)?),
             Kind::Count => Value::Count(integer::whole(d)?),
             Kind::Strings => Value::Strings(Vec::deserialize(d)?),
             Kind::Text => Value::Text(String::deserialize(d)?),
@@ -115,6 +133,14 @@ impl fields::Kind for Kind {
             Kind::Reply => Value::Reply(Option::deserialize(d)?),
             Kind::Status => Value::Status(integer::optional(d)?),
             Kind::Headers => Value::Headers(Headers::deserialize(d)?),
+            Kind::Queries => Value::Queries(Vec::deserialize(d)?),
+            Kind::Names => Value::Strings(Vec::deserialize(d)?),
+            Kind::Ops => Value::Ops(Vec::deserialize(d)?),
+            Kind::Method => Value::Method(RuleMethod::deserialize(d)?),
+            Kind::Pattern => Value::Pattern(Pattern::deserialize(d)?),
+            Kind::Usages => Value::Usages(mapping::usage_list(d)?),
+            Kind::MetricName => Value::MetricName(mapping::metric_name(d)?),
+            Kind::Delta => Value::Number(mapping::positive_delta(d)?),
         })
     }
 }
@@ -212,7 +238,7 @@ impl<'de> Deserialize<'de> for System {
             name: take!(f, 0, Label).flatten(),
             upstream: take!(f, 1, Upstream).ok_or_else(|| de::Error::missing_field("upstream"))?,
             token: take!(f, 2, Secret).unwrap_or_default(),
-            ttl: take!(f, 3, Seconds).unwrap_or_else(super::default_ttl),
+            ttl: take!(f, 3, Number).unwrap_or_else(super::default_ttl),
         })
     }
 }
@@ -304,10 +330,10 @@ impl<'de> Deserialize<'de> for CacheSettings {
         let default = CacheSettings::default();
         Ok(CacheSettings {
             enabled: take!(f, 0, Flag).unwrap_or(default.enabled),
-            ttl: take!(f, 1, Seconds).unwrap_or(default.ttl),
-            flush_interval: take!(f, 2, Seconds).unwrap_or(default.flush_interval),
+            ttl: take!(f, 1, Number).unwrap_or(default.ttl),
+            flush_interval: take!(f, 2, Number).unwrap_or(default.flush_interval),
             max_entries: take!(f, 3, Count).unwrap_or(default.max_entries),
-            stale_ttl: take!(f, 4, Seconds).unwrap_or(default.stale_ttl),
+            stale_ttl: take!(f, 4, Number).unwrap_or(default.stale_ttl),
             max_pending_reports: take!(f, 5, Count).unwrap_or(default.max_pending_reports),
         })
     }
@@ -389,7 +415,110 @@ impl<'de> Deserialize<'de> for Upstream {
         Ok(Upstream {
             name: take!(f, 0, Text).unwrap_or_default(),
             url: take!(f, 1, Url).ok_or_else(|| de::Error::missing_field("url"))?,
-            timeout: take!(f, 2, Seconds).unwrap_or_else(super::upstream::default_timeout),
+            timeout: take!(f, 2, Number).unwrap_or_else(super::upstream::default_timeout),
+        })
+    }
+}
+
+static CREDENTIALS: Spec<Kind> = Spec {
+    expecting: "struct CredentialQueries",
+    list_expecting: "struct CredentialQueries with 3 elements",
+    names: &["user_key", "app_id", "app_key"],
+    fields: &[
+        (K::Queries, Optional),
+        (K::Queries, Optional),
+        (K::Queries, Optional),
+    ],
+};
+
+impl<'de> Deserialize<'de> for CredentialQueries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut f = read_struct(d, &CREDENTIALS)?;
+        Ok(CredentialQueries {
+            user_key: take!(f, 0, Queries).unwrap_or_default(),
+            app_id: take!(f, 1, Queries).unwrap_or_default(),
+            app_key: take!(f, 2, Queries).unwrap_or_default(),
+        })
+    }
+}
+
+static KEYED_SOURCE: Spec<Kind> = Spec {
+    expecting: "struct KeyedSource",
+    list_expecting: "struct KeyedSource with 2 elements",
+    names: &["keys", "ops"],
+    fields: &[(K::Names, Required), (K::Ops, Optional)],
+};
+
+impl<'de> Deserialize<'de> for KeyedSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut f = read_struct(d, &KEYED_SOURCE)?;
+        Ok(KeyedSource {
+            keys: take!(f, 0, Strings).unwrap_or_default(),
+            ops: take!(f, 1, Ops).unwrap_or_default(),
+        })
+    }
+}
+
+static FILTER_SOURCE: Spec<Kind> = Spec {
+    expecting: "struct FilterSource",
+    list_expecting: "struct FilterSource with 3 elements",
+    names: &["path", "keys", "ops"],
+    fields: &[
+        (K::Names, Required),
+        (K::Names, Required),
+        (K::Ops, Optional),
+    ],
+};
+
+impl<'de> Deserialize<'de> for FilterSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut f = read_struct(d, &FILTER_SOURCE)?;
+        Ok(FilterSource {
+            path: take!(f, 0, Strings).unwrap_or_default(),
+            keys: take!(f, 1, Strings).unwrap_or_default(),
+            ops: take!(f, 2, Ops).unwrap_or_default(),
+        })
+    }
+}
+
+static MAPPING_RULE: Spec<Kind> = Spec {
+    expecting: "struct MappingRule",
+    list_expecting: "struct MappingRule with 4 elements",
+    names: &["method", "pattern", "usages", "last"],
+    fields: &[
+        (K::Method, Required),
+        (K::Pattern, Required),
+        (K::Usages, Required),
+        (K::Flag, Optional),
+    ],
+};
+
+impl<'de> Deserialize<'de> for MappingRule {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut f = read_struct(d, &MAPPING_RULE)?;
+        let missing = |name| de::Error::missing_field(name);
+        Ok(MappingRule {
+            method: take!(f, 0, Method).ok_or_else(|| missing("method"))?,
+            pattern: take!(f, 1, Pattern).ok_or_else(|| missing("pattern"))?,
+            usages: take!(f, 2, Usages).ok_or_else(|| missing("usages"))?,
+            last: take!(f, 3, Flag).unwrap_or_default(),
+        })
+    }
+}
+
+static USAGE: Spec<Kind> = Spec {
+    expecting: "struct Usage",
+    list_expecting: "struct Usage with 2 elements",
+    names: &["name", "delta"],
+    fields: &[(K::MetricName, Required), (K::Delta, Required)],
+};
+
+impl<'de> Deserialize<'de> for Usage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut f = read_struct(d, &USAGE)?;
+        Ok(Usage {
+            name: take!(f, 0, MetricName).ok_or_else(|| de::Error::missing_field("name"))?,
+            delta: take!(f, 1, Number).unwrap_or_default(),
         })
     }
 }
