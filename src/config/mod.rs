@@ -191,8 +191,7 @@ fn any_authority() -> Vec<Glob> {
 }
 
 /// A System proxy-configuration environment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Environment {
     /// `production` (the default).
     #[default]
@@ -201,6 +200,22 @@ pub enum Environment {
     Staging,
     /// `sandbox`.
     Sandbox,
+}
+
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for Environment {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["production", "staging", "sandbox"];
+        let index = crate::de::read_variant(deserializer, "enum Environment", NAMES)?;
+        Ok([
+            Environment::Production,
+            Environment::Staging,
+            Environment::Sandbox,
+        ]
+        .get(index)
+        .copied()
+        .unwrap_or_default())
+    }
 }
 
 impl Environment {
@@ -215,14 +230,25 @@ impl Environment {
 }
 
 /// What to do when 3scale cannot be reached.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FailurePolicy {
     /// Reply 503 (default).
     #[default]
     Deny,
     /// Let the request through.
     Allow,
+}
+
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for FailurePolicy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["deny", "allow"];
+        let index = crate::de::read_variant(deserializer, "enum FailurePolicy", NAMES)?;
+        Ok([FailurePolicy::Deny, FailurePolicy::Allow]
+            .get(index)
+            .copied()
+            .unwrap_or_default())
+    }
 }
 
 /// `cache`: answer from a local copy of each application's authorization and

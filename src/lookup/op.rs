@@ -219,14 +219,25 @@ impl Op {
 }
 
 /// How `strlen` counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StrlenMode {
     /// Unicode scalar values (characters).
     #[default]
     Utf8,
     /// Bytes of the UTF-8 encoding.
     Bytes,
+}
+
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for StrlenMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["utf8", "bytes"];
+        let index = crate::de::read_variant(deserializer, "enum StrlenMode", NAMES)?;
+        Ok([StrlenMode::Utf8, StrlenMode::Bytes]
+            .get(index)
+            .copied()
+            .unwrap_or_default())
+    }
 }
 
 /// `strlen {min?, max?, mode: utf8|bytes}`; both bounds are inclusive.
@@ -297,8 +308,7 @@ pub struct Ends {
 }
 
 /// Level of the `values` and `log` ops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogLevel {
     /// Trace.
     Trace,
@@ -311,6 +321,24 @@ pub enum LogLevel {
     Warn,
     /// Error.
     Error,
+}
+
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for LogLevel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["trace", "debug", "info", "warn", "error"];
+        let index = crate::de::read_variant(deserializer, "enum LogLevel", NAMES)?;
+        Ok([
+            LogLevel::Trace,
+            LogLevel::Debug,
+            LogLevel::Info,
+            LogLevel::Warn,
+            LogLevel::Error,
+        ]
+        .get(index)
+        .copied()
+        .unwrap_or_default())
+    }
 }
 
 impl LogLevel {
@@ -356,14 +384,25 @@ pub struct Test {
 }
 
 /// Where `cloned` and `partial` put the output of their ops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Placement {
     /// On top of the stack (default).
     #[default]
     Append,
     /// Below the stack.
     Prepend,
+}
+
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for Placement {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["append", "prepend"];
+        let index = crate::de::read_variant(deserializer, "enum Placement", NAMES)?;
+        Ok([Placement::Append, Placement::Prepend]
+            .get(index)
+            .copied()
+            .unwrap_or_default())
+    }
 }
 
 /// `cloned {result: append|prepend, ops}`.
