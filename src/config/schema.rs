@@ -162,6 +162,7 @@ use Need::{Optional, Required};
 static CONFIG: Spec<Kind> = Spec {
     expecting: "struct Config",
     list_expecting: "struct Config with 13 elements",
+    ignore_unknown: false,
     names: &[
         "api",
         "system",
@@ -222,6 +223,7 @@ impl<'de> Deserialize<'de> for Config {
 static SYSTEM: Spec<Kind> = Spec {
     expecting: "struct System",
     list_expecting: "struct System with 4 elements",
+    ignore_unknown: false,
     names: &["name", "upstream", "token", "ttl"],
     fields: &[
         (K::Label, Optional),
@@ -246,6 +248,7 @@ impl<'de> Deserialize<'de> for System {
 static BACKEND: Spec<Kind> = Spec {
     expecting: "struct Backend",
     list_expecting: "struct Backend with 3 elements",
+    ignore_unknown: false,
     names: &["name", "upstream", "extensions"],
     fields: &[
         (K::Label, Optional),
@@ -268,6 +271,7 @@ impl<'de> Deserialize<'de> for Backend {
 static SERVICE: Spec<Kind> = Spec {
     expecting: "struct Service",
     list_expecting: "struct Service with 7 elements",
+    ignore_unknown: false,
     names: &[
         "id",
         "token",
@@ -306,6 +310,7 @@ impl<'de> Deserialize<'de> for Service {
 static CACHE: Spec<Kind> = Spec {
     expecting: "struct CacheSettings",
     list_expecting: "struct CacheSettings with 6 elements",
+    ignore_unknown: false,
     names: &[
         "enabled",
         "ttl",
@@ -342,6 +347,7 @@ impl<'de> Deserialize<'de> for CacheSettings {
 static ERRORS: Spec<Kind> = Spec {
     expecting: "struct ErrorReplies",
     list_expecting: "struct ErrorReplies with 6 elements",
+    ignore_unknown: false,
     names: &[
         "unknown_service",
         "auth_missing",
@@ -377,6 +383,7 @@ impl<'de> Deserialize<'de> for ErrorReplies {
 static REPLY: Spec<Kind> = Spec {
     expecting: "struct ReplyOverride",
     list_expecting: "struct ReplyOverride with 4 elements",
+    ignore_unknown: false,
     names: &["status", "body", "content_type", "headers"],
     fields: &[
         (K::Status, Optional),
@@ -401,6 +408,7 @@ impl<'de> Deserialize<'de> for ReplyOverride {
 static UPSTREAM: Spec<Kind> = Spec {
     expecting: "struct Upstream",
     list_expecting: "struct Upstream with 3 elements",
+    ignore_unknown: false,
     names: &["name", "url", "timeout"],
     fields: &[
         (K::Text, Required),
@@ -423,6 +431,7 @@ impl<'de> Deserialize<'de> for Upstream {
 static CREDENTIALS: Spec<Kind> = Spec {
     expecting: "struct CredentialQueries",
     list_expecting: "struct CredentialQueries with 3 elements",
+    ignore_unknown: false,
     names: &["user_key", "app_id", "app_key"],
     fields: &[
         (K::Queries, Optional),
@@ -445,6 +454,7 @@ impl<'de> Deserialize<'de> for CredentialQueries {
 static KEYED_SOURCE: Spec<Kind> = Spec {
     expecting: "struct KeyedSource",
     list_expecting: "struct KeyedSource with 2 elements",
+    ignore_unknown: false,
     names: &["keys", "ops"],
     fields: &[(K::Names, Required), (K::Ops, Optional)],
 };
@@ -462,6 +472,7 @@ impl<'de> Deserialize<'de> for KeyedSource {
 static FILTER_SOURCE: Spec<Kind> = Spec {
     expecting: "struct FilterSource",
     list_expecting: "struct FilterSource with 3 elements",
+    ignore_unknown: false,
     names: &["path", "keys", "ops"],
     fields: &[
         (K::Names, Required),
@@ -484,6 +495,7 @@ impl<'de> Deserialize<'de> for FilterSource {
 static MAPPING_RULE: Spec<Kind> = Spec {
     expecting: "struct MappingRule",
     list_expecting: "struct MappingRule with 4 elements",
+    ignore_unknown: false,
     names: &["method", "pattern", "usages", "last"],
     fields: &[
         (K::Method, Required),
@@ -509,6 +521,7 @@ impl<'de> Deserialize<'de> for MappingRule {
 static USAGE: Spec<Kind> = Spec {
     expecting: "struct Usage",
     list_expecting: "struct Usage with 2 elements",
+    ignore_unknown: false,
     names: &["name", "delta"],
     fields: &[(K::MetricName, Required), (K::Delta, Required)],
 };

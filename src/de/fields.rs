@@ -30,6 +30,9 @@ pub enum Need {
     Required,
     /// Left out: the field's default.
     Optional,
+    /// An `Option` without a default, as derive reads it: left out of a map, `None`;
+    /// a list must hold it (`invalid length`).
+    OptionalInMap,
 }
 
 /// One struct: its fields in order, and what to call it in errors.
@@ -40,6 +43,9 @@ pub struct Spec<K: 'static> {
     /// What a list of its fields must be, in `invalid length` errors (derive:
     /// `struct Name with N elements`, or its `expecting` attribute).
     pub list_expecting: &'static str,
+    /// Whether a key that names no field is skipped (derive: no `deny_unknown_fields`)
+    /// rather than refused.
+    pub ignore_unknown: bool,
     /// The field names, in order (also the list an unknown field's error shows).
     pub names: &'static [&'static str],
     /// Each field's type and need, in the order of `names`.
@@ -121,7 +127,14 @@ pub fn read_map<'de, A: MapAccess<'de>, K: Kind>(
     spec: &'static Spec<K>,
 ) -> Result<Fields<K::Value>, A::Error> {
     let mut fields = Fields::new(spec.fields.len());
-    while let Some(index) = map.next_key_seed(Key(spec.names))? {
+    while let Some(found) = map.next_key_seed(Key {
+        names: spec.names,
+        ignore_unknown: spec.ignore_unknown,
+    })? {
+        let Some(index) = found else {
+            map.next_value::<de::IgnoredAny>()?;
+            continue;
+        };
         let (Some((kind, _)), Some(name), Some(slot)) = (
             spec.fields.get(index),
             spec.names.get(index),
@@ -155,7 +168,7 @@ fn read_seq<'de, A: SeqAccess<'de>, K: Kind>(
                     *slot = Some(value);
                 }
             }
-            None if *need == Need::Required => {
+            None if *need != Need::Optional => {
                 return Err(de::Error::invalid_length(index, &spec.list_expecting));
             }
             None => {}
@@ -218,29 +231,34 @@ impl<'de, K: Kind> Visitor<'de> for Struct<K> {
     }
 }
 
-/// A map key: the position of the field it names, or an unknown-field error.
-struct Key(&'static [&'static str]);
+/// A map key: the position of the field it names; for another key, `None` when
+/// such keys are skipped, else an unknown-field error.
+struct Key {
+    names: &'static [&'static str],
+    ignore_unknown: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for Key {
-    type Value = usize;
+    type Value = Option<usize>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
         d.deserialize_identifier(self)
     }
 }
 
 impl Visitor<'_> for Key {
-    type Value = usize;
+    type Value = Option<usize>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("field identifier")
     }
 
-    fn visit_str<E: de::Error>(self, name: &str) -> Result<usize, E> {
-        self.0
-            .iter()
-            .position(|known| *known == name)
-            .ok_or_else(|| E::unknown_field(name, self.0))
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Option<usize>, E> {
+        match self.names.iter().position(|known| *known == name) {
+            Some(index) => Ok(Some(index)),
+            None if self.ignore_unknown => Ok(None),
+            None => Err(E::unknown_field(name, self.names)),
+        }
     }
 }
 

@@ -846,6 +846,7 @@ fn check_partial(params: &Params) -> Result<(), String> {
 static STRLEN: Spec<Kind> = Spec {
     expecting: "strlen parameters {min?, max?, mode?}",
     list_expecting: "strlen parameters {min?, max?, mode?}",
+    ignore_unknown: false,
     names: &["min", "max", "mode"],
     fields: &[
         (Kind::OptionalCount, Need::Optional),
@@ -856,12 +857,14 @@ static STRLEN: Spec<Kind> = Spec {
 static SPLIT: Spec<Kind> = Spec {
     expecting: "split parameters {separator?, max?}",
     list_expecting: "split parameters {separator?, max?}",
+    ignore_unknown: false,
     names: &["separator", "max"],
     fields: &[(Kind::Text, Need::Optional), (Kind::Count, Need::Optional)],
 };
 static REPLACE: Spec<Kind> = Spec {
     expecting: "replace parameters {pattern, with, max?}",
     list_expecting: "replace parameters {pattern, with, max?}",
+    ignore_unknown: false,
     names: &["pattern", "with", "max"],
     fields: &[
         (Kind::Text, Need::Required),
@@ -872,6 +875,7 @@ static REPLACE: Spec<Kind> = Spec {
 static LENGTH: Spec<Kind> = Spec {
     expecting: "length parameters {min?, max?}",
     list_expecting: "length parameters {min?, max?}",
+    ignore_unknown: false,
     names: &["min", "max"],
     fields: &[
         (Kind::OptionalCount, Need::Optional),
@@ -881,12 +885,14 @@ static LENGTH: Spec<Kind> = Spec {
 static SWAP: Spec<Kind> = Spec {
     expecting: "swap parameters {from, to}",
     list_expecting: "swap parameters {from, to}",
+    ignore_unknown: false,
     names: &["from", "to"],
     fields: &[(Kind::Index, Need::Required), (Kind::Index, Need::Required)],
 };
 static ENDS: Spec<Kind> = Spec {
     expecting: "parameters {head?, tail?}",
     list_expecting: "parameters {head?, tail?}",
+    ignore_unknown: false,
     names: &["head", "tail"],
     fields: &[
         (Kind::OptionalCount, Need::Optional),
@@ -896,18 +902,21 @@ static ENDS: Spec<Kind> = Spec {
 static VALUES: Spec<Kind> = Spec {
     expecting: "values parameters {level?, id?}",
     list_expecting: "values parameters {level?, id?}",
+    ignore_unknown: false,
     names: &["level", "id"],
     fields: &[(Kind::Level, Need::Optional), (Kind::Text, Need::Optional)],
 };
 static LOG: Spec<Kind> = Spec {
     expecting: "log parameters {level?, msg}",
     list_expecting: "log parameters {level?, msg}",
+    ignore_unknown: false,
     names: &["level", "msg"],
     fields: &[(Kind::Level, Need::Optional), (Kind::Text, Need::Required)],
 };
 static TEST: Spec<Kind> = Spec {
     expecting: "test parameters {if, then, else?}",
     list_expecting: "test parameters {if, then, else?}",
+    ignore_unknown: false,
     names: &["if", "then", "else"],
     fields: &[
         (Kind::Op, Need::Required),
@@ -918,6 +927,7 @@ static TEST: Spec<Kind> = Spec {
 static CLONED: Spec<Kind> = Spec {
     expecting: "cloned parameters {result?, ops}",
     list_expecting: "cloned parameters {result?, ops}",
+    ignore_unknown: false,
     names: &["result", "ops"],
     fields: &[
         (Kind::Placement, Need::Optional),
@@ -927,6 +937,7 @@ static CLONED: Spec<Kind> = Spec {
 static PARTIAL: Spec<Kind> = Spec {
     expecting: "partial parameters {result?, max?, ops}",
     list_expecting: "partial parameters {result?, max?, ops}",
+    ignore_unknown: false,
     names: &["result", "max", "ops"],
     fields: &[
         (Kind::Placement, Need::Optional),
@@ -937,6 +948,7 @@ static PARTIAL: Spec<Kind> = Spec {
 static DOCUMENT_PART: Spec<Kind> = Spec {
     expecting: "parameters {path?, keys?}",
     list_expecting: "parameters {path?, keys?}",
+    ignore_unknown: false,
     names: &["path", "keys"],
     fields: &[
         (Kind::Strings, Need::Optional),
