@@ -1,8 +1,9 @@
 //! The plugin configuration (`api: v1`, docs/behaviour.md §2 and §9).
 //!
 //! The schema types below are deserialized directly (unknown fields rejected
-//! everywhere); patterns compile while they are read, so their errors carry a
-//! path and a position. Checks that span several fields run afterwards in
+//! everywhere), the structs through one table-driven reader (`schema`,
+//! `crate::de::fields`) rather than a derived `Deserialize` each; patterns compile
+//! while they are read, so their errors carry a path and a position. Checks that span several fields run afterwards in
 //! `validate`.
 
 mod error;
@@ -10,6 +11,7 @@ pub mod json_path;
 mod load;
 mod locate;
 mod path;
+mod schema;
 mod upstream;
 mod validate;
 
@@ -18,8 +20,6 @@ pub use load::parse;
 pub use locate::Position;
 pub use path::{FieldPath, Segment};
 pub use upstream::{Upstream, UpstreamUrl};
-
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
@@ -30,56 +30,39 @@ use crate::model::Secret;
 use crate::service_index::ServiceIndex;
 
 /// The validated plugin configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Configuration version: `v1` (also `v1.0`, `v1.0.0`).
     pub api: ApiVersion,
     /// 3scale System (Account Management API), to fetch tokens and rules.
-    #[serde(default)]
     pub system: Option<System>,
     /// 3scale backend (Service Management API).
     pub backend: Backend,
     /// The services this filter handles; the first whose authorities match is used.
     pub services: Vec<Service>,
     /// Hand credentials and usages to a later filter instead of calling 3scale.
-    #[serde(default)]
     pub passthrough_metadata: bool,
     /// What to do when 3scale cannot be reached.
-    #[serde(default)]
     pub failure_policy: FailurePolicy,
     /// Authorization cache and batched reporting (off unless `enabled`).
-    #[serde(default)]
     pub cache: Option<CacheSettings>,
     /// Per-kind overrides of the filter's local replies.
-    #[serde(default)]
     pub errors: ErrorReplies,
     /// Add `RateLimit-*` headers from the backend's limit headers.
-    #[serde(default)]
     pub rate_limit_headers: bool,
     /// Remove the headers and query parameters credentials were read from.
-    #[serde(default)]
     pub strip_credentials: bool,
     /// Add `Powered-By: 3scale` to responses.
-    #[serde(default = "yes")]
     pub powered_by: bool,
     /// `enforce` (default) or `report`: in `report` mode nothing is denied because
     /// of 3scale (docs/behaviour.md §9, v2). A service's own `mode` wins.
-    #[serde(default)]
     pub mode: Mode,
     /// Answer `X-3scale-Debug: <service token>` with debug response headers.
-    #[serde(default)]
     pub debug_headers: bool,
     /// Things worth a warning in the log that do not make the configuration invalid.
-    #[serde(skip)]
     pub warnings: Vec<String>,
     /// The services filed by authority, built by [`parse`] once the rest is valid.
-    #[serde(skip)]
     pub service_index: ServiceIndex,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// The only configuration version there is.
@@ -98,18 +81,15 @@ impl<'de> Deserialize<'de> for ApiVersion {
 }
 
 /// `system`: where to fetch each service's proxy configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct System {
     /// A label for logs.
-    #[serde(default)]
     pub name: Option<String>,
     /// The System (Porta) upstream.
     pub upstream: Upstream,
     /// Access token with read rights on the Account Management API (a secret).
     pub token: Secret,
     /// Seconds a fetched configuration is used before it is refreshed.
-    #[serde(default = "default_ttl", deserialize_with = "crate::integer::whole")]
     pub ttl: u64,
 }
 
@@ -118,42 +98,32 @@ fn default_ttl() -> u64 {
 }
 
 /// `backend`: the Service Management API.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Backend {
     /// A label for logs.
-    #[serde(default)]
     pub name: Option<String>,
     /// The backend upstream.
     pub upstream: Upstream,
     /// Extra `3scale-options` names, e.g. `hierarchy`.
-    #[serde(default)]
     pub extensions: Vec<String>,
 }
 
 /// One 3scale service (product).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Service {
     /// The 3scale service id, as a string.
-    #[serde(deserialize_with = "service_id")]
     pub id: String,
     /// Service token (a secret); may come from System instead.
-    #[serde(default)]
     pub token: Option<Secret>,
     /// Which System proxy configuration to fetch.
-    #[serde(default)]
     pub environment: Environment,
     /// Authority globs that select this service.
-    #[serde(default = "any_authority")]
     pub authorities: Vec<Glob>,
     /// Where the credentials are found.
     pub credentials: CredentialQueries,
     /// Static mapping rules, evaluated before fetched ones (indexed as they are read).
-    #[serde(default)]
     pub mapping_rules: RuleSet,
     /// This service's mode, instead of the top-level `mode`.
-    #[serde(default)]
     pub mode: Option<Mode>,
 }
 
@@ -221,8 +191,7 @@ fn any_authority() -> Vec<Glob> {
 }
 
 /// A System proxy-configuration environment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Environment {
     /// `production` (the default).
     #[default]
@@ -231,6 +200,22 @@ pub enum Environment {
     Staging,
     /// `sandbox`.
     Sandbox,
+}
+
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for Environment {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["production", "staging", "sandbox"];
+        let index = crate::de::read_variant(deserializer, "enum Environment", NAMES)?;
+        Ok([
+            Environment::Production,
+            Environment::Staging,
+            Environment::Sandbox,
+        ]
+        .get(index)
+        .copied()
+        .unwrap_or_default())
+    }
 }
 
 impl Environment {
@@ -245,8 +230,7 @@ impl Environment {
 }
 
 /// What to do when 3scale cannot be reached.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FailurePolicy {
     /// Reply 503 (default).
     #[default]
@@ -255,41 +239,34 @@ pub enum FailurePolicy {
     Allow,
 }
 
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for FailurePolicy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["deny", "allow"];
+        let index = crate::de::read_variant(deserializer, "enum FailurePolicy", NAMES)?;
+        Ok([FailurePolicy::Deny, FailurePolicy::Allow]
+            .get(index)
+            .copied()
+            .unwrap_or_default())
+    }
+}
+
 /// `cache`: answer from a local copy of each application's authorization and
 /// limits, and report usage in batches (README, "Cache").
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheSettings {
     /// Turn the cache on (off by default).
-    #[serde(default)]
     pub enabled: bool,
     /// Seconds an authorization stays fresh.
-    #[serde(
-        default = "default_cache_ttl",
-        deserialize_with = "crate::integer::whole"
-    )]
     pub ttl: u64,
     /// Seconds between batched reports.
-    #[serde(
-        default = "default_flush_interval",
-        deserialize_with = "crate::integer::whole"
-    )]
     pub flush_interval: u64,
     /// Applications kept; the least recently used are evicted beyond it.
-    #[serde(
-        default = "default_max_entries",
-        deserialize_with = "crate::integer::whole"
-    )]
     pub max_entries: u32,
     /// Seconds past expiry an entry may still answer while 3scale is
     /// unreachable (0: never).
-    #[serde(default, deserialize_with = "crate::integer::whole")]
     pub stale_ttl: u64,
     /// Bound on the usage records waiting to be reported, per worker.
-    #[serde(
-        default = "default_max_pending_reports",
-        deserialize_with = "crate::integer::whole"
-    )]
     pub max_pending_reports: u32,
 }
 
@@ -356,45 +333,102 @@ impl Config {
 }
 
 /// `errors`: overrides of the local replies, per kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorReplies {
     /// No service matches the authority (default 403 `Unknown service`).
-    #[serde(default)]
     pub unknown_service: Option<ReplyOverride>,
     /// No credentials found (default 403 `Authentication parameters missing`).
-    #[serde(default)]
     pub auth_missing: Option<ReplyOverride>,
     /// 3scale refused the credentials (default 403 `Authentication failed`).
-    #[serde(default)]
     pub auth_failed: Option<ReplyOverride>,
     /// No mapping rule matched (default 404 `No Mapping Rule matched`).
-    #[serde(default)]
     pub no_match: Option<ReplyOverride>,
     /// Usage limits exceeded (default 429 `Usage limit exceeded`).
-    #[serde(default)]
     pub limits_exceeded: Option<ReplyOverride>,
     /// 3scale unreachable under `failure_policy: deny` (default 503 `Service Unavailable`).
-    #[serde(default)]
     pub unavailable: Option<ReplyOverride>,
 }
 
 /// A change to one kind of local reply; fields left out keep the default's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplyOverride {
     /// HTTP status.
-    #[serde(default, deserialize_with = "crate::integer::optional")]
     pub status: Option<u16>,
     /// Body, sent exactly as given.
-    #[serde(default)]
     pub body: Option<String>,
     /// `Content-Type` of the body.
-    #[serde(default)]
     pub content_type: Option<String>,
     /// Extra response headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: Headers,
+}
+
+/// Extra response headers of a local reply, by name: sorted, a name given twice
+/// keeps its last value. A sorted list rather than a `BTreeMap`, whose code
+/// (insertion, rebalancing, drop) the module would hold for this one map type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    /// Sets `name` to `value`, in name order.
+    pub fn insert(&mut self, name: String, value: String) {
+        match self.0.binary_search_by(|(key, _)| key.cmp(&name)) {
+            Ok(at) => {
+                if let Some(entry) = self.0.get_mut(at) {
+                    entry.1 = value;
+                }
+            }
+            Err(at) => self.0.insert(at, (name, value)),
+        }
+    }
+
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&String> {
+        let at = self
+            .0
+            .binary_search_by(|(key, _)| key.as_str().cmp(name))
+            .ok()?;
+        self.0.get(at).map(|(_, value)| value)
+    }
+
+    /// Names and values, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(name, value)| (name, value))
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a String, &'a String),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(name, value)| (name, value))
+    }
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = Headers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Headers, A::Error> {
+                let mut headers = Headers::default();
+                while let Some((name, value)) = map.next_entry::<String, String>()? {
+                    headers.insert(name, value);
+                }
+                Ok(headers)
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
 }
 
 #[cfg(test)]

@@ -197,6 +197,27 @@ fn extension_keys_parse() {
     );
 }
 
+/// Reply headers are kept by name, in name order; a name given twice keeps its last value
+/// (what a map of them did).
+#[test]
+fn reply_headers_are_sorted_by_name_and_the_last_value_wins() {
+    let json = VALID_JSON.replacen(
+        r#""api":"v1","#,
+        r#""api":"v1","errors":{"no_match":{"headers":{"b":"1","a":"2","b":"3"}}},"#,
+        1,
+    );
+    let config = parse_str(&json).unwrap();
+    let reply = config.errors.no_match.as_ref().unwrap();
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    assert_eq!(headers, [("a", "2"), ("b", "3")]);
+    assert_eq!(reply.headers.get("b").map(String::as_str), Some("3"));
+    assert_eq!(reply.headers.get("c"), None);
+}
+
 #[test]
 fn cache_settings_parse_with_defaults_and_floats() {
     let text = format!(

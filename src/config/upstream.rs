@@ -3,22 +3,17 @@
 use serde::{Deserialize, Deserializer};
 
 /// An external host the filter calls.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
     /// Envoy cluster name, e.g. `outbound|443||su1.3scale.net`.
     pub name: String,
     /// The service's URL; its path is the base of every call.
     pub url: UpstreamUrl,
     /// Milliseconds before a call counts as failed.
-    #[serde(
-        default = "default_timeout",
-        deserialize_with = "crate::integer::whole"
-    )]
     pub timeout: u64,
 }
 
-fn default_timeout() -> u64 {
+pub(super) fn default_timeout() -> u64 {
     1000
 }
 

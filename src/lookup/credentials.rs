@@ -1,7 +1,5 @@
 //! Credential resolution order (docs/behaviour.md §4).
 
-use serde::Deserialize;
-
 use super::query::LookupQuery;
 use super::resolution::Resolution;
 use super::source::resolve_query_traced;
@@ -10,17 +8,13 @@ use crate::model::{Credential, Origin, Secret, redact};
 use crate::request::RequestView;
 
 /// The `credentials` object of a service.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CredentialQueries {
     /// Lookup queries for the user key.
-    #[serde(default)]
     pub user_key: Vec<LookupQuery>,
     /// Lookup queries for the application id (and maybe key).
-    #[serde(default)]
     pub app_id: Vec<LookupQuery>,
     /// Lookup queries for the application key.
-    #[serde(default)]
     pub app_key: Vec<LookupQuery>,
 }
 

@@ -13,13 +13,17 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{
     self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
 };
 
 use crate::glob::Glob;
 use crate::integer::{self, Whole};
+
+mod params;
+
+use crate::de::fields::{Need, Shape, Spec, read_any, read_map, read_struct, unchecked};
+use params::{Kind, Params};
 
 /// One op of the stack machine, with its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,8 +219,7 @@ impl Op {
 }
 
 /// How `strlen` counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StrlenMode {
     /// Unicode scalar values (characters).
     #[default]
@@ -225,36 +228,35 @@ pub enum StrlenMode {
     Bytes,
 }
 
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for StrlenMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["utf8", "bytes"];
+        let index = crate::de::read_variant(deserializer, "enum StrlenMode", NAMES)?;
+        Ok([StrlenMode::Utf8, StrlenMode::Bytes]
+            .get(index)
+            .copied()
+            .unwrap_or_default())
+    }
+}
+
 /// `strlen {min?, max?, mode: utf8|bytes}`; both bounds are inclusive.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(
-    default,
-    deny_unknown_fields,
-    expecting = "strlen parameters {min?, max?, mode?}"
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Strlen {
     /// Smallest accepted length.
-    #[serde(deserialize_with = "integer::optional")]
     pub min: Option<usize>,
     /// Largest accepted length.
-    #[serde(deserialize_with = "integer::optional")]
     pub max: Option<usize>,
     /// Characters or bytes.
     pub mode: StrlenMode,
 }
 
 /// `split` and `rsplit`: `{separator: ":", max: 0}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(
-    default,
-    deny_unknown_fields,
-    expecting = "split parameters {separator?, max?}"
-)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     /// The separator; never empty.
     pub separator: String,
     /// Maximum number of pieces; 0 means no limit.
-    #[serde(deserialize_with = "integer::whole")]
     pub max: usize,
 }
 
@@ -268,64 +270,45 @@ impl Default for Split {
 }
 
 /// `replace {pattern, with, max: 0}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "replace parameters {pattern, with, max?}"
-)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replace {
     /// The text to look for; never empty.
     pub pattern: String,
     /// Its replacement.
     pub with: String,
     /// Most replacements, from the left; 0 replaces all.
-    #[serde(default, deserialize_with = "integer::whole")]
     pub max: usize,
 }
 
 /// `length {min?, max?}`; both bounds are inclusive.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(
-    default,
-    deny_unknown_fields,
-    expecting = "length parameters {min?, max?}"
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Length {
     /// Fewest accepted values.
-    #[serde(deserialize_with = "integer::optional")]
     pub min: Option<usize>,
     /// Most accepted values.
-    #[serde(deserialize_with = "integer::optional")]
     pub max: Option<usize>,
 }
 
 /// `swap {from, to}` with Ruby-style indexes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "swap parameters {from, to}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Swap {
     /// One index.
-    #[serde(deserialize_with = "integer::whole")]
     pub from: i64,
     /// The other index.
-    #[serde(deserialize_with = "integer::whole")]
     pub to: i64,
 }
 
 /// `take`/`drop` `{head?, tail?}`: counts from the bottom and from the top.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(default, deny_unknown_fields, expecting = "parameters {head?, tail?}")]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Ends {
     /// Values counted from the bottom.
-    #[serde(deserialize_with = "integer::optional")]
     pub head: Option<usize>,
     /// Values counted from the top.
-    #[serde(deserialize_with = "integer::optional")]
     pub tail: Option<usize>,
 }
 
 /// Level of the `values` and `log` ops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogLevel {
     /// Trace.
     Trace,
@@ -338,6 +321,24 @@ pub enum LogLevel {
     Warn,
     /// Error.
     Error,
+}
+
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for LogLevel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["trace", "debug", "info", "warn", "error"];
+        let index = crate::de::read_variant(deserializer, "enum LogLevel", NAMES)?;
+        Ok([
+            LogLevel::Trace,
+            LogLevel::Debug,
+            LogLevel::Info,
+            LogLevel::Warn,
+            LogLevel::Error,
+        ]
+        .get(index)
+        .copied()
+        .unwrap_or_default())
+    }
 }
 
 impl LogLevel {
@@ -354,12 +355,7 @@ impl LogLevel {
 }
 
 /// `values {level: info, id: ""}`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(
-    default,
-    deny_unknown_fields,
-    expecting = "values parameters {level?, id?}"
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Values {
     /// Log level.
     pub level: LogLevel,
@@ -368,33 +364,27 @@ pub struct Values {
 }
 
 /// `log {level: info, msg}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "log parameters {level?, msg}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Log {
     /// Log level.
-    #[serde(default)]
     pub level: LogLevel,
     /// The message.
     pub msg: String,
 }
 
 /// `test {if: op, then: [ops], else: [ops]}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "test parameters {if, then, else?}")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Test {
     /// The condition: one op, run on a copy.
-    #[serde(rename = "if")]
     pub condition: Box<Op>,
     /// Ops run when the condition succeeds.
     pub then: Vec<Op>,
     /// Ops run when it fails; none leaves the stack unchanged.
-    #[serde(default, rename = "else")]
     pub otherwise: Vec<Op>,
 }
 
 /// Where `cloned` and `partial` put the output of their ops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Placement {
     /// On top of the stack (default).
     #[default]
@@ -403,29 +393,33 @@ pub enum Placement {
     Prepend,
 }
 
+/// Read by name (`crate::de::read_variant`), as a derived impl with lowercase names did.
+impl<'de> Deserialize<'de> for Placement {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["append", "prepend"];
+        let index = crate::de::read_variant(deserializer, "enum Placement", NAMES)?;
+        Ok([Placement::Append, Placement::Prepend]
+            .get(index)
+            .copied()
+            .unwrap_or_default())
+    }
+}
+
 /// `cloned {result: append|prepend, ops}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "cloned parameters {result?, ops}")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cloned {
     /// Where the output goes.
-    #[serde(default)]
     pub result: Placement,
     /// Ops run on the copy.
     pub ops: Vec<Op>,
 }
 
 /// `partial {result, max: 1, ops}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "partial parameters {result?, max?, ops}"
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Partial {
     /// Where the output goes.
-    #[serde(default)]
     pub result: Placement,
     /// Most top values detached; at least 1.
-    #[serde(default = "one", deserialize_with = "integer::whole")]
     pub max: usize,
     /// Ops run on the detached values.
     pub ops: Vec<Op>,
@@ -445,8 +439,7 @@ pub struct Document {
 }
 
 /// One piece of `json`/`protobuf` parameters; the list form merges several.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields, expecting = "parameters {path?, keys?}")]
+#[derive(Debug, Default)]
 struct DocumentPart {
     path: Option<Vec<String>>,
     keys: Option<Vec<String>>,
@@ -577,16 +570,31 @@ fn parse_params<'de, D: Deserializer<'de>>(name: &str, d: D) -> Result<Op, D::Er
     let op = match name {
         "base64_standard" => no_params(d).map(|()| Op::Base64Standard)?,
         "base64_urlsafe" => no_params(d).map(|()| Op::Base64Urlsafe)?,
-        "strlen" => Op::Strlen(all_optional(d, check_strlen)?),
+        "strlen" => Op::Strlen(strlen(read_any(
+            d,
+            &STRLEN,
+            Shape::MapOrNull,
+            check_strlen,
+        )?)),
         "strrev" => no_params(d).map(|()| Op::Strrev)?,
-        "split" => Op::Split(all_optional(d, check_split)?),
-        "rsplit" => Op::Rsplit(all_optional(d, check_split)?),
-        "replace" => Op::Replace(required_checked(d, REPLACE, check_replace)?),
+        "split" => Op::Split(split(read_any(d, &SPLIT, Shape::MapOrNull, check_split)?)),
+        "rsplit" => Op::Rsplit(split(read_any(d, &SPLIT, Shape::MapOrNull, check_split)?)),
+        "replace" => Op::Replace(replace(read_any(
+            d,
+            &REPLACE,
+            Shape::MapOrList,
+            check_replace,
+        )?)),
         "prefix" => Op::Prefix(Deserialize::deserialize(d)?),
         "suffix" => Op::Suffix(Deserialize::deserialize(d)?),
         "substr" => Op::Substr(Deserialize::deserialize(d)?),
         "glob" => Op::Glob(Deserialize::deserialize(d)?),
-        "length" => Op::Length(all_optional(d, check_length)?),
+        "length" => Op::Length(length(read_any(
+            d,
+            &LENGTH,
+            Shape::MapOrNull,
+            check_length,
+        )?)),
         "join" => Op::Join(d.deserialize_any(OptionalString)?),
         "reverse" => no_params(d).map(|()| Op::Reverse)?,
         "contains" => Op::Contains(Deserialize::deserialize(d)?),
@@ -594,13 +602,13 @@ fn parse_params<'de, D: Deserializer<'de>>(name: &str, d: D) -> Result<Op, D::Er
         "pop" => Op::Pop(optional_integer(d)?.unwrap_or(DEFAULT_POP)),
         "dup" => Op::Dup(optional_integer(d)?.unwrap_or(DEFAULT_DUP)),
         "xchg" => Op::Xchg(Deserialize::deserialize(d)?),
-        "swap" => Op::Swap(Deserialize::deserialize(d)?),
+        "swap" => Op::Swap(swap(read_struct(d, &SWAP)?)),
         "indexes" => Op::Indexes(integers(Deserialize::deserialize(d)?)),
-        "take" => Op::Take(all_optional(d, unchecked)?),
-        "drop" => Op::Drop(all_optional(d, unchecked)?),
+        "take" => Op::Take(ends(read_any(d, &ENDS, Shape::MapOrNull, unchecked)?)),
+        "drop" => Op::Drop(ends(read_any(d, &ENDS, Shape::MapOrNull, unchecked)?)),
         "flat_map" => Op::FlatMap(Deserialize::deserialize(d)?),
         "select" => Op::Select(Deserialize::deserialize(d)?),
-        "values" => Op::Values(all_optional(d, unchecked)?),
+        "values" => Op::Values(values(read_any(d, &VALUES, Shape::MapOrNull, unchecked)?)),
         "ok" => no_params(d).map(|()| Op::Ok)?,
         "fail" => no_params(d).map(|()| Op::Fail)?,
         "any" => Op::Any(Deserialize::deserialize(d)?),
@@ -609,14 +617,19 @@ fn parse_params<'de, D: Deserializer<'de>>(name: &str, d: D) -> Result<Op, D::Er
         "none" => Op::None(Deserialize::deserialize(d)?),
         "assert" => Op::Assert(Deserialize::deserialize(d)?),
         "refute" => Op::Refute(Deserialize::deserialize(d)?),
-        "test" => Op::Test(Deserialize::deserialize(d)?),
+        "test" => Op::Test(test(read_struct(d, &TEST)?)),
         "and" => Op::And(Deserialize::deserialize(d)?),
         "or" => Op::Or(Deserialize::deserialize(d)?),
         "xor" => Op::Xor(Deserialize::deserialize(d)?),
-        "cloned" => Op::Cloned(Deserialize::deserialize(d)?),
-        "partial" => Op::Partial(required_checked(d, PARTIAL, check_partial)?),
+        "cloned" => Op::Cloned(cloned(read_struct(d, &CLONED)?)),
+        "partial" => Op::Partial(partial(read_any(
+            d,
+            &PARTIAL,
+            Shape::MapOrList,
+            check_partial,
+        )?)),
         "top" => Op::Top(Deserialize::deserialize(d)?),
-        "log" => Op::Log(Deserialize::deserialize(d)?),
+        "log" => Op::Log(log(read_struct(d, &LOG)?)),
         "json" => Op::Json(d.deserialize_any(DocumentVisitor)?),
         "protobuf" => Op::Protobuf(d.deserialize_any(DocumentVisitor)?),
         unknown => return Err(unknown_op(unknown)),
@@ -672,83 +685,8 @@ impl<'de> Visitor<'de> for NoParams {
     }
 }
 
-/// Parameters that are all optional: bare, `null` and `{}` give the defaults.
-fn all_optional<'de, T: Deserialize<'de> + Default, D: Deserializer<'de>>(
-    d: D,
-    check: Check<T>,
-) -> Result<T, D::Error> {
-    d.deserialize_any(AllOptional(check))
-}
-
-struct AllOptional<T>(Check<T>);
-
-impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for AllOptional<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of parameters, or null")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
-        Ok(T::default())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<T, E> {
-        Ok(T::default())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-        let params = T::deserialize(MapAccessDeserializer::new(map))?;
-        (self.0)(&params).map_err(de::Error::custom)?;
-        Ok(params)
-    }
-}
-
-/// What `replace` and `partial` parameters are, for errors about their shape.
-const REPLACE: &str = "replace parameters {pattern, with, max?}";
-const PARTIAL: &str = "partial parameters {result?, max?, ops}";
-
-/// Required parameters with a check (see [`Check`]); like their derived
-/// `Deserialize`, they may be a map or a list of the fields in order.
-fn required_checked<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-    expecting: &'static str,
-    check: Check<T>,
-) -> Result<T, D::Error> {
-    d.deserialize_any(Required { expecting, check })
-}
-
-struct Required<T> {
-    expecting: &'static str,
-    check: Check<T>,
-}
-
-impl<T> Required<T> {
-    fn checked<E: de::Error>(&self, read: Result<T, E>) -> Result<T, E> {
-        let params = read?;
-        (self.check)(&params).map_err(E::custom)?;
-        Ok(params)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for Required<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.expecting)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-        self.checked(T::deserialize(MapAccessDeserializer::new(map)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
-        self.checked(T::deserialize(SeqAccessDeserializer::new(seq)))
-    }
-}
-
 /// An optional integer parameter (`pop`, `dup`): bare, `null` and `{}` give `None`.
-fn optional_integer<'de, T: TryFrom<i128>, D: Deserializer<'de>>(
+fn optional_integer<'de, T: integer::Integer, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     d.deserialize_any(OptionalInteger(std::marker::PhantomData))
@@ -756,13 +694,13 @@ fn optional_integer<'de, T: TryFrom<i128>, D: Deserializer<'de>>(
 
 struct OptionalInteger<T>(std::marker::PhantomData<T>);
 
-impl<T: TryFrom<i128>> OptionalInteger<T> {
+impl<T: integer::Integer> OptionalInteger<T> {
     fn whole<'de, E: de::Error, V: IntoDeserializer<'de, E>>(value: V) -> Result<Option<T>, E> {
         Whole::<T>::deserialize(value.into_deserializer()).map(|Whole(value)| Some(value))
     }
 }
 
-impl<'de, T: TryFrom<i128>> Visitor<'de> for OptionalInteger<T> {
+impl<'de, T: integer::Integer> Visitor<'de> for OptionalInteger<T> {
     type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -840,24 +778,29 @@ impl<'de> Visitor<'de> for DocumentVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Document, A::Error> {
-        DocumentPart::deserialize(MapAccessDeserializer::new(map)).map(DocumentPart::into_document)
+        read_map(map, &DOCUMENT_PART)
+            .map(document_part)
+            .map(DocumentPart::into_document)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Document, A::Error> {
         let mut merged = DocumentPart::default();
-        while let Some(part) = seq.next_element::<DocumentPart>()? {
-            merged.merge(part)?;
+        while let Some(part) = seq.next_element_seed(PartSeed)? {
+            merged.merge(document_part(part))?;
         }
         Ok(merged.into_document())
     }
 }
 
-/// A check of parameters that are read in full: it runs inside the visitor that
-/// read them, so that its error is placed at them (`crate::de`).
-type Check<T> = fn(&T) -> Result<(), String>;
+/// One map (or list of fields) of a list of `json`/`protobuf` parameters.
+struct PartSeed;
 
-fn unchecked<T>(_: &T) -> Result<(), String> {
-    Ok(())
+impl<'de> DeserializeSeed<'de> for PartSeed {
+    type Value = Params;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Params, D::Error> {
+        read_struct(d, &DOCUMENT_PART)
+    }
 }
 
 fn check_bounds(min: Option<usize>, max: Option<usize>) -> Result<(), String> {
@@ -869,33 +812,239 @@ fn check_bounds(min: Option<usize>, max: Option<usize>) -> Result<(), String> {
     }
 }
 
-fn check_strlen(params: &Strlen) -> Result<(), String> {
-    check_bounds(params.min, params.max)
+fn check_strlen(params: &Params) -> Result<(), String> {
+    check_bounds(params.optional_count_ref(0), params.optional_count_ref(1))
 }
 
-fn check_length(params: &Length) -> Result<(), String> {
-    check_bounds(params.min, params.max)
+fn check_length(params: &Params) -> Result<(), String> {
+    check_bounds(params.optional_count_ref(0), params.optional_count_ref(1))
 }
 
-fn check_split(params: &Split) -> Result<(), String> {
-    if params.separator.is_empty() {
+fn check_split(params: &Params) -> Result<(), String> {
+    if params.text_ref(0) == Some("") {
         return Err("`separator` must not be empty".to_owned());
     }
     Ok(())
 }
 
-fn check_replace(params: &Replace) -> Result<(), String> {
-    if params.pattern.is_empty() {
+fn check_replace(params: &Params) -> Result<(), String> {
+    if params.text_ref(0).is_none_or(str::is_empty) {
         return Err("`pattern` must not be empty".to_owned());
     }
     Ok(())
 }
 
-fn check_partial(params: &Partial) -> Result<(), String> {
-    if params.max == 0 {
+fn check_partial(params: &Params) -> Result<(), String> {
+    if params.count_ref(1) == Some(0) {
         return Err("`max` must be at least 1 (with 0 the ops would run on no values)".to_owned());
     }
     Ok(())
+}
+
+/// The parameter types: their fields in order, as the structs above declare them,
+/// and their names in errors. Read by [`params`], one reader for them all.
+static STRLEN: Spec<Kind> = Spec {
+    expecting: "strlen parameters {min?, max?, mode?}",
+    list_expecting: "strlen parameters {min?, max?, mode?}",
+    ignore_unknown: false,
+    names: &["min", "max", "mode"],
+    fields: &[
+        (Kind::OptionalCount, Need::Optional),
+        (Kind::OptionalCount, Need::Optional),
+        (Kind::Mode, Need::Optional),
+    ],
+};
+static SPLIT: Spec<Kind> = Spec {
+    expecting: "split parameters {separator?, max?}",
+    list_expecting: "split parameters {separator?, max?}",
+    ignore_unknown: false,
+    names: &["separator", "max"],
+    fields: &[(Kind::Text, Need::Optional), (Kind::Count, Need::Optional)],
+};
+static REPLACE: Spec<Kind> = Spec {
+    expecting: "replace parameters {pattern, with, max?}",
+    list_expecting: "replace parameters {pattern, with, max?}",
+    ignore_unknown: false,
+    names: &["pattern", "with", "max"],
+    fields: &[
+        (Kind::Text, Need::Required),
+        (Kind::Text, Need::Required),
+        (Kind::Count, Need::Optional),
+    ],
+};
+static LENGTH: Spec<Kind> = Spec {
+    expecting: "length parameters {min?, max?}",
+    list_expecting: "length parameters {min?, max?}",
+    ignore_unknown: false,
+    names: &["min", "max"],
+    fields: &[
+        (Kind::OptionalCount, Need::Optional),
+        (Kind::OptionalCount, Need::Optional),
+    ],
+};
+static SWAP: Spec<Kind> = Spec {
+    expecting: "swap parameters {from, to}",
+    list_expecting: "swap parameters {from, to}",
+    ignore_unknown: false,
+    names: &["from", "to"],
+    fields: &[(Kind::Index, Need::Required), (Kind::Index, Need::Required)],
+};
+static ENDS: Spec<Kind> = Spec {
+    expecting: "parameters {head?, tail?}",
+    list_expecting: "parameters {head?, tail?}",
+    ignore_unknown: false,
+    names: &["head", "tail"],
+    fields: &[
+        (Kind::OptionalCount, Need::Optional),
+        (Kind::OptionalCount, Need::Optional),
+    ],
+};
+static VALUES: Spec<Kind> = Spec {
+    expecting: "values parameters {level?, id?}",
+    list_expecting: "values parameters {level?, id?}",
+    ignore_unknown: false,
+    names: &["level", "id"],
+    fields: &[(Kind::Level, Need::Optional), (Kind::Text, Need::Optional)],
+};
+static LOG: Spec<Kind> = Spec {
+    expecting: "log parameters {level?, msg}",
+    list_expecting: "log parameters {level?, msg}",
+    ignore_unknown: false,
+    names: &["level", "msg"],
+    fields: &[(Kind::Level, Need::Optional), (Kind::Text, Need::Required)],
+};
+static TEST: Spec<Kind> = Spec {
+    expecting: "test parameters {if, then, else?}",
+    list_expecting: "test parameters {if, then, else?}",
+    ignore_unknown: false,
+    names: &["if", "then", "else"],
+    fields: &[
+        (Kind::Op, Need::Required),
+        (Kind::Ops, Need::Required),
+        (Kind::Ops, Need::Optional),
+    ],
+};
+static CLONED: Spec<Kind> = Spec {
+    expecting: "cloned parameters {result?, ops}",
+    list_expecting: "cloned parameters {result?, ops}",
+    ignore_unknown: false,
+    names: &["result", "ops"],
+    fields: &[
+        (Kind::Placement, Need::Optional),
+        (Kind::Ops, Need::Required),
+    ],
+};
+static PARTIAL: Spec<Kind> = Spec {
+    expecting: "partial parameters {result?, max?, ops}",
+    list_expecting: "partial parameters {result?, max?, ops}",
+    ignore_unknown: false,
+    names: &["result", "max", "ops"],
+    fields: &[
+        (Kind::Placement, Need::Optional),
+        (Kind::Count, Need::Optional),
+        (Kind::Ops, Need::Required),
+    ],
+};
+static DOCUMENT_PART: Spec<Kind> = Spec {
+    expecting: "parameters {path?, keys?}",
+    list_expecting: "parameters {path?, keys?}",
+    ignore_unknown: false,
+    names: &["path", "keys"],
+    fields: &[
+        (Kind::Strings, Need::Optional),
+        (Kind::Strings, Need::Optional),
+    ],
+};
+
+/// The parameter values from the fields read; a field left out takes its default.
+/// (A required field left out was refused while reading.)
+fn strlen(mut fields: Params) -> Strlen {
+    Strlen {
+        min: fields.optional_count(0),
+        max: fields.optional_count(1),
+        mode: fields.mode(2).unwrap_or_default(),
+    }
+}
+
+fn split(mut fields: Params) -> Split {
+    let default = Split::default();
+    Split {
+        separator: fields.text(0).unwrap_or(default.separator),
+        max: fields.count(1).unwrap_or(default.max),
+    }
+}
+
+fn replace(mut fields: Params) -> Replace {
+    Replace {
+        pattern: fields.text(0).unwrap_or_default(),
+        with: fields.text(1).unwrap_or_default(),
+        max: fields.count(2).unwrap_or_default(),
+    }
+}
+
+fn length(mut fields: Params) -> Length {
+    Length {
+        min: fields.optional_count(0),
+        max: fields.optional_count(1),
+    }
+}
+
+fn swap(mut fields: Params) -> Swap {
+    Swap {
+        from: fields.index(0).unwrap_or_default(),
+        to: fields.index(1).unwrap_or_default(),
+    }
+}
+
+fn ends(mut fields: Params) -> Ends {
+    Ends {
+        head: fields.optional_count(0),
+        tail: fields.optional_count(1),
+    }
+}
+
+fn values(mut fields: Params) -> Values {
+    Values {
+        level: fields.level(0).unwrap_or_default(),
+        id: fields.text(1).unwrap_or_default(),
+    }
+}
+
+fn log(mut fields: Params) -> Log {
+    Log {
+        level: fields.level(0).unwrap_or_default(),
+        msg: fields.text(1).unwrap_or_default(),
+    }
+}
+
+fn test(mut fields: Params) -> Test {
+    Test {
+        condition: fields.op(0).unwrap_or_else(|| Box::new(Op::Ok)),
+        then: fields.ops(1).unwrap_or_default(),
+        otherwise: fields.ops(2).unwrap_or_default(),
+    }
+}
+
+fn cloned(mut fields: Params) -> Cloned {
+    Cloned {
+        result: fields.placement(0).unwrap_or_default(),
+        ops: fields.ops(1).unwrap_or_default(),
+    }
+}
+
+fn partial(mut fields: Params) -> Partial {
+    Partial {
+        result: fields.placement(0).unwrap_or_default(),
+        max: fields.count(1).unwrap_or_else(one),
+        ops: fields.ops(2).unwrap_or_default(),
+    }
+}
+
+fn document_part(mut fields: Params) -> DocumentPart {
+    DocumentPart {
+        path: fields.strings(0),
+        keys: fields.strings(1),
+    }
 }
 
 #[cfg(test)]
@@ -1499,6 +1648,81 @@ mod tests {
         let error = serde_json::from_str::<Vec<Op>>(text).unwrap_err();
         assert_eq!(error.line(), 3, "{error}");
         assert!(error.column() > 0);
+    }
+
+    /// The parameter reader (`params`) reads as the derived impls it replaced did:
+    /// lists of the fields in order, list lengths, duplicate and missing fields, and
+    /// shapes that are refused, with the same messages and paths.
+    #[test]
+    fn parameters_read_like_derived_structs() {
+        let ok = |text: &str| serde_json::from_str::<Vec<Op>>(text).unwrap();
+        assert_eq!(
+            ok(r#"[{"swap": [1, 2]}, {"replace": ["a", "b"]}, {"log": ["error", "m"]}]"#),
+            [
+                Op::Swap(Swap { from: 1, to: 2 }),
+                Op::Replace(Replace {
+                    pattern: "a".into(),
+                    with: "b".into(),
+                    max: 0
+                }),
+                Op::Log(Log {
+                    level: LogLevel::Error,
+                    msg: "m".into()
+                }),
+            ]
+        );
+        let cases = [
+            (
+                r#"[{"swap": [1]}]"#,
+                "[0].swap",
+                "invalid length 1, expected swap parameters {from, to}",
+            ),
+            (
+                r#"[{"swap": {"from": 1, "from": 2}}]"#,
+                "[0].swap",
+                "duplicate field `from`",
+            ),
+            (
+                r#"[{"swap": {"from": 1}}]"#,
+                "[0].swap",
+                "missing field `to`",
+            ),
+            (
+                r#"[{"log": null}]"#,
+                "[0].log",
+                "invalid type: null, expected log parameters {level?, msg}",
+            ),
+            (
+                r#"[{"replace": 5}]"#,
+                "[0].replace",
+                "invalid type: integer `5`, expected replace parameters {pattern, with, max?}",
+            ),
+            (
+                r#"[{"partial": ["prepend"]}]"#,
+                "[0].partial",
+                "invalid length 2, expected partial parameters {result?, max?, ops}",
+            ),
+            (
+                r#"[{"take": []}]"#,
+                "[0].take",
+                "invalid type: sequence, expected a map of parameters, or null",
+            ),
+            (
+                r#"[{"test": {"if": "ok", "then": [], "if": "ok"}}]"#,
+                "[0].test",
+                "duplicate field `if`",
+            ),
+            (
+                r#"[{"json": [{"path": ["a"]}, {"path": ["b"]}]}]"#,
+                "[0].json",
+                "`path` is given twice",
+            ),
+        ];
+        for (text, path, message) in cases {
+            let (found, error) = json_path(text);
+            assert_eq!(found, path, "{text}: {error}");
+            assert!(error.starts_with(message), "{text}: {error}");
+        }
     }
 
     #[test]

@@ -19,26 +19,22 @@ pub enum LookupQuery {
 }
 
 /// `header` and `query_string`: names tried in order, then ops.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KeyedSource {
     /// Names tried in order; the first one present wins.
     pub keys: Vec<String>,
     /// Ops run on the value found.
-    #[serde(default)]
     pub ops: Vec<Op>,
 }
 
 /// `filter`: a metadata path, then keys tried in order, then ops.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FilterSource {
     /// Filter namespace, then fields (at least two segments).
     pub path: Vec<String>,
     /// Names tried in order at the end of the path.
     pub keys: Vec<String>,
     /// Ops run on the value(s) found.
-    #[serde(default)]
     pub ops: Vec<Op>,
 }
 

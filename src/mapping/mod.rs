@@ -33,8 +33,7 @@ use crate::io::query;
 pub use crate::model::Usages;
 
 /// One mapping rule of a service.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappingRule {
     /// HTTP method to match.
     pub method: RuleMethod,
@@ -42,10 +41,8 @@ pub struct MappingRule {
     pub pattern: Pattern,
     /// Metrics and deltas added when the rule matches (shared by the rules of a
     /// [`RuleSet`] with the same list).
-    #[serde(deserialize_with = "usage_list")]
     pub usages: Arc<[Usage]>,
     /// Stop evaluating further rules when this one matches.
-    #[serde(default)]
     pub last: bool,
 }
 
@@ -151,14 +148,11 @@ impl<'de> Deserialize<'de> for RuleMethod {
 }
 
 /// A metric and how much one matching request adds to it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Usage {
     /// Metric system name (not empty; shared by the rules of a [`RuleSet`] that count it).
-    #[serde(deserialize_with = "metric_name")]
     pub name: Arc<str>,
     /// Positive increment.
-    #[serde(deserialize_with = "positive_delta")]
     pub delta: u64,
 }
 
@@ -225,12 +219,16 @@ fn share<T: Eq + std::hash::Hash + ?Sized>(held: &mut HashSet<Arc<T>>, value: &m
 }
 
 /// Deserializes a list of usages.
-fn usage_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<[Usage]>, D::Error> {
+pub(crate) fn usage_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Arc<[Usage]>, D::Error> {
     Vec::<Usage>::deserialize(deserializer).map(Arc::from)
 }
 
 /// Deserializes a metric name, rejecting the empty string.
-fn metric_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+pub(crate) fn metric_name<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Arc<str>, D::Error> {
     read_str(deserializer, |name| match name {
         "" => Err(UsageError::EmptyName),
         name => Ok(name.into()),
@@ -238,7 +236,7 @@ fn metric_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D
 }
 
 /// Deserializes a delta (integer or whole float), rejecting zero.
-fn positive_delta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+pub(crate) fn positive_delta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     crate::integer::whole_checked(deserializer, |delta| match delta {
         0 => Err("usage delta is 0; it must be a positive integer"),
         _ => Ok(()),

@@ -1,8 +1,10 @@
 //! The answer of System's proxy-configuration endpoint (docs/behaviour.md §8): only the
 //! service token and the proxy rules are read; every other field is ignored.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+
+use crate::de::fields::{self, Fields, Need, Spec, read_struct};
 
 use crate::mapping::{MappingRule, Usage};
 use crate::model::Secret;
@@ -29,32 +31,168 @@ pub enum ProxyConfigError {
     Missing(&'static str),
 }
 
-#[derive(Deserialize)]
 struct Answer {
     proxy_config: Option<ProxyConfigWrapper>,
 }
 
-#[derive(Deserialize)]
 struct ProxyConfigWrapper {
     content: Option<Content>,
 }
 
-#[derive(Deserialize)]
 struct Content {
     backend_authentication_type: Option<Value>,
     backend_authentication_value: Option<Value>,
     proxy: Option<Proxy>,
 }
 
-#[derive(Deserialize)]
 struct Proxy {
     proxy_rules: Option<Value>,
 }
 
+/// The answer's structs for the table-driven reader (`crate::de::fields`), which
+/// reads them with one visitor, where a derived `Deserialize` each put a copy of
+/// serde_json's reader in the module. Other keys are skipped, as the derived impls
+/// did.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Wrapper,
+    Content,
+    Proxy,
+    Json,
+}
+
+enum Field {
+    Wrapper(Option<ProxyConfigWrapper>),
+    Content(Option<Content>),
+    Proxy(Option<Proxy>),
+    Json(Option<Value>),
+}
+
+impl fields::Kind for Kind {
+    type Value = Field;
+
+    fn read<'de, D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        Ok(match self {
+            Kind::Wrapper => Field::Wrapper(Option::<ProxyConfigWrapper>::deserialize(d)?),
+            Kind::Content => Field::Content(Option::<Content>::deserialize(d)?),
+            Kind::Proxy => Field::Proxy(Option::<Proxy>::deserialize(d)?),
+            Kind::Json => Field::Json(Option::<Value>::deserialize(d)?),
+        })
+    }
+}
+
+/// One struct of the answer: its fields, all `Option`s, other keys skipped.
+const fn answer_struct(
+    expecting: &'static str,
+    list_expecting: &'static str,
+    names: &'static [&'static str],
+    fields: &'static [(Kind, Need)],
+) -> Spec<Kind> {
+    Spec {
+        expecting,
+        list_expecting,
+        ignore_unknown: true,
+        names,
+        fields,
+    }
+}
+
+static ANSWER: Spec<Kind> = answer_struct(
+    "struct Answer",
+    "struct Answer with 1 element",
+    &["proxy_config"],
+    &[(Kind::Wrapper, Need::OptionalInMap)],
+);
+static WRAPPER: Spec<Kind> = answer_struct(
+    "struct ProxyConfigWrapper",
+    "struct ProxyConfigWrapper with 1 element",
+    &["content"],
+    &[(Kind::Content, Need::OptionalInMap)],
+);
+static CONTENT: Spec<Kind> = answer_struct(
+    "struct Content",
+    "struct Content with 3 elements",
+    &[
+        "backend_authentication_type",
+        "backend_authentication_value",
+        "proxy",
+    ],
+    &[
+        (Kind::Json, Need::OptionalInMap),
+        (Kind::Json, Need::OptionalInMap),
+        (Kind::Proxy, Need::OptionalInMap),
+    ],
+);
+static PROXY: Spec<Kind> = answer_struct(
+    "struct Proxy",
+    "struct Proxy with 1 element",
+    &["proxy_rules"],
+    &[(Kind::Json, Need::OptionalInMap)],
+);
+
+fn json(fields: &mut Fields<Field>, index: usize) -> Option<Value> {
+    match fields.take(index) {
+        Some(Field::Json(value)) => value,
+        _ => None,
+    }
+}
+
+impl<'de> Deserialize<'de> for Answer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut fields = read_struct(d, &ANSWER)?;
+        Ok(Answer {
+            proxy_config: match fields.take(0) {
+                Some(Field::Wrapper(wrapper)) => wrapper,
+                _ => None,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyConfigWrapper {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut fields = read_struct(d, &WRAPPER)?;
+        Ok(ProxyConfigWrapper {
+            content: match fields.take(0) {
+                Some(Field::Content(content)) => content,
+                _ => None,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut fields = read_struct(d, &CONTENT)?;
+        Ok(Content {
+            backend_authentication_type: json(&mut fields, 0),
+            backend_authentication_value: json(&mut fields, 1),
+            proxy: match fields.take(2) {
+                Some(Field::Proxy(proxy)) => proxy,
+                _ => None,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Proxy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut fields = read_struct(d, &PROXY)?;
+        Ok(Proxy {
+            proxy_rules: json(&mut fields, 0),
+        })
+    }
+}
+
 /// Reads a proxy configuration; a rule that cannot be used is skipped, not fatal.
 pub fn parse(body: &[u8]) -> Result<ProxyConfig, ProxyConfigError> {
-    let answer: Answer = serde_json::from_slice(body)
-        .map_err(|error| ProxyConfigError::NotJson(error.to_string()))?;
+    // Read as text: the configuration and metadata readers take `&str` too, so the
+    // module holds one copy of serde_json's reader instead of one per input type.
+    let text = std::str::from_utf8(body).map_err(|error| {
+        ProxyConfigError::NotJson(format!("invalid UTF-8 at byte {}", error.valid_up_to()))
+    })?;
+    let answer: Answer =
+        serde_json::from_str(text).map_err(|error| ProxyConfigError::NotJson(error.to_string()))?;
     let content = answer
         .proxy_config
         .and_then(|wrapper| wrapper.content)
