@@ -26,7 +26,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale bench-core fleet fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale bench-core mem-probe fleet fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -132,6 +132,15 @@ demo:
 bench:
 	$(if $(filter command line environment,$(origin SECONDS)),BENCH_SECONDS=$(SECONDS)) \
 	  THREESCALE_SIM=$(CURDIR)/target/release/threescale-sim scripts/bench.sh $(ARGS)
+
+# Envoy's memory with the module loaded, no load (scripts/mem-probe.sh): two workers, each
+# Envoy alone, read 4 s after its start, 3 starts of each, interleaved; no filter, the trivial
+# filter and this filter, plus `ARGS="NAME=MODULE ..."` variants (other builds of the module).
+# RSS, Envoy's heap (admin /memory, in use and held) and V8's code; cheap enough to compare
+# module builds (README "The benchmark", memory). Not in CI.
+mem-probe: wasm envoy
+	cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/filters/Cargo.toml
+	scripts/mem-probe.sh $(ARGS)
 
 # Throughput, start-up and memory with a big API catalogue (issue 17): 1 service x 1 rule,
 # 1,000 services x 10 rules, 1 service x 1,000 and x 10,000 rules, side by side, one Envoy
