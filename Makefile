@@ -9,17 +9,15 @@ ENVOY := $(VENV)/bin/envoy
 # What cargo builds, and the module we ship: the same after binaryen's wasm-opt (WASM_OPT_FLAGS).
 WASM_RAW := $(CURDIR)/target/wasm32-wasip1/release/threescale_wasm_auth.wasm
 WASM := $(CURDIR)/target/threescale_wasm_auth.wasm
-# Large functions cost Envoy memory out of proportion to their size: V8 compiles every
-# function of the module with TurboFan when it loads, whose working memory grows faster
-# than the function, and Envoy's allocator keeps what the compilation freed (README
-# "The benchmark", memory). Both inliners otherwise merge every function called from one
-# place only into its caller, whatever its size. So rustc's LLVM counts each instruction
-# as 100 rather than 5 when it weighs inlining (`-inline-instr-cost`; a function called
-# once is then merged only when it has at most about 150 instructions): the shipped
-# module is 45 KB smaller and Envoy 4 MiB smaller with two workers, with no measured cost
-# per request. The flag is given to the module's own build only (not to the trivial
-# bench filters, nor bench-core), as RUSTFLAGS.
-WASM_RUSTFLAGS := -C llvm-args=-inline-instr-cost=100
+# Extra rustc flags for the module's own build (not the bench filters', not bench-core's).
+# None by default. Large functions cost Envoy memory out of proportion to their size (V8
+# compiles each with TurboFan when the module loads and Envoy's allocator keeps what that
+# freed: README "The benchmark", memory), and LLVM merges every function called once into
+# its caller whatever its size. `-C llvm-args=-inline-instr-cost=100` stops most of that:
+# module 721 KB instead of 766, Envoy 5 MiB smaller with two workers, but the core's request
+# path runs 36 % more instructions (bench-core, natively); with `-inline-threshold=1500`
+# added, 2 MiB smaller for 11 % more. Both measured, neither worth it by default.
+WASM_RUSTFLAGS :=
 # How wasm-opt optimizes: -O3, except that a function called from one place only is
 # inlined there only when it is small. Unlimited (the default), such inlining made a
 # few very large functions: 6 MiB more with two workers for 4 KB less module.
@@ -52,7 +50,7 @@ wasm-opt:
 build: wasm cli
 
 wasm: wasm-target wasm-opt
-	RUSTFLAGS="$(WASM_RUSTFLAGS)" $(CARGO) build --lib --release --target wasm32-wasip1
+	$(if $(WASM_RUSTFLAGS),RUSTFLAGS="$(WASM_RUSTFLAGS)") $(CARGO) build --lib --release --target wasm32-wasip1
 	@$(MAKE) --no-print-directory $(WASM)
 	@echo "wasm: $(WASM) ($$(stat -c %s $(WASM)) bytes; $$(stat -c %s $(WASM_RAW)) bytes before wasm-opt)"
 
@@ -64,7 +62,7 @@ wasm-ablation: wasm-target wasm-opt
 	@set -e; for name in $(ABLATIONS) all; do \
 	  features=ablate-$$name; [ $$name != all ] || features="$(addprefix ablate-,$(ABLATIONS))"; \
 	  echo "wasm-ablation: $$features"; \
-	  RUSTFLAGS="$(WASM_RUSTFLAGS)" $(CARGO) build --quiet --lib --release --target wasm32-wasip1 --target-dir target/ablation --features "$$features"; \
+	  $(if $(WASM_RUSTFLAGS),RUSTFLAGS="$(WASM_RUSTFLAGS)") $(CARGO) build --quiet --lib --release --target wasm32-wasip1 --target-dir target/ablation --features "$$features"; \
 	  wasm-opt $(WASM_OPT_FLAGS) $(WASM_FEATURES) target/ablation/wasm32-wasip1/release/threescale_wasm_auth.wasm -o target/ablation/$$name.wasm; \
 	done
 
