@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # `make mem-probe`: Envoy's memory with the module loaded and no load at all, cheap
 # enough to compare module builds (issue 18). Each Envoy runs alone, with TWO
-# workers, and is read a few seconds after its start: resident set (anonymous and
-# file-backed), Envoy's heap (admin /memory: in use, held, free in the page heap,
-# returned to the system, in the thread caches), and from /proc/PID/smaps the
-# parts that are not Envoy's heap: V8's generated code (the rwx mappings) and the
-# Wasm linear memories (V8 reserves each in a mapping of many GiB).
+# workers, and is read a few seconds after its start: resident set (now, its
+# highest so far, anonymous and file-backed), Envoy's heap (admin /memory: in use,
+# held, free in the page heap, returned to the system, in the thread caches), and
+# from /proc/PID/smaps the parts that are not Envoy's heap: V8's generated code (the
+# rwx mappings) and the Wasm linear memories (V8 reserves each in a mapping of many
+# GiB). Admin /memory/tcmalloc and smaps are kept per start in the run directory.
 #   (a) no filter                  envoy/bench-baseline.yaml
 #   (d) trivial Wasm filter        envoy/bench-header.yaml (bench/filters)
 #   (b) this filter, no cache      envoy/bench.yaml
-# plus any NAME=[ID:]MODULE given: configuration ID (default b) with MODULE.
+# plus any NAME=[ID:]MODULE given: configuration ID (a to e, default b) with MODULE.
 # The starts are interleaved (a, d, b, variants, then again) and the medians printed.
 #
 #   scripts/mem-probe.sh [NAME=[ID:]MODULE ...]
-# Settings (environment): MEM_PROBE_STARTS per configuration (3), MEM_PROBE_SECONDS
-# after the start before reading (4), MEM_PROBE_BOOTSTRAP: YAML appended to every
-# configuration (bootstrap fields, such as a memory_allocator_manager). Run it under `flock /work/bench.lock` on a
-# shared machine: another process's CPU use slows the compilation, not the memory,
-# but a benchmark beside it is disturbed.
+#
+# Settings (environment): MEM_PROBE_STARTS per configuration (3);
+# MEM_PROBE_SECONDS after the start before reading (4); MEM_PROBE_BOOTSTRAP, YAML
+# appended to every configuration (bootstrap fields, such as a
+# memory_allocator_manager); MEM_PROBE_RUN_DIR (.run/mem-probe). On a shared
+# machine run it under `flock /work/bench.lock`: other load slows the compilation,
+# not the memory, but the probe disturbs a benchmark beside it.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -37,7 +40,7 @@ declare -A DEFAULT_MODULE=([a]="" [b]=$DEFAULT_WASM [c]=$DEFAULT_WASM [d]=$DEFAU
 PORT=18141
 ADMIN=19141
 
-case "${1:-}" in -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;; esac
 starts=${MEM_PROBE_STARTS:-3}
 seconds=${MEM_PROBE_SECONDS:-4}
 require_whole_numbers starts seconds
