@@ -146,7 +146,7 @@ bench:
 # RSS, Envoy's heap (admin /memory, in use and held) and V8's code; cheap enough to compare
 # module builds (README "The benchmark", memory). Not in CI.
 mem-probe: wasm envoy
-	cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/filters/Cargo.toml
+	$(CARGO) build --quiet --release --target wasm32-wasip1 --manifest-path bench/filters/Cargo.toml
 	scripts/mem-probe.sh $(ARGS)
 
 # Throughput, start-up and memory with a big API catalogue (issue 17): 1 service x 1 rule,
