@@ -9,11 +9,18 @@ ENVOY := $(VENV)/bin/envoy
 # What cargo builds, and the module we ship: the same after binaryen's wasm-opt (WASM_OPT_FLAGS).
 WASM_RAW := $(CURDIR)/target/wasm32-wasip1/release/threescale_wasm_auth.wasm
 WASM := $(CURDIR)/target/threescale_wasm_auth.wasm
+# Extra rustc flags for the module's own build (not the bench filters', not bench-core's).
+# None by default. Large functions cost Envoy memory out of proportion to their size (V8
+# compiles each with TurboFan when the module loads and Envoy's allocator keeps what that
+# freed: README "The benchmark", memory), and LLVM merges every function called once into
+# its caller whatever its size. `-C llvm-args=-inline-instr-cost=100` stops most of that:
+# module 721 KB instead of 766, Envoy 5 MiB smaller with two workers, but the core's request
+# path runs 36 % more instructions (bench-core, natively); with `-inline-threshold=1500`
+# added, 2 MiB smaller for 11 % more. Both measured, neither worth it by default.
+WASM_RUSTFLAGS :=
 # How wasm-opt optimizes: -O3, except that a function called from one place only is
 # inlined there only when it is small. Unlimited (the default), such inlining made a
-# few very large functions, and V8 compiles each function at once with TurboFan:
-# Envoy's heap kept the peak of the largest, 6 MiB more with two workers for 4 KB
-# less module (README "The benchmark").
+# few very large functions: 6 MiB more with two workers for 4 KB less module.
 WASM_OPT_FLAGS := -O3 --one-caller-inline-max-function-size=100
 # The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
@@ -26,7 +33,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale bench-core fleet fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale bench-core mem-probe fleet fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -43,7 +50,7 @@ wasm-opt:
 build: wasm cli
 
 wasm: wasm-target wasm-opt
-	$(CARGO) build --lib --release --target wasm32-wasip1
+	$(if $(WASM_RUSTFLAGS),RUSTFLAGS="$(WASM_RUSTFLAGS)") $(CARGO) build --lib --release --target wasm32-wasip1
 	@$(MAKE) --no-print-directory $(WASM)
 	@echo "wasm: $(WASM) ($$(stat -c %s $(WASM)) bytes; $$(stat -c %s $(WASM_RAW)) bytes before wasm-opt)"
 
@@ -55,7 +62,7 @@ wasm-ablation: wasm-target wasm-opt
 	@set -e; for name in $(ABLATIONS) all; do \
 	  features=ablate-$$name; [ $$name != all ] || features="$(addprefix ablate-,$(ABLATIONS))"; \
 	  echo "wasm-ablation: $$features"; \
-	  $(CARGO) build --quiet --lib --release --target wasm32-wasip1 --target-dir target/ablation --features "$$features"; \
+	  $(if $(WASM_RUSTFLAGS),RUSTFLAGS="$(WASM_RUSTFLAGS)") $(CARGO) build --quiet --lib --release --target wasm32-wasip1 --target-dir target/ablation --features "$$features"; \
 	  wasm-opt $(WASM_OPT_FLAGS) $(WASM_FEATURES) target/ablation/wasm32-wasip1/release/threescale_wasm_auth.wasm -o target/ablation/$$name.wasm; \
 	done
 
@@ -132,6 +139,15 @@ demo:
 bench:
 	$(if $(filter command line environment,$(origin SECONDS)),BENCH_SECONDS=$(SECONDS)) \
 	  THREESCALE_SIM=$(CURDIR)/target/release/threescale-sim scripts/bench.sh $(ARGS)
+
+# Envoy's memory with the module loaded, no load (scripts/mem-probe.sh): two workers, each
+# Envoy alone, read 4 s after its start, 3 starts of each, interleaved; no filter, the trivial
+# filter and this filter, plus `ARGS="NAME=MODULE ..."` variants (other builds of the module).
+# RSS, Envoy's heap (admin /memory, in use and held) and V8's code; cheap enough to compare
+# module builds (README "The benchmark", memory). Not in CI.
+mem-probe: wasm envoy
+	$(CARGO) build --quiet --release --target wasm32-wasip1 --manifest-path bench/filters/Cargo.toml
+	scripts/mem-probe.sh $(ARGS)
 
 # Throughput, start-up and memory with a big API catalogue (issue 17): 1 service x 1 rule,
 # 1,000 services x 10 rules, 1 service x 1,000 and x 10,000 rules, side by side, one Envoy

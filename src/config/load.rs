@@ -40,6 +40,10 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
 
 /// JSON starts with `{`; anything else is read as YAML (which also accepts the
 /// flow style some people write by hand).
+// Its own function, not merged into `parse`: V8 compiles each function
+// of the module when Envoy loads it, and a large one costs Envoy memory out of
+// proportion to its size (README "The benchmark", memory).
+#[inline(never)]
 fn detect_syntax(text: &str) -> Syntax {
     if text.trim_start().starts_with('{') {
         Syntax::Json
@@ -69,6 +73,8 @@ fn deserialize(text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
 
 /// Deserializes JSON text `json`; errors are placed in `text`, written in `syntax`
 /// (the same text unless it was YAML).
+// Not merged into `parse` either (memory, as above).
+#[inline(never)]
 fn deserialize_json(json: &str, text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
     let config = Config::deserialize(&mut deserializer).map_err(|error| {
@@ -87,6 +93,8 @@ fn deserialize_json(json: &str, text: &str, syntax: Syntax) -> Result<Config, Co
 }
 
 /// A JSON syntax error, placed where the parser stopped.
+// Not merged into `parse` either (memory, as above).
+#[inline(never)]
 fn json_syntax_error(error: &serde_json::Error, text: &str) -> ConfigError {
     let reported = Position {
         line: error.line(),
@@ -112,6 +120,8 @@ const MAX_FLOW_DEPTH: usize = 128;
 /// and quoted scalars opens a level, every `]` or `}` closes one. Brackets inside
 /// plain scalars count too, so only text with more than 128 unclosed brackets there
 /// could be refused wrongly, and such text is no plugin configuration.
+// Not merged into `parse` either (memory, as above).
+#[inline(never)]
 fn check_flow_depth(text: &str) -> Result<(), ConfigError> {
     let mut depth = 0usize;
     let mut previous = '\n';
@@ -203,6 +213,8 @@ fn strip_any_position(message: &str) -> String {
 }
 
 /// Reads YAML; syntax errors are placed where serde_yaml stopped.
+// Not merged into `parse` either (memory, as above).
+#[inline(never)]
 fn read_yaml(text: &str) -> Result<serde_json::Value, ConfigError> {
     serde_yaml::from_str(text).map_err(|error| {
         let reported = error.location().map(|location| Position {
@@ -238,6 +250,8 @@ fn strip_yaml_path(message: &str) -> String {
     }
 }
 
+// Not merged into `parse` either (memory, as above).
+#[inline(never)]
 fn place(error: ConfigError, text: &str, syntax: Syntax) -> ConfigError {
     match locate(text, syntax, &error.path) {
         Some(position) => error.placed(text, position),
