@@ -1,6 +1,7 @@
 //! Configuration loading: the seed's examples, defaults, and every error's path and position.
 
 use super::*;
+use crate::lookup::LookupQuery;
 
 const SEEDS: &[(&str, &str)] = &[
     (
@@ -879,4 +880,117 @@ impl FieldPath {
                 .collect(),
         )
     }
+}
+
+/// The table-driven reader (`config::schema`) finds a field's value by its position in
+/// the struct's table: a value must land in the field of the key it was written
+/// under, also among fields of one type, where a wrong position would type-check
+/// and silently keep a default.
+#[test]
+fn every_field_lands_under_its_own_name() {
+    let flags = [
+        "passthrough_metadata",
+        "rate_limit_headers",
+        "strip_credentials",
+        "debug_headers",
+    ];
+    for flag in flags {
+        let json = VALID_JSON.replacen(
+            r#""api":"v1","#,
+            &format!(r#""api":"v1","{flag}":true,"#),
+            1,
+        );
+        let config = parse_str(&json).unwrap();
+        let set = [
+            config.passthrough_metadata,
+            config.rate_limit_headers,
+            config.strip_credentials,
+            config.debug_headers,
+        ];
+        let expected = flags.map(|name| name == flag);
+        assert_eq!(set, expected, "{flag}");
+        assert!(config.powered_by, "{flag}");
+    }
+    let json = VALID_JSON.replacen(r#""api":"v1","#, r#""api":"v1","powered_by":false,"#, 1);
+    assert!(!parse_str(&json).unwrap().powered_by);
+
+    let json = VALID_JSON.replacen(
+        r#""api":"v1","#,
+        r#""api":"v1","cache":{"enabled":true,"ttl":301,"flush_interval":7,"max_entries":901,"stale_ttl":61,"max_pending_reports":5001},"#,
+        1,
+    );
+    let cache = parse_str(&json).unwrap().cache.unwrap();
+    let numbers = [
+        cache.ttl,
+        cache.flush_interval,
+        u64::from(cache.max_entries),
+        cache.stale_ttl,
+        u64::from(cache.max_pending_reports),
+    ];
+    assert!(cache.enabled);
+    assert_eq!(numbers, [301, 7, 901, 61, 5001]);
+
+    let replies = [
+        "unknown_service",
+        "auth_missing",
+        "auth_failed",
+        "no_match",
+        "limits_exceeded",
+        "unavailable",
+    ];
+    let written: Vec<String> = replies
+        .iter()
+        .zip(461..)
+        .map(|(name, status)| {
+            format!(
+                r#""{name}":{{"status":{status},"body":"b{status}","content_type":"c{status}"}}"#
+            )
+        })
+        .collect();
+    let json = VALID_JSON.replacen(
+        r#""api":"v1","#,
+        &format!(r#""api":"v1","errors":{{{}}},"#, written.join(",")),
+        1,
+    );
+    let errors = parse_str(&json).unwrap().errors;
+    let read: Vec<(Option<u16>, Option<String>, Option<String>)> = [
+        &errors.unknown_service,
+        &errors.auth_missing,
+        &errors.auth_failed,
+        &errors.no_match,
+        &errors.limits_exceeded,
+        &errors.unavailable,
+    ]
+    .into_iter()
+    .map(|reply| {
+        let reply = reply.as_ref().unwrap();
+        (reply.status, reply.body.clone(), reply.content_type.clone())
+    })
+    .collect();
+    let expected: Vec<(Option<u16>, Option<String>, Option<String>)> = (461..467)
+        .map(|status| {
+            (
+                Some(status),
+                Some(format!("b{status}")),
+                Some(format!("c{status}")),
+            )
+        })
+        .collect();
+    assert_eq!(read, expected);
+
+    let json = VALID_JSON.replacen(
+        r#""credentials":{"user_key":[{"header":{"keys":["x-api-key"]}}]}"#,
+        r#""credentials":{"user_key":[{"header":{"keys":["u"]}}],"app_id":[{"query_string":{"keys":["i"]}}],"app_key":[{"filter":{"path":["p","q"],"keys":["k"]}}]}"#,
+        1,
+    );
+    let credentials = &parse_str(&json).unwrap().services[0].credentials;
+    assert!(
+        matches!(&credentials.user_key[..], [LookupQuery::Header(source)] if source.keys == ["u"])
+    );
+    assert!(
+        matches!(&credentials.app_id[..], [LookupQuery::QueryString(source)] if source.keys == ["i"])
+    );
+    assert!(
+        matches!(&credentials.app_key[..], [LookupQuery::Filter(source)] if source.path == ["p", "q"] && source.keys == ["k"])
+    );
 }
