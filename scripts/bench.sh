@@ -33,11 +33,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRIPT=bench.sh
 source scripts/processes.sh
+source scripts/bench-envoys.sh
 
 BACKEND=127.0.0.1:18181
 BACKEND_CLUSTER="outbound|18181||backend.3scale.local"
-DEFAULT_WASM=target/threescale_wasm_auth.wasm
-DEFAULT_FILTERS=bench/filters/target/wasm32-wasip1/release/bench_filters.wasm
 MODEL=examples/sim.yaml
 # An application of examples/sim.yaml without limits.
 CREDENTIALS=app_id=open-app
@@ -55,13 +54,6 @@ declare -A LABEL=(
   [c]="our filter, cache warm"
   [d]="trivial filter: read a header"
   [e]="trivial filter: one callout"
-)
-declare -A FILE=(
-  [a]=envoy/bench-baseline.yaml
-  [b]=envoy/bench.yaml
-  [c]=envoy/bench-cache.yaml
-  [d]=envoy/bench-header.yaml
-  [e]=envoy/bench-callout.yaml
 )
 declare -A PORT=([a]=18101 [b]=18102 [c]=18103 [d]=18104 [e]=18105)
 declare -A ADMIN=([a]=19101 [b]=19102 [c]=19103 [d]=19104 [e]=19105)

@@ -26,16 +26,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRIPT=mem-probe.sh
 source scripts/processes.sh
+source scripts/bench-envoys.sh
 
-DEFAULT_WASM=target/threescale_wasm_auth.wasm
-DEFAULT_FILTERS=bench/filters/target/wasm32-wasip1/release/bench_filters.wasm
-declare -A FILE=(
-  [a]=envoy/bench-baseline.yaml
-  [b]=envoy/bench.yaml
-  [c]=envoy/bench-cache.yaml
-  [d]=envoy/bench-header.yaml
-  [e]=envoy/bench-callout.yaml
-)
 declare -A DEFAULT_MODULE=([a]="" [b]=$DEFAULT_WASM [c]=$DEFAULT_WASM [d]=$DEFAULT_FILTERS [e]=$DEFAULT_FILTERS)
 PORT=18141
 ADMIN=19141
