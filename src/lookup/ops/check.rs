@@ -14,6 +14,7 @@ fn succeeds(op: &Op, stack: &Stack) -> bool {
 }
 
 /// `any`: some op succeeds.
+#[inline(never)]
 pub(super) fn any(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
     if ops.iter().any(|op| succeeds(op, &stack)) {
         Ok(stack)
@@ -23,6 +24,7 @@ pub(super) fn any(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `one_of`: exactly one op succeeds.
+#[inline(never)]
 pub(super) fn one_of(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
     let succeeded = ops.iter().filter(|op| succeeds(op, &stack)).take(2).count();
     if succeeded == 1 {
@@ -33,6 +35,7 @@ pub(super) fn one_of(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `all`: every op succeeds; the first failure is reported from inside.
+#[inline(never)]
 pub(super) fn all(ops: &[Op], stack: Stack) -> Result<Stack, OpFailure> {
     for (index, op) in ops.iter().enumerate() {
         apply_checked(op, stack.clone()).map_err(|failure| failure.under(index, op.name()))?;
@@ -41,6 +44,7 @@ pub(super) fn all(ops: &[Op], stack: Stack) -> Result<Stack, OpFailure> {
 }
 
 /// `none`: no op succeeds.
+#[inline(never)]
 pub(super) fn none(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
     match ops.iter().position(|op| succeeds(op, &stack)) {
         Some(index) => Err(Reason::OneSucceeded { index }),
@@ -49,12 +53,14 @@ pub(super) fn none(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `assert`: the ops, as one sequence on a copy, succeed; the failure is reported from inside.
+#[inline(never)]
 pub(super) fn assert(ops: &[Op], stack: Stack) -> Result<Stack, OpFailure> {
     run_sequence(ops, stack.clone())?;
     Ok(stack)
 }
 
 /// `refute`: the ops, as one sequence on a copy, fail.
+#[inline(never)]
 pub(super) fn refute(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
     match run_sequence(ops, stack.clone()) {
         Ok(_) => Err(Reason::RefuteSucceeded),

@@ -10,6 +10,7 @@ use super::{OpFailure, Reason, Stack, apply_checked, run_sequence};
 use crate::lookup::op::{Cloned, Log, Op, Placement, Test};
 
 /// `test`: runs `then` on the stack when `if` succeeds on a copy, `else` otherwise.
+#[inline(never)]
 pub(super) fn test(params: &Test, stack: Stack) -> Result<Stack, OpFailure> {
     if apply_checked(&params.condition, stack.clone()).is_ok() {
         run_sequence(&params.then, stack).map_err(|failure| failure.within("then"))
@@ -19,6 +20,7 @@ pub(super) fn test(params: &Test, stack: Stack) -> Result<Stack, OpFailure> {
 }
 
 /// `or`: each op on the current stack; the first success's result is kept.
+#[inline(never)]
 pub(super) fn or(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
     ops.iter()
         .find_map(|op| apply_checked(op, stack.clone()).ok())
@@ -26,6 +28,7 @@ pub(super) fn or(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `xor`: every op is evaluated; exactly one must succeed and its result is kept.
+#[inline(never)]
 pub(super) fn xor(ops: &[Op], stack: Stack) -> Result<Stack, Reason> {
     let mut successes = ops
         .iter()
@@ -55,6 +58,7 @@ fn combine(placement: Placement, mut rest: Stack, mut output: Stack) -> Stack {
 }
 
 /// `cloned`: runs the ops on a copy and adds their output to the stack.
+#[inline(never)]
 pub(super) fn cloned(params: &Cloned, stack: Stack) -> Result<Stack, OpFailure> {
     let output =
         run_sequence(&params.ops, stack.clone()).map_err(|failure| failure.within("ops"))?;
@@ -63,6 +67,7 @@ pub(super) fn cloned(params: &Cloned, stack: Stack) -> Result<Stack, OpFailure> 
 
 /// `partial` (and `top`): detaches up to `max` top values, runs the ops on them
 /// and puts the output back above or below the rest.
+#[inline(never)]
 pub(super) fn partial(
     placement: Placement,
     max: usize,
@@ -76,6 +81,7 @@ pub(super) fn partial(
 }
 
 /// `log`: writes the message at the configured level; never changes the stack.
+#[inline(never)]
 pub(super) fn log(params: &Log, stack: Stack) -> Stack {
     let level = params.level.to_log();
     if log::log_enabled!(level) {

@@ -22,6 +22,7 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// Pops the top value, decodes it as base64 and pushes the text.
+#[inline(never)]
 pub(super) fn base64(mut stack: Stack) -> Result<Stack, Reason> {
     let encoded = pop_top(&mut stack)?;
     stack.push(decode_text(&encoded)?);

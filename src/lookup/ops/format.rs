@@ -9,6 +9,7 @@ use crate::lookup::format::{json_values, protobuf_struct_values};
 use crate::lookup::op::Document;
 
 /// `json`: pops a JSON document and pushes its values at `path` and `keys`, in order.
+#[inline(never)]
 pub(super) fn json(document: &Document, mut stack: Stack) -> Result<Stack, Reason> {
     let text = pop_top(&mut stack)?;
     let values =
@@ -18,6 +19,7 @@ pub(super) fn json(document: &Document, mut stack: Stack) -> Result<Stack, Reaso
 }
 
 /// `protobuf`: pops a binary `google.protobuf.Struct` and pushes its values, in order.
+#[inline(never)]
 pub(super) fn protobuf(document: &Document, mut stack: Stack) -> Result<Stack, Reason> {
     let bytes = pop_top(&mut stack)?;
     let values = protobuf_struct_values(bytes.as_bytes(), &document.path, &document.keys)

@@ -16,12 +16,14 @@ use crate::lookup::op::{Ends, Length, Op, Swap, Values};
 use crate::lookup::stack_index;
 
 /// `length`: the number of values lies within inclusive bounds.
+#[inline(never)]
 pub(super) fn length(params: &Length, stack: Stack) -> Result<Stack, Reason> {
     string::check_bounds(stack.len(), params.min, params.max)?;
     Ok(stack)
 }
 
 /// `join`: one value made of all values, bottom to top, with the separator between them.
+#[inline(never)]
 pub(super) fn join(separator: &str, stack: Stack) -> Result<Stack, Reason> {
     let separators = stack
         .len()
@@ -34,12 +36,14 @@ pub(super) fn join(separator: &str, stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `reverse`: the top becomes the bottom.
+#[inline(never)]
 pub(super) fn reverse(mut stack: Stack) -> Stack {
     stack.reverse();
     stack
 }
 
 /// `contains`: some value equals the string.
+#[inline(never)]
 pub(super) fn contains(value: &str, stack: Stack) -> Result<Stack, Reason> {
     if stack.iter().any(|candidate| candidate == value) {
         Ok(stack)
@@ -49,12 +53,14 @@ pub(super) fn contains(value: &str, stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `push`: adds the string on top.
+#[inline(never)]
 pub(super) fn push(value: &str, mut stack: Stack) -> Stack {
     stack.push(value.to_owned());
     stack
 }
 
 /// `pop`: removes `count` values from the top.
+#[inline(never)]
 pub(super) fn pop(count: usize, mut stack: Stack) -> Result<Stack, Reason> {
     let len = stack.len();
     let kept = len
@@ -80,6 +86,7 @@ fn value_at(stack: &[String], index: i64) -> Result<&String, Reason> {
 }
 
 /// `dup`: pushes a copy of the value at the index.
+#[inline(never)]
 pub(super) fn dup(index: i64, mut stack: Stack) -> Result<Stack, Reason> {
     let copy = value_at(&stack, index)?.clone();
     stack.push(copy);
@@ -87,6 +94,7 @@ pub(super) fn dup(index: i64, mut stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `xchg`: replaces the top value with the string.
+#[inline(never)]
 pub(super) fn xchg(value: &str, mut stack: Stack) -> Result<Stack, Reason> {
     let last = stack
         .last_mut()
@@ -96,6 +104,7 @@ pub(super) fn xchg(value: &str, mut stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `swap`: exchanges the values at two indexes.
+#[inline(never)]
 pub(super) fn swap(params: &Swap, mut stack: Stack) -> Result<Stack, Reason> {
     let from = position(params.from, stack.len())?;
     let to = position(params.to, stack.len())?;
@@ -105,6 +114,7 @@ pub(super) fn swap(params: &Swap, mut stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `indexes`: keeps the values at those positions, in that order (none given: unchanged).
+#[inline(never)]
 pub(super) fn indexes(indexes: &[i64], stack: Stack) -> Result<Stack, Reason> {
     if indexes.is_empty() {
         return Ok(stack);
@@ -134,6 +144,7 @@ fn clamp_ends(ends: &Ends, len: usize) -> (usize, usize) {
 }
 
 /// `take`: keeps the first `head` and the last `tail` values (neither: nothing).
+#[inline(never)]
 pub(super) fn take(ends: &Ends, mut stack: Stack) -> Stack {
     let len = stack.len();
     let (head, tail) = clamp_ends(ends, len);
@@ -143,6 +154,7 @@ pub(super) fn take(ends: &Ends, mut stack: Stack) -> Stack {
 }
 
 /// `drop`: removes the first `head` and the last `tail` values.
+#[inline(never)]
 pub(super) fn drop(ends: &Ends, mut stack: Stack) -> Stack {
     let len = stack.len();
     let (head, tail) = clamp_ends(ends, len);
@@ -152,6 +164,7 @@ pub(super) fn drop(ends: &Ends, mut stack: Stack) -> Stack {
 }
 
 /// `flat_map`: runs the ops on each value alone, bottom first, and concatenates the outputs.
+#[inline(never)]
 pub(super) fn flat_map(ops: &[Op], stack: Stack) -> Result<Stack, OpFailure> {
     let mut output = Vec::with_capacity(stack.len());
     let mut bytes: usize = 0;
@@ -167,6 +180,7 @@ pub(super) fn flat_map(ops: &[Op], stack: Stack) -> Result<Stack, OpFailure> {
 }
 
 /// `select`: keeps the values on which the ops, run on that value alone, succeed.
+#[inline(never)]
 pub(super) fn select(ops: &[Op], stack: Stack) -> Stack {
     stack
         .into_iter()
@@ -175,6 +189,7 @@ pub(super) fn select(ops: &[Op], stack: Stack) -> Stack {
 }
 
 /// `values`: logs the stack at the configured level; never changes it.
+#[inline(never)]
 pub(super) fn values(params: &Values, stack: Stack) -> Stack {
     let level = params.level.to_log();
     if log::log_enabled!(level) {

@@ -25,6 +25,7 @@ pub(super) fn check_bounds(
 }
 
 /// `strlen`: the top value's length in characters or bytes lies within the bounds.
+#[inline(never)]
 pub(super) fn strlen(params: &Strlen, stack: Stack) -> Result<Stack, Reason> {
     let value = top(&stack)?;
     let len = match params.mode {
@@ -36,6 +37,7 @@ pub(super) fn strlen(params: &Strlen, stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `strrev`: reverses the characters of the top value.
+#[inline(never)]
 pub(super) fn strrev(mut stack: Stack) -> Result<Stack, Reason> {
     let value = pop_top(&mut stack)?;
     stack.push(value.chars().rev().collect());
@@ -43,6 +45,7 @@ pub(super) fn strrev(mut stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `split`: pops the top value and pushes its pieces from left to right.
+#[inline(never)]
 pub(super) fn split(params: &Split, mut stack: Stack) -> Result<Stack, Reason> {
     let value = pop_top(&mut stack)?;
     let separator = params.separator.as_str();
@@ -54,6 +57,7 @@ pub(super) fn split(params: &Split, mut stack: Stack) -> Result<Stack, Reason> {
 }
 
 /// `rsplit`: pops the top value and pushes its pieces from right to left.
+#[inline(never)]
 pub(super) fn rsplit(params: &Split, mut stack: Stack) -> Result<Stack, Reason> {
     let value = pop_top(&mut stack)?;
     let separator = params.separator.as_str();
@@ -76,6 +80,7 @@ fn push_pieces<'a>(stack: &mut Stack, pieces: impl Iterator<Item = &'a str>) -> 
 }
 
 /// `replace`: replaces up to `max` occurrences (0: all), from the left.
+#[inline(never)]
 pub(super) fn replace(params: &Replace, mut stack: Stack) -> Result<Stack, Reason> {
     let value = pop_top(&mut stack)?;
     let limit = match params.max {
@@ -96,21 +101,25 @@ pub(super) fn replace(params: &Replace, mut stack: Stack) -> Result<Stack, Reaso
 }
 
 /// `prefix`: the top value starts with the string.
+#[inline(never)]
 pub(super) fn prefix(prefix: &str, stack: Stack) -> Result<Stack, Reason> {
     check_top(stack, |value| value.starts_with(prefix), Reason::NoPrefix)
 }
 
 /// `suffix`: the top value ends with the string.
+#[inline(never)]
 pub(super) fn suffix(suffix: &str, stack: Stack) -> Result<Stack, Reason> {
     check_top(stack, |value| value.ends_with(suffix), Reason::NoSuffix)
 }
 
 /// `substr`: the top value contains the string.
+#[inline(never)]
 pub(super) fn substr(part: &str, stack: Stack) -> Result<Stack, Reason> {
     check_top(stack, |value| value.contains(part), Reason::NoSubstring)
 }
 
 /// `glob`: any pattern matches the whole top value.
+#[inline(never)]
 pub(super) fn glob(patterns: &[Glob], stack: Stack) -> Result<Stack, Reason> {
     check_top(
         stack,
