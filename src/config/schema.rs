@@ -13,7 +13,7 @@ use super::{
     ApiVersion, Backend, CacheSettings, Config, Environment, ErrorReplies, FailurePolicy, Headers,
     Mode, ReplyOverride, Service, System,
 };
-use crate::de::fields::{self, Need, Spec, read_struct};
+use crate::de::fields::{self, Need, Spec, read_struct, take_field};
 use crate::glob::Glob;
 use crate::integer;
 use crate::lookup::query::{FilterSource, KeyedSource};
@@ -145,17 +145,6 @@ impl fields::Kind for Kind {
     }
 }
 
-/// Takes the value of a field; `$variant` is the field's kind, so any other value
-/// (which the spec rules out) or none gives `None`.
-macro_rules! take {
-    ($fields:expr, $index:expr, $variant:ident) => {
-        match $fields.take($index) {
-            Some(Value::$variant(value)) => Some(value),
-            _ => None,
-        }
-    };
-}
-
 use Kind as K;
 use Need::{Optional, Required};
 
@@ -199,21 +188,22 @@ impl<'de> Deserialize<'de> for Config {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &CONFIG)?;
         Ok(Config {
-            api: take!(f, 0, Api).unwrap_or(ApiVersion),
-            system: take!(f, 1, System).flatten(),
-            backend: take!(f, 2, Backend).ok_or_else(|| de::Error::missing_field("backend"))?,
-            services: take!(f, 3, Services).unwrap_or_default(),
-            passthrough_metadata: take!(f, 4, Flag).unwrap_or_default(),
-            failure_policy: take!(f, 5, FailurePolicy).unwrap_or_default(),
-            cache: take!(f, 6, Cache).flatten(),
-            errors: take!(f, 7, Errors)
+            api: take_field!(f, 0, Value::Api).unwrap_or(ApiVersion),
+            system: take_field!(f, 1, Value::System).flatten(),
+            backend: take_field!(f, 2, Value::Backend)
+                .ok_or_else(|| de::Error::missing_field("backend"))?,
+            services: take_field!(f, 3, Value::Services).unwrap_or_default(),
+            passthrough_metadata: take_field!(f, 4, Value::Flag).unwrap_or_default(),
+            failure_policy: take_field!(f, 5, Value::FailurePolicy).unwrap_or_default(),
+            cache: take_field!(f, 6, Value::Cache).flatten(),
+            errors: take_field!(f, 7, Value::Errors)
                 .map(|errors| *errors)
                 .unwrap_or_default(),
-            rate_limit_headers: take!(f, 8, Flag).unwrap_or_default(),
-            strip_credentials: take!(f, 9, Flag).unwrap_or_default(),
-            powered_by: take!(f, 10, Flag).unwrap_or(true),
-            mode: take!(f, 11, Mode).unwrap_or_default(),
-            debug_headers: take!(f, 12, Flag).unwrap_or_default(),
+            rate_limit_headers: take_field!(f, 8, Value::Flag).unwrap_or_default(),
+            strip_credentials: take_field!(f, 9, Value::Flag).unwrap_or_default(),
+            powered_by: take_field!(f, 10, Value::Flag).unwrap_or(true),
+            mode: take_field!(f, 11, Value::Mode).unwrap_or_default(),
+            debug_headers: take_field!(f, 12, Value::Flag).unwrap_or_default(),
             warnings: Vec::new(),
             service_index: ServiceIndex::default(),
         })
@@ -237,10 +227,11 @@ impl<'de> Deserialize<'de> for System {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &SYSTEM)?;
         Ok(System {
-            name: take!(f, 0, Label).flatten(),
-            upstream: take!(f, 1, Upstream).ok_or_else(|| de::Error::missing_field("upstream"))?,
-            token: take!(f, 2, Secret).unwrap_or_default(),
-            ttl: take!(f, 3, Number).unwrap_or_else(super::default_ttl),
+            name: take_field!(f, 0, Value::Label).flatten(),
+            upstream: take_field!(f, 1, Value::Upstream)
+                .ok_or_else(|| de::Error::missing_field("upstream"))?,
+            token: take_field!(f, 2, Value::Secret).unwrap_or_default(),
+            ttl: take_field!(f, 3, Value::Number).unwrap_or_else(super::default_ttl),
         })
     }
 }
@@ -261,9 +252,10 @@ impl<'de> Deserialize<'de> for Backend {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &BACKEND)?;
         Ok(Backend {
-            name: take!(f, 0, Label).flatten(),
-            upstream: take!(f, 1, Upstream).ok_or_else(|| de::Error::missing_field("upstream"))?,
-            extensions: take!(f, 2, Strings).unwrap_or_default(),
+            name: take_field!(f, 0, Value::Label).flatten(),
+            upstream: take_field!(f, 1, Value::Upstream)
+                .ok_or_else(|| de::Error::missing_field("upstream"))?,
+            extensions: take_field!(f, 2, Value::Strings).unwrap_or_default(),
         })
     }
 }
@@ -296,13 +288,13 @@ impl<'de> Deserialize<'de> for Service {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &SERVICE)?;
         Ok(Service {
-            id: take!(f, 0, Text).unwrap_or_default(),
-            token: take!(f, 1, OptionalSecret).flatten(),
-            environment: take!(f, 2, Environment).unwrap_or_default(),
-            authorities: take!(f, 3, Authorities).unwrap_or_else(super::any_authority),
-            credentials: take!(f, 4, Credentials).unwrap_or_default(),
-            mapping_rules: take!(f, 5, Rules).unwrap_or_default(),
-            mode: take!(f, 6, ServiceMode).flatten(),
+            id: take_field!(f, 0, Value::Text).unwrap_or_default(),
+            token: take_field!(f, 1, Value::OptionalSecret).flatten(),
+            environment: take_field!(f, 2, Value::Environment).unwrap_or_default(),
+            authorities: take_field!(f, 3, Value::Authorities).unwrap_or_else(super::any_authority),
+            credentials: take_field!(f, 4, Value::Credentials).unwrap_or_default(),
+            mapping_rules: take_field!(f, 5, Value::Rules).unwrap_or_default(),
+            mode: take_field!(f, 6, Value::ServiceMode).flatten(),
         })
     }
 }
@@ -334,12 +326,13 @@ impl<'de> Deserialize<'de> for CacheSettings {
         let mut f = read_struct(d, &CACHE)?;
         let default = CacheSettings::default();
         Ok(CacheSettings {
-            enabled: take!(f, 0, Flag).unwrap_or(default.enabled),
-            ttl: take!(f, 1, Number).unwrap_or(default.ttl),
-            flush_interval: take!(f, 2, Number).unwrap_or(default.flush_interval),
-            max_entries: take!(f, 3, Count).unwrap_or(default.max_entries),
-            stale_ttl: take!(f, 4, Number).unwrap_or(default.stale_ttl),
-            max_pending_reports: take!(f, 5, Count).unwrap_or(default.max_pending_reports),
+            enabled: take_field!(f, 0, Value::Flag).unwrap_or(default.enabled),
+            ttl: take_field!(f, 1, Value::Number).unwrap_or(default.ttl),
+            flush_interval: take_field!(f, 2, Value::Number).unwrap_or(default.flush_interval),
+            max_entries: take_field!(f, 3, Value::Count).unwrap_or(default.max_entries),
+            stale_ttl: take_field!(f, 4, Value::Number).unwrap_or(default.stale_ttl),
+            max_pending_reports: take_field!(f, 5, Value::Count)
+                .unwrap_or(default.max_pending_reports),
         })
     }
 }
@@ -370,12 +363,12 @@ impl<'de> Deserialize<'de> for ErrorReplies {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &ERRORS)?;
         Ok(ErrorReplies {
-            unknown_service: take!(f, 0, Reply).flatten(),
-            auth_missing: take!(f, 1, Reply).flatten(),
-            auth_failed: take!(f, 2, Reply).flatten(),
-            no_match: take!(f, 3, Reply).flatten(),
-            limits_exceeded: take!(f, 4, Reply).flatten(),
-            unavailable: take!(f, 5, Reply).flatten(),
+            unknown_service: take_field!(f, 0, Value::Reply).flatten(),
+            auth_missing: take_field!(f, 1, Value::Reply).flatten(),
+            auth_failed: take_field!(f, 2, Value::Reply).flatten(),
+            no_match: take_field!(f, 3, Value::Reply).flatten(),
+            limits_exceeded: take_field!(f, 4, Value::Reply).flatten(),
+            unavailable: take_field!(f, 5, Value::Reply).flatten(),
         })
     }
 }
@@ -397,10 +390,10 @@ impl<'de> Deserialize<'de> for ReplyOverride {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &REPLY)?;
         Ok(ReplyOverride {
-            status: take!(f, 0, Status).flatten(),
-            body: take!(f, 1, Label).flatten(),
-            content_type: take!(f, 2, Label).flatten(),
-            headers: take!(f, 3, Headers).unwrap_or_default(),
+            status: take_field!(f, 0, Value::Status).flatten(),
+            body: take_field!(f, 1, Value::Label).flatten(),
+            content_type: take_field!(f, 2, Value::Label).flatten(),
+            headers: take_field!(f, 3, Value::Headers).unwrap_or_default(),
         })
     }
 }
@@ -421,9 +414,10 @@ impl<'de> Deserialize<'de> for Upstream {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &UPSTREAM)?;
         Ok(Upstream {
-            name: take!(f, 0, Text).unwrap_or_default(),
-            url: take!(f, 1, Url).ok_or_else(|| de::Error::missing_field("url"))?,
-            timeout: take!(f, 2, Number).unwrap_or_else(super::upstream::default_timeout),
+            name: take_field!(f, 0, Value::Text).unwrap_or_default(),
+            url: take_field!(f, 1, Value::Url).ok_or_else(|| de::Error::missing_field("url"))?,
+            timeout: take_field!(f, 2, Value::Number)
+                .unwrap_or_else(super::upstream::default_timeout),
         })
     }
 }
@@ -444,9 +438,9 @@ impl<'de> Deserialize<'de> for CredentialQueries {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &CREDENTIALS)?;
         Ok(CredentialQueries {
-            user_key: take!(f, 0, Queries).unwrap_or_default(),
-            app_id: take!(f, 1, Queries).unwrap_or_default(),
-            app_key: take!(f, 2, Queries).unwrap_or_default(),
+            user_key: take_field!(f, 0, Value::Queries).unwrap_or_default(),
+            app_id: take_field!(f, 1, Value::Queries).unwrap_or_default(),
+            app_key: take_field!(f, 2, Value::Queries).unwrap_or_default(),
         })
     }
 }
@@ -463,8 +457,8 @@ impl<'de> Deserialize<'de> for KeyedSource {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &KEYED_SOURCE)?;
         Ok(KeyedSource {
-            keys: take!(f, 0, Strings).unwrap_or_default(),
-            ops: take!(f, 1, Ops).unwrap_or_default(),
+            keys: take_field!(f, 0, Value::Strings).unwrap_or_default(),
+            ops: take_field!(f, 1, Value::Ops).unwrap_or_default(),
         })
     }
 }
@@ -485,9 +479,9 @@ impl<'de> Deserialize<'de> for FilterSource {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &FILTER_SOURCE)?;
         Ok(FilterSource {
-            path: take!(f, 0, Strings).unwrap_or_default(),
-            keys: take!(f, 1, Strings).unwrap_or_default(),
-            ops: take!(f, 2, Ops).unwrap_or_default(),
+            path: take_field!(f, 0, Value::Strings).unwrap_or_default(),
+            keys: take_field!(f, 1, Value::Strings).unwrap_or_default(),
+            ops: take_field!(f, 2, Value::Ops).unwrap_or_default(),
         })
     }
 }
@@ -510,10 +504,10 @@ impl<'de> Deserialize<'de> for MappingRule {
         let mut f = read_struct(d, &MAPPING_RULE)?;
         let missing = |name| de::Error::missing_field(name);
         Ok(MappingRule {
-            method: take!(f, 0, Method).ok_or_else(|| missing("method"))?,
-            pattern: take!(f, 1, Pattern).ok_or_else(|| missing("pattern"))?,
-            usages: take!(f, 2, Usages).ok_or_else(|| missing("usages"))?,
-            last: take!(f, 3, Flag).unwrap_or_default(),
+            method: take_field!(f, 0, Value::Method).ok_or_else(|| missing("method"))?,
+            pattern: take_field!(f, 1, Value::Pattern).ok_or_else(|| missing("pattern"))?,
+            usages: take_field!(f, 2, Value::Usages).ok_or_else(|| missing("usages"))?,
+            last: take_field!(f, 3, Value::Flag).unwrap_or_default(),
         })
     }
 }
@@ -530,8 +524,9 @@ impl<'de> Deserialize<'de> for Usage {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &USAGE)?;
         Ok(Usage {
-            name: take!(f, 0, MetricName).ok_or_else(|| de::Error::missing_field("name"))?,
-            delta: take!(f, 1, Number).unwrap_or_default(),
+            name: take_field!(f, 0, Value::MetricName)
+                .ok_or_else(|| de::Error::missing_field("name"))?,
+            delta: take_field!(f, 1, Value::Number).unwrap_or_default(),
         })
     }
 }

@@ -76,6 +76,19 @@ impl<V> Fields<V> {
     }
 }
 
+/// Takes the value of the field at `$index` of [`Fields`] `$fields` as the variant
+/// `$variant` of the value enum (the field's kind in its [`Spec`] rules out any other);
+/// `None` when the field was left out.
+macro_rules! take_field {
+    ($fields:expr, $index:expr, $variant:path) => {
+        match $fields.take($index) {
+            Some($variant(value)) => Some(value),
+            _ => None,
+        }
+    };
+}
+pub(crate) use take_field;
+
 /// A check of a struct read in full; it runs inside the visitor that read it, so
 /// that its error is placed at it (`crate::de`).
 pub type Check<V> = fn(&Fields<V>) -> Result<(), String>;

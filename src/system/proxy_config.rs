@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::de::fields::{self, Fields, Need, Spec, read_struct};
+use crate::de::fields::{self, Need, Spec, read_struct, take_field};
 
 use crate::mapping::{MappingRule, Usage};
 use crate::model::Secret;
@@ -130,21 +130,11 @@ static PROXY: Spec<Kind> = answer_struct(
     &[(Kind::Json, Need::OptionalInMap)],
 );
 
-fn json(fields: &mut Fields<Field>, index: usize) -> Option<Value> {
-    match fields.take(index) {
-        Some(Field::Json(value)) => value,
-        _ => None,
-    }
-}
-
 impl<'de> Deserialize<'de> for Answer {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut fields = read_struct(d, &ANSWER)?;
         Ok(Answer {
-            proxy_config: match fields.take(0) {
-                Some(Field::Wrapper(wrapper)) => wrapper,
-                _ => None,
-            },
+            proxy_config: take_field!(fields, 0, Field::Wrapper).flatten(),
         })
     }
 }
@@ -153,10 +143,7 @@ impl<'de> Deserialize<'de> for ProxyConfigWrapper {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut fields = read_struct(d, &WRAPPER)?;
         Ok(ProxyConfigWrapper {
-            content: match fields.take(0) {
-                Some(Field::Content(content)) => content,
-                _ => None,
-            },
+            content: take_field!(fields, 0, Field::Content).flatten(),
         })
     }
 }
@@ -165,12 +152,9 @@ impl<'de> Deserialize<'de> for Content {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut fields = read_struct(d, &CONTENT)?;
         Ok(Content {
-            backend_authentication_type: json(&mut fields, 0),
-            backend_authentication_value: json(&mut fields, 1),
-            proxy: match fields.take(2) {
-                Some(Field::Proxy(proxy)) => proxy,
-                _ => None,
-            },
+            backend_authentication_type: take_field!(fields, 0, Field::Json).flatten(),
+            backend_authentication_value: take_field!(fields, 1, Field::Json).flatten(),
+            proxy: take_field!(fields, 2, Field::Proxy).flatten(),
         })
     }
 }
@@ -179,7 +163,7 @@ impl<'de> Deserialize<'de> for Proxy {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut fields = read_struct(d, &PROXY)?;
         Ok(Proxy {
-            proxy_rules: json(&mut fields, 0),
+            proxy_rules: take_field!(fields, 0, Field::Json).flatten(),
         })
     }
 }
