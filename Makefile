@@ -33,7 +33,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale bench-core mem-probe fleet fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale bench-core bench-instr mem-probe fleet fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -140,6 +140,14 @@ bench:
 	$(if $(filter command line environment,$(origin SECONDS)),BENCH_SECONDS=$(SECONDS)) \
 	  THREESCALE_SIM=$(CURDIR)/target/release/threescale-sim scripts/bench.sh $(ARGS)
 
+# Instructions Envoy executes per request in `make bench`'s configurations, under valgrind
+# (scripts/bench-instr.sh; installs valgrind and wrk with apt-get if missing): the same
+# comparisons without the machine's noise. `make bench-instr ARGS="name=path/to.wasm"`
+# adds (c) with another module.
+bench-instr:
+	$(if $(filter command line environment,$(origin SECONDS)),BENCH_SECONDS=$(SECONDS)) \
+	  THREESCALE_SIM=$(CURDIR)/target/release/threescale-sim scripts/bench-instr.sh $(ARGS)
+
 # Envoy's memory with the module loaded, no load (scripts/mem-probe.sh): two workers, each
 # Envoy alone, read 4 s after its start, 3 starts of each, interleaved; no filter, the trivial
 # filter and this filter, plus `ARGS="NAME=MODULE ..."` variants (other builds of the module).
@@ -179,7 +187,7 @@ fleet:
 # runs SECONDS (default 30) in turn. Needs cargo-fuzz (installed when missing); runs
 # on stable through RUSTC_BOOTSTRAP=1. New inputs go to fuzz/generated/, crashes to
 # fuzz/artifacts/.
-FUZZ_TARGETS := config ops format request mapping system answer source status
+FUZZ_TARGETS := config ops format request mapping system answer source status pairs
 TARGET ?= $(FUZZ_TARGETS)
 SECONDS ?= 30
 # The largest input libFuzzer builds for target $$target (shell code, for the recipes).

@@ -6,7 +6,7 @@
 #[cfg(feature = "ablate-clock")]
 pub use clock::now;
 #[cfg(feature = "ablate-headers")]
-pub use headers::header;
+pub use headers::headers;
 #[cfg(feature = "ablate-shared-data")]
 pub use store::local_store;
 
@@ -21,12 +21,20 @@ mod headers {
         (":scheme", b"http"),
     ];
 
-    /// A header of the bench's request (copied, as the host's answer would be).
-    pub fn header(name: &str) -> Option<Vec<u8>> {
-        REQUEST
-            .iter()
-            .find(|(known, _)| *known == name)
-            .map(|(_, value)| value.to_vec())
+    /// The headers of the bench's request, serialized as the host hands them over.
+    pub fn headers() -> Vec<u8> {
+        let mut bytes = (REQUEST.len() as u32).to_le_bytes().to_vec();
+        for (name, value) in REQUEST {
+            bytes.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        }
+        for (name, value) in REQUEST {
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.push(0);
+            bytes.extend_from_slice(value);
+            bytes.push(0);
+        }
+        bytes
     }
 }
 

@@ -10,6 +10,7 @@ use proxy_wasm::types::{BufferType, MapType};
 
 use super::metrics::Metrics;
 use crate::cache::Store;
+use crate::io::pairs::HeaderPairs;
 use crate::io::{Forward, HttpCall, LocalReply};
 use crate::metrics::Metric;
 use crate::plugin::{DispatchRefused, Host};
@@ -71,20 +72,16 @@ fn store() -> &'static dyn Store {
 /// of the SDK panic on values that are not UTF-8).
 #[derive(Default)]
 pub struct HostRequest {
-    /// `:path`, read once: the target and the query-string credentials both need it.
-    path: OnceCell<Option<Vec<u8>>>,
+    /// Every request header as the host serialized them, read in one host call
+    /// at the first look-up (a hit reads three headers, and each host call that
+    /// returns data costs the host a call into the VM to allocate it).
+    headers: OnceCell<Vec<u8>>,
 }
 
 impl RequestView for HostRequest {
     fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
-        if name == ":path" {
-            return self
-                .path
-                .get_or_init(|| request_header(name))
-                .as_deref()
-                .map(Cow::Borrowed);
-        }
-        request_header(name).map(Cow::Owned)
+        let serialized = self.headers.get_or_init(request_headers);
+        HeaderPairs::new(serialized)?.get(name).map(Cow::Borrowed)
     }
 
     fn metadata(&self) -> Option<Cow<'_, [u8]>> {
@@ -95,18 +92,16 @@ impl RequestView for HostRequest {
     }
 }
 
-/// A request header's value, made up (bench only).
+/// The request's headers, serialized, made up (bench only).
 #[cfg(feature = "ablate-headers")]
-fn request_header(name: &str) -> Option<Vec<u8>> {
-    super::ablation::header(name)
+fn request_headers() -> Vec<u8> {
+    super::ablation::headers()
 }
 
-/// A request header's value, asked of the host.
+/// The request's headers, serialized, asked of the host.
 #[cfg(not(feature = "ablate-headers"))]
-fn request_header(name: &str) -> Option<Vec<u8>> {
-    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
-        .ok()
-        .flatten()
+fn request_headers() -> Vec<u8> {
+    super::raw::header_map_pairs(MapType::HttpRequestHeaders)
 }
 
 /// Applies the request changes: removals first, then new values and `:path`.

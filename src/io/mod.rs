@@ -4,6 +4,7 @@
 
 pub mod call;
 pub mod forward;
+pub mod pairs;
 pub mod percent;
 pub mod query;
 pub mod reply;
