@@ -48,13 +48,6 @@ CACHE_FALLBACK='"cache": { "enabled": true }'
 SATURATED_PERCENT=90
 
 CONFIGS=(a b c d e)
-declare -A LABEL=(
-  [a]="no filter"
-  [b]="our filter, no cache"
-  [c]="our filter, cache warm"
-  [d]="trivial filter: read a header"
-  [e]="trivial filter: one callout"
-)
 declare -A PORT=([a]=18101 [b]=18102 [c]=18103 [d]=18104 [e]=18105)
 declare -A ADMIN=([a]=19101 [b]=19102 [c]=19103 [d]=19104 [e]=19105)
 # --ablation: the `ablate-*` features of the root crate (Cargo.toml), each a

@@ -28,7 +28,6 @@ SCRIPT=mem-probe.sh
 source scripts/processes.sh
 source scripts/bench-envoys.sh
 
-declare -A DEFAULT_MODULE=([a]="" [b]=$DEFAULT_WASM [c]=$DEFAULT_WASM [d]=$DEFAULT_FILTERS [e]=$DEFAULT_FILTERS)
 PORT=18141
 ADMIN=19141
 
@@ -46,26 +45,14 @@ install_missing curl
 
 # The configurations: label, configuration id and module of each.
 names=(a d b)
-declare -A ID=([a]=a [d]=d [b]=b) MODULE=([a]="" [d]=$DEFAULT_FILTERS [b]=${THREESCALE_WASM:-$DEFAULT_WASM})
-for variant in "$@"; do
-  name=${variant%%=*} spec=${variant#*=} id=b
-  [[ $spec =~ ^([a-e]):(.*)$ ]] && id=${BASH_REMATCH[1]} spec=${BASH_REMATCH[2]}
-  [[ $name != "$variant" && -n $name && -z ${ID[$name]:-} ]] || {
-    echo "$SCRIPT: '$variant' is not NAME=[ID:]MODULE with a new NAME" >&2
-    exit 2
-  }
-  require_files "a variant's module" "$spec"
-  names+=("$name")
-  ID[$name]=$id
-  MODULE[$name]=$spec
-done
+ID=([a]=a [d]=d [b]=b)
+MODULE=([a]="" [d]=$DEFAULT_FILTERS [b]=${THREESCALE_WASM:-$DEFAULT_WASM})
+add_variants b "$@"
 
 # config_of NAME: a copy of NAME's configuration on the probe's ports, with its module.
 config_of() {
-  local name=$1 id=${ID[$1]} copy=$run_dir/$1.yaml
-  sed -E -e "s/port_value: 181[0-9][0-9]\b/port_value: $PORT/" -e "s/port_value: 191[0-9][0-9]\b/port_value: $ADMIN/" \
-    -e "s#filename: ${DEFAULT_MODULE[$id]:-NONE}#filename: $(realpath -m "${MODULE[$name]:-NONE}")#" \
-    "${FILE[$id]}" > "$copy"
+  local copy
+  copy=$(config_on_ports "$1" "$PORT" "$ADMIN")
   [[ -z ${MEM_PROBE_BOOTSTRAP:-} ]] || printf '%s\n' "$MEM_PROBE_BOOTSTRAP" >> "$copy"
   echo "$copy"
 }
