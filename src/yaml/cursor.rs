@@ -107,12 +107,6 @@ impl<'t> Cursor<'t> {
             .all(is_blank)
     }
 
-    /// The character before the cursor is a blank or a break (or there is none).
-    pub(super) fn previous_is_blank(&self) -> bool {
-        let before = self.text.get(..self.at).unwrap_or_default();
-        before.chars().next_back().is_none_or(is_blank_or_break)
-    }
-
     /// At column 1, a `---` or `...` followed by a blank, a break or the end.
     pub(super) fn at_document_marker(&self) -> bool {
         self.column == 0

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cursor::{Cursor, is_blank, is_blank_or_break, is_break, is_flow_indicator};
+use super::cursor::{Cursor, is_blank, is_blank_or_break, is_break};
 use super::error::{Problem, YamlError};
 use super::scalar;
 use super::{Entry, MAX_DEPTH, Node, Position, Value};
@@ -31,8 +31,10 @@ enum Anchor {
 struct Token {
     text: String,
     plain: bool,
-    /// A plain scalar that went on over a line break.
+    /// A scalar that went on over a line break.
     multi_line: bool,
+    /// The line its text ends on (a `:` on another line is no value indicator).
+    end_line: usize,
 }
 
 /// Where a block node is read.
@@ -123,27 +125,26 @@ impl<'t> Parser<'t> {
     /// context a tab may not indent a line.
     #[inline(never)]
     fn skip_to_token(&mut self, flow: bool) -> Result<()> {
+        // A `#` where a token would start opens a comment even with no blank
+        // before it (`"a"#c`, `[#c`), as in libyaml; only plain scalars need one.
         let mut line_start = self.cursor.first_on_line();
-        let mut after_blank = line_start || self.cursor.previous_is_blank();
         loop {
             match self.cursor.peek() {
                 Some(' ') => {}
                 Some('\t') if flow || !line_start => {}
                 Some('\t') => return Err(self.syntax("a tab character where indentation belongs")),
-                Some('#') if after_blank => {
+                Some('#') => {
                     self.skip_comment();
                     continue;
                 }
                 Some(c) if is_break(c) => {
                     self.cursor.bump_break();
                     line_start = true;
-                    after_blank = true;
                     continue;
                 }
                 _ => return Ok(()),
             }
             self.cursor.bump();
-            after_blank = true;
         }
     }
 
@@ -198,9 +199,12 @@ impl<'t> Parser<'t> {
             return true;
         }
         let column = column_of(&self.cursor);
+        let block_scalar = matches!(self.cursor.peek(), Some('|' | '>'));
         new_line
             && (column < parent
-                || (column == parent && !(context == Context::Value && self.at_entry())))
+                || (column == parent
+                    && !block_scalar
+                    && !(context == Context::Value && self.at_entry())))
     }
 
     /// At `- ` (a block sequence entry).
@@ -216,6 +220,7 @@ impl<'t> Parser<'t> {
         let line = self.cursor.line();
         self.skip_to_token(false)?;
         let new_line = self.cursor.line() != line;
+        self.refuse_alias_after_anchor()?;
         self.anchors.insert(name.clone(), Anchor::Open);
         let node = if self.absent(parent, context, new_line) {
             empty(self.cursor.position())
@@ -233,25 +238,37 @@ impl<'t> Parser<'t> {
     /// Reads `&name`; the cursor is at `&`.
     fn anchor_name(&mut self) -> Result<String> {
         self.cursor.bump();
-        let name = self.name();
-        if name.is_empty() {
-            return Err(self.syntax("an anchor (`&`) without a name"));
-        }
-        Ok(name)
+        self.name()
     }
 
-    /// An anchor's or alias's name: up to a blank, a break or a flow indicator.
-    fn name(&mut self) -> String {
+    /// An anchor's or alias's name: letters, digits, `-` and `_` (as libyaml
+    /// reads them), up to a blank, a break or an indicator.
+    fn name(&mut self) -> Result<String> {
         let mut name = String::new();
         while let Some(c) = self
             .cursor
             .peek()
-            .filter(|&c| !is_blank_or_break(c) && !is_flow_indicator(c))
+            .filter(|&c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             name.push(c);
             self.cursor.bump();
         }
-        name
+        let ends = self.cursor.peek().is_none_or(|c| {
+            is_blank_or_break(c) || matches!(c, '?' | ':' | ',' | ']' | '}' | '%' | '@' | '`')
+        });
+        if name.is_empty() || !ends {
+            return Err(
+                self.syntax("an anchor or alias name is made of letters, digits, `-` and `_`")
+            );
+        }
+        Ok(name)
+    }
+
+    fn refuse_alias_after_anchor(&self) -> Result<()> {
+        if self.cursor.peek() == Some('*') {
+            return Err(self.syntax("an alias (`*`) may not have an anchor (`&`)"));
+        }
+        Ok(())
     }
 
     /// Records what `name` stands for from now on.
@@ -272,7 +289,7 @@ impl<'t> Parser<'t> {
     fn alias(&mut self) -> Result<Node> {
         let at = self.cursor.position();
         self.cursor.bump();
-        let name = self.name();
+        let name = self.name()?;
         let (node, size, height) = match self.anchors.get(&name) {
             None => return Err(YamlError::new(at, Problem::UnknownAlias(name))),
             Some(Anchor::Open) => return Err(YamlError::new(at, Problem::RecursiveAlias(name))),
@@ -307,6 +324,9 @@ impl<'t> Parser<'t> {
                 return self.block_sequence(column);
             }
             '?' if self.cursor.blankz_next() => return Err(self.error(Problem::ComplexKey)),
+            ':' if self.cursor.blankz_next() && after_anchor => {
+                return Err(self.error(Problem::KeyProperty));
+            }
             ':' if self.cursor.blankz_next() => {
                 return Err(self.syntax("a `:` with no mapping key before it"));
             }
@@ -325,14 +345,22 @@ impl<'t> Parser<'t> {
 
     /// A quoted or plain scalar in block context.
     fn block_scalar_token(&mut self, parent: isize, c: char) -> Result<Token> {
-        let quoted = |text| Token {
+        let line = self.cursor.line();
+        let quoted = |text, cursor: &Cursor<'_>| Token {
             text,
             plain: false,
-            multi_line: false,
+            multi_line: cursor.line() != line,
+            end_line: cursor.line(),
         };
         match c {
-            '"' => Ok(quoted(scalar::double_quoted(&mut self.cursor)?)),
-            '\'' => Ok(quoted(scalar::single_quoted(&mut self.cursor)?)),
+            '"' => Ok(quoted(
+                scalar::double_quoted(&mut self.cursor)?,
+                &self.cursor,
+            )),
+            '\'' => Ok(quoted(
+                scalar::single_quoted(&mut self.cursor)?,
+                &self.cursor,
+            )),
             _ => {
                 self.check_plain_start(c, false)?;
                 let min_column = usize::try_from(parent.saturating_add(1)).unwrap_or(0);
@@ -341,6 +369,7 @@ impl<'t> Parser<'t> {
                     text: plain.text,
                     plain: true,
                     multi_line: plain.multi_line,
+                    end_line: plain.end_line,
                 })
             }
         }
@@ -373,7 +402,7 @@ impl<'t> Parser<'t> {
         block_ok: bool,
         after_anchor: bool,
     ) -> Result<Node> {
-        if !self.value_indicator_follows() {
+        if !self.value_indicator_follows() || self.cursor.line() != token.end_line {
             return Ok(scalar_node(at, token.text, token.plain));
         }
         if after_anchor {
@@ -452,7 +481,7 @@ impl<'t> Parser<'t> {
         if token.multi_line {
             return Err(self.syntax(MULTI_LINE_KEY));
         }
-        if !self.value_indicator_follows() {
+        if !self.value_indicator_follows() || self.cursor.line() != token.end_line {
             let expected = Problem::Syntax("expected `:` after this mapping key");
             return Err(YamlError::new(at, expected));
         }
@@ -489,6 +518,7 @@ impl<'t> Parser<'t> {
             '#' | ',' | '[' | ']' | '{' | '}' | '"' | '\'' | '|' | '>' | '&' | '*' => {
                 Err(self.syntax("unexpected character where a value belongs"))
             }
+            '?' if flow => Err(self.error(Problem::ComplexKey)),
             '-' | '?' | ':' => {
                 let next = self.cursor.peek_nth(1);
                 let blank_next = next.is_none_or(is_blank_or_break);
@@ -564,6 +594,7 @@ impl<'t> Parser<'t> {
         if self.cursor.peek() != Some(':') {
             return Ok(node);
         }
+        self.check_flow_key_line(at)?;
         let key = key_text(node)?;
         self.enter(at)?;
         let value = self.flow_value(']')?;
@@ -589,6 +620,7 @@ impl<'t> Parser<'t> {
         let key = key_text(key)?;
         self.skip_to_token(true)?;
         let value = if self.cursor.peek() == Some(':') {
+            self.check_flow_key_line(at)?;
             self.flow_value(close)?
         } else {
             empty(self.cursor.position())
@@ -598,6 +630,14 @@ impl<'t> Parser<'t> {
             key_at: at,
             value,
         })
+    }
+
+    /// A flow key and its `:` must be on one line, as in libyaml.
+    fn check_flow_key_line(&self, key_at: Position) -> Result<()> {
+        if self.cursor.line() != key_at.line {
+            return Err(self.syntax(MULTI_LINE_KEY));
+        }
+        Ok(())
     }
 
     /// After a `:` in flow context: the value, or null before `,` or the end.
@@ -616,6 +656,7 @@ impl<'t> Parser<'t> {
         if self.cursor.peek() == Some('&') {
             let name = self.anchor_name()?;
             self.skip_to_token(true)?;
+            self.refuse_alias_after_anchor()?;
             self.anchors.insert(name.clone(), Anchor::Open);
             let node = match self.cursor.peek() {
                 Some(',' | ']' | '}' | ':') | None => empty(self.cursor.position()),

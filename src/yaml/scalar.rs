@@ -74,6 +74,8 @@ impl Folder {
 pub(super) struct Plain {
     pub text: String,
     pub multi_line: bool,
+    /// The line of its last character.
+    pub end_line: usize,
 }
 
 /// Reads a plain scalar. In block context, continuation lines must start at
@@ -82,6 +84,7 @@ pub(super) struct Plain {
 pub(super) fn plain(cursor: &mut Cursor<'_>, min_column: usize, flow: bool) -> Result<Plain> {
     let mut folder = Folder::default();
     let mut multi_line = false;
+    let mut end_line = cursor.line();
     loop {
         if cursor.at_document_marker() || cursor.peek() == Some('#') {
             break;
@@ -94,6 +97,7 @@ pub(super) fn plain(cursor: &mut Cursor<'_>, min_column: usize, flow: bool) -> R
                 multi_line = true;
             }
             folder.push(c);
+            end_line = cursor.line();
             cursor.bump();
         }
         if !cursor.peek().is_some_and(is_blank_or_break) {
@@ -107,6 +111,7 @@ pub(super) fn plain(cursor: &mut Cursor<'_>, min_column: usize, flow: bool) -> R
     Ok(Plain {
         text: folder.out,
         multi_line,
+        end_line,
     })
 }
 
@@ -257,7 +262,6 @@ fn escape(cursor: &mut Cursor<'_>) -> Result<char> {
         ' ' => ' ',
         '"' => '"',
         '/' => '/',
-        '\'' => '\'',
         '\\' => '\\',
         'N' => '\u{85}',
         '_' => '\u{a0}',
@@ -396,12 +400,11 @@ fn block_header(cursor: &mut Cursor<'_>) -> Result<Header> {
 
 /// Blanks and a comment up to the end of a header line, and its break.
 fn end_of_header_line(cursor: &mut Cursor<'_>) -> Result<()> {
-    let mut blank_before = false;
     while cursor.peek().is_some_and(is_blank) {
-        blank_before = true;
         cursor.bump();
     }
-    if blank_before && cursor.peek() == Some('#') {
+    // libyaml takes a comment right after the indicators too (`|#c`).
+    if cursor.peek() == Some('#') {
         while cursor.peek().is_some_and(|c| !is_break(c)) {
             cursor.bump();
         }

@@ -214,3 +214,316 @@ fn tricky_snippets_read_as_serde_yaml_reads_them() {
             .map(|(i, text)| (format!("snippet {i}"), (*text).to_owned())),
     );
 }
+
+/// Random documents in mixed styles, from a seed.
+struct Generator {
+    rng: crate::test_rng::XorShift,
+    anchors: usize,
+}
+
+const KEYS: &[&str] = &[
+    "a",
+    "key",
+    "name",
+    "with space",
+    "1",
+    "true",
+    "null",
+    "~",
+    "x-y",
+    "a.b",
+    "é",
+    "k:v",
+    "-k",
+];
+
+const SCALARS: &[&str] = &[
+    "a",
+    "hello world",
+    "1",
+    "-2",
+    "+3",
+    "0x1F",
+    "-0x10",
+    "0o17",
+    "0b11",
+    "007",
+    "-007",
+    "1.5",
+    "-1e3",
+    "1E+2",
+    ".5",
+    "5.",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "~",
+    "null",
+    "NULL",
+    "true",
+    "False",
+    "yes",
+    "",
+    "a:b",
+    "a#b",
+    "-a",
+    "?x",
+    ":x",
+    "http://h:8080/p?q=1",
+    "1_000",
+    "é ü",
+    "x  y",
+    "18446744073709551615",
+    "18446744073709551616",
+    "-9223372036854775808",
+    "0",
+    "-0",
+    "0.0",
+    "'",
+    "\"",
+    "a'b",
+    "a\"b",
+    "[x]",
+    "{y}",
+    "a, b",
+    "#c",
+    "&a",
+    "*a",
+    "!t",
+    "|",
+    ">",
+    "%p",
+    "@",
+    " lead",
+    "trail ",
+    "tab\there",
+    "a\\b",
+    "1e400",
+    "0x",
+    "+.inf",
+    "Null",
+    "nULL",
+];
+
+impl Generator {
+    fn chance(&mut self, percent: usize) -> bool {
+        self.rng.below(100) < percent
+    }
+
+    fn scalar(&mut self, flow: bool) -> String {
+        let text = self.rng.pick(SCALARS);
+        match self.rng.below(if flow { 3 } else { 4 }) {
+            0 => format!("'{}'", text.replace('\'', "''")),
+            1 => format!("\"{}\"", double_escaped(text, &mut self.rng)),
+            _ => text.to_owned(),
+        }
+    }
+
+    fn key(&mut self) -> String {
+        let key = self.rng.pick(KEYS);
+        match self.rng.below(5) {
+            0 => format!("'{key}'"),
+            1 => format!("\"{key}\""),
+            _ => key.to_owned(),
+        }
+    }
+
+    fn properties(&mut self) -> String {
+        if self.chance(8) {
+            self.anchors += 1;
+            format!("&n{} ", self.anchors)
+        } else if self.anchors > 0 && self.chance(5) {
+            format!("*n{}", 1 + self.rng.below(self.anchors))
+        } else {
+            String::new()
+        }
+    }
+
+    fn flow(&mut self, depth: usize) -> String {
+        let properties = self.properties();
+        if properties.starts_with('*') {
+            return properties;
+        }
+        let body = match self.rng.below(if depth > 3 { 1 } else { 4 }) {
+            0 | 1 => self.scalar(true),
+            2 => {
+                let items: Vec<String> = (0..self.rng.below(4))
+                    .map(|_| self.flow(depth + 1))
+                    .collect();
+                format!("[{}]", items.join(self.separator()))
+            }
+            _ => {
+                let entries: Vec<String> = (0..self.rng.below(4))
+                    .map(|_| format!("{}: {}", self.key(), self.flow(depth + 1)))
+                    .collect();
+                format!("{{{}}}", entries.join(self.separator()))
+            }
+        };
+        format!("{properties}{body}")
+    }
+
+    fn separator(&mut self) -> &'static str {
+        self.rng.pick(&[", ", ",", " , ", ",\n  ", ", # c\n  "])
+    }
+
+    fn comment(&mut self) -> &'static str {
+        if self.chance(15) {
+            self.rng.pick(&[" # c", "  #: x", " #"])
+        } else {
+            ""
+        }
+    }
+
+    fn blank_lines(&mut self, out: &mut String, indent: usize) {
+        if self.chance(10) {
+            out.push_str(self.rng.pick(&["\n", "# comment\n", "  \n"]));
+        }
+        if self.chance(5) {
+            out.push_str(&format!("{}# indented\n", " ".repeat(indent)));
+        }
+    }
+
+    /// A block value after `key:` or `- ` (the text up to the line's end).
+    fn block_value(&mut self, out: &mut String, indent: usize, depth: usize) {
+        let properties = self.properties();
+        if properties.starts_with('*') {
+            out.push_str(&format!(" {properties}\n"));
+            return;
+        }
+        let step = 1 + self.rng.below(3);
+        match self.rng.below(if depth > 4 { 3 } else { 7 }) {
+            0 | 1 => {
+                let scalar = self.scalar(false);
+                let comment = self.comment();
+                out.push_str(&format!(" {properties}{scalar}{comment}\n"));
+            }
+            2 => self.block_scalar(out, &properties, indent + step),
+            3 => {
+                let flow = self.flow(depth);
+                out.push_str(&format!(" {properties}{flow}\n"));
+            }
+            4 => {
+                out.push_str(&format!(" {properties}\n"));
+                self.mapping(out, indent + step, depth + 1);
+            }
+            5 if self.chance(50) => {
+                out.push_str(&format!(" {properties}\n"));
+                self.sequence(out, indent, depth + 1);
+            }
+            _ => {
+                out.push_str(&format!(" {properties}\n"));
+                self.sequence(out, indent + step, depth + 1);
+            }
+        }
+    }
+
+    fn block_scalar(&mut self, out: &mut String, properties: &str, indent: usize) {
+        let header = self
+            .rng
+            .pick(&["|", ">", "|-", ">+", "|+", ">-", "|2", ">1-"]);
+        out.push_str(&format!(" {properties}{header}{}\n", self.comment()));
+        for _ in 0..self.rng.below(4) {
+            let extra = if self.chance(20) { "  " } else { "" };
+            let text = self.rng.pick(SCALARS).replace('\t', " ");
+            if self.chance(15) {
+                out.push('\n');
+            }
+            out.push_str(&format!("{}{extra}{text}\n", " ".repeat(indent)));
+        }
+    }
+
+    fn mapping(&mut self, out: &mut String, indent: usize, depth: usize) {
+        for _ in 0..1 + self.rng.below(4) {
+            self.blank_lines(out, indent);
+            let key = self.key();
+            out.push_str(&format!("{}{key}:", " ".repeat(indent)));
+            self.block_value(out, indent, depth);
+        }
+    }
+
+    fn sequence(&mut self, out: &mut String, indent: usize, depth: usize) {
+        for _ in 0..1 + self.rng.below(4) {
+            self.blank_lines(out, indent);
+            out.push_str(&format!("{}-", " ".repeat(indent)));
+            if depth < 5 && self.chance(25) {
+                let key = self.key();
+                out.push_str(&format!(" {key}:"));
+                self.block_value(out, indent + 2, depth + 1);
+                if self.chance(50) {
+                    let key = self.key();
+                    out.push_str(&format!("{}{key}:", " ".repeat(indent + 2)));
+                    self.block_value(out, indent + 2, depth + 1);
+                }
+            } else {
+                self.block_value(out, indent, depth);
+            }
+        }
+    }
+
+    fn document(&mut self) -> String {
+        self.anchors = 0;
+        let mut out = String::new();
+        if self.chance(10) {
+            out.push_str("---\n");
+        }
+        match self.rng.below(5) {
+            0 => out.push_str(&format!("{}\n", self.flow(0))),
+            1 => self.sequence(&mut out, 0, 0),
+            _ => self.mapping(&mut out, 0, 0),
+        }
+        if self.chance(5) {
+            out.push_str("...\n");
+        }
+        if self.chance(30) {
+            self.mutate(&mut out);
+        }
+        out
+    }
+
+    /// One or two characters replaced, inserted or removed.
+    fn mutate(&mut self, text: &mut String) {
+        let mut chars: Vec<char> = text.chars().collect();
+        for _ in 0..1 + self.rng.below(2) {
+            let at = self.rng.below(chars.len() + 1);
+            let c = self.rng.pick(&[
+                ' ', ':', '-', '#', '\n', '\t', '\'', '"', '[', ']', '{', '}', ',', '|', '>', '&',
+                '*', '!', '?', 'a', '\\',
+            ]);
+            match self.rng.below(3) {
+                0 if at < chars.len() => chars[at] = c,
+                1 if at < chars.len() => {
+                    chars.remove(at);
+                }
+                _ => chars.insert(at, c),
+            }
+        }
+        *text = chars.into_iter().collect();
+    }
+}
+
+fn double_escaped(text: &str, rng: &mut crate::test_rng::XorShift) -> String {
+    let mut out = text.replace('\\', "\\\\").replace('"', "\\\"");
+    if rng.below(3) == 0 {
+        out.push_str(rng.pick(&[
+            "\\n",
+            "\\t",
+            "\\u00e9",
+            "\\x41",
+            "\\U0001F600",
+            "\\/",
+            "\\ ",
+            "\\_",
+        ]));
+    }
+    out
+}
+
+/// Thousands of random documents read as serde_yaml reads them.
+#[test]
+fn random_documents_read_as_serde_yaml_reads_them() {
+    let mut generator = Generator {
+        rng: crate::test_rng::XorShift::new(0x5eed_7a31),
+        anchors: 0,
+    };
+    assert_same((0..10_000).map(|case| (format!("case {case}"), generator.document())));
+}
