@@ -188,7 +188,7 @@ impl<'t> Parser<'t> {
         let block_ok =
             new_line || context == Context::Item || context == Context::Document { fresh: true };
         if self.cursor.peek() == Some('&') {
-            return self.anchored_block(parent, context, block_ok);
+            return self.anchored_block(parent, context);
         }
         self.block_content(parent, block_ok, false)
     }
@@ -214,7 +214,7 @@ impl<'t> Parser<'t> {
 
     /// `&name` and the node it names.
     #[inline(never)]
-    fn anchored_block(&mut self, parent: isize, context: Context, block_ok: bool) -> Result<Node> {
+    fn anchored_block(&mut self, parent: isize, context: Context) -> Result<Node> {
         let anchor_at = self.cursor.position();
         let name = self.anchor_name()?;
         let line = self.cursor.line();
@@ -225,7 +225,7 @@ impl<'t> Parser<'t> {
         let node = if self.absent(parent, context, new_line) {
             empty(self.cursor.position())
         } else {
-            self.block_content(parent, new_line || block_ok, !new_line)
+            self.block_content(parent, new_line, !new_line)
                 .map_err(|error| match error.problem {
                     Problem::KeyProperty => YamlError::new(anchor_at, Problem::KeyProperty),
                     _ => error,
