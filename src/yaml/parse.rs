@@ -99,23 +99,21 @@ impl<'t> Parser<'t> {
         Ok(root)
     }
 
-    /// After the root: an optional `...`, then nothing but comments.
+    /// After the root: optional `...` lines, then nothing but comments.
     fn end_of_document(&mut self) -> Result<()> {
         self.skip_to_token(false)?;
-        if self.cursor.at_end() {
-            return Ok(());
-        }
-        if self.cursor.at_document_marker() && self.cursor.starts_with("...") {
+        let mut ended = false;
+        while self.cursor.at_document_marker() && self.cursor.starts_with("...") {
             for _ in 0..3 {
                 self.cursor.bump();
             }
             self.skip_to_token(false)?;
-            if self.cursor.at_end() {
-                return Ok(());
-            }
-            return Err(self.error(Problem::SeveralDocuments));
+            ended = true;
         }
-        if self.cursor.at_document_marker() {
+        if self.cursor.at_end() {
+            return Ok(());
+        }
+        if ended || self.cursor.at_document_marker() {
             return Err(self.error(Problem::SeveralDocuments));
         }
         Err(self.syntax("unexpected text after the document (check its indentation)"))
@@ -324,6 +322,8 @@ impl<'t> Parser<'t> {
                 return self.block_sequence(column);
             }
             '?' if self.cursor.blankz_next() => return Err(self.error(Problem::ComplexKey)),
+            // A second anchor: on a key (a mapping starts here) or on the same node.
+            '&' => return Err(self.error(Problem::KeyProperty)),
             ':' if self.cursor.blankz_next() && after_anchor => {
                 return Err(self.error(Problem::KeyProperty));
             }
