@@ -59,6 +59,22 @@ pub enum Problem {
     IntegerRange(String),
 }
 
+impl Problem {
+    /// A YAML feature refused on purpose (serde_yaml, which read YAML before
+    /// this reader, accepted it), rather than an error in the text.
+    pub fn is_refused_feature(&self) -> bool {
+        matches!(
+            self,
+            Problem::Tag
+                | Problem::ComplexKey
+                | Problem::Directive
+                | Problem::DuplicateKey(_)
+                | Problem::KeyProperty
+                | Problem::AliasBudget(_)
+        )
+    }
+}
+
 impl YamlError {
     pub(super) fn new(at: Position, problem: Problem) -> Self {
         YamlError { at, problem }

@@ -354,11 +354,11 @@ impl<'t> Parser<'t> {
         };
         match c {
             '"' => Ok(quoted(
-                scalar::double_quoted(&mut self.cursor)?,
+                scalar::quoted(&mut self.cursor, true)?,
                 &self.cursor,
             )),
             '\'' => Ok(quoted(
-                scalar::single_quoted(&mut self.cursor)?,
+                scalar::quoted(&mut self.cursor, false)?,
                 &self.cursor,
             )),
             _ => {
@@ -676,12 +676,12 @@ impl<'t> Parser<'t> {
             Some('*') => self.alias(),
             Some('"') => Ok(scalar_node(
                 at,
-                scalar::double_quoted(&mut self.cursor)?,
+                scalar::quoted(&mut self.cursor, true)?,
                 false,
             )),
             Some('\'') => Ok(scalar_node(
                 at,
-                scalar::single_quoted(&mut self.cursor)?,
+                scalar::quoted(&mut self.cursor, false)?,
                 false,
             )),
             Some(c) => {

@@ -38,6 +38,20 @@ impl Folder {
         }
     }
 
+    /// Takes the blank or break `c` at the cursor; false when `c` is neither.
+    fn space(&mut self, cursor: &mut Cursor<'_>, c: char) -> bool {
+        if is_blank(c) {
+            self.blank(c);
+            cursor.bump();
+        } else if is_break(c) {
+            self.line_break();
+            cursor.bump_break();
+        } else {
+            return false;
+        }
+        true
+    }
+
     fn escaped_break(&mut self) {
         self.flush();
         self.in_break = true;
@@ -136,56 +150,19 @@ fn skip_plain_blanks(
     flow: bool,
 ) -> Result<()> {
     while let Some(c) = cursor.peek() {
-        if is_blank(c) {
-            if c == '\t' && folder.in_break && !flow && cursor.column() < min_column {
-                return Err(syntax(cursor, "a tab character where indentation belongs"));
-            }
-            folder.blank(c);
-            cursor.bump();
-        } else if is_break(c) {
-            folder.line_break();
-            cursor.bump_break();
-        } else {
+        if c == '\t' && folder.in_break && !flow && cursor.column() < min_column {
+            return Err(syntax(cursor, "a tab character where indentation belongs"));
+        }
+        if !folder.space(cursor, c) {
             break;
         }
     }
     Ok(())
 }
 
-/// Reads a single-quoted scalar (`''` is a quote).
-#[inline(never)]
-pub(super) fn single_quoted(cursor: &mut Cursor<'_>) -> Result<String> {
-    let start = cursor.position();
-    cursor.bump();
-    let mut folder = Folder::default();
-    loop {
-        check_quoted_line(cursor, start)?;
-        match cursor.peek() {
-            None => return Err(unclosed(start, "single-quoted")),
-            Some('\'') if cursor.peek_nth(1) == Some('\'') => {
-                folder.push('\'');
-                cursor.bump();
-                cursor.bump();
-            }
-            Some('\'') => {
-                cursor.bump();
-                folder.flush();
-                return Ok(folder.out);
-            }
-            Some(c) => quoted_char(cursor, &mut folder, c),
-        }
-    }
-}
-
 /// A blank, a break or any other character of a quoted scalar.
 fn quoted_char(cursor: &mut Cursor<'_>, folder: &mut Folder, c: char) {
-    if is_blank(c) {
-        folder.blank(c);
-        cursor.bump();
-    } else if is_break(c) {
-        folder.line_break();
-        cursor.bump_break();
-    } else {
+    if !folder.space(cursor, c) {
         folder.push(c);
         cursor.bump();
     }
@@ -202,41 +179,55 @@ fn check_quoted_line(cursor: &Cursor<'_>, start: super::Position) -> Result<()> 
     Ok(())
 }
 
-fn unclosed(start: super::Position, style: &'static str) -> YamlError {
-    let message = match style {
-        "single-quoted" => "a single-quoted scalar is not closed",
-        _ => "a double-quoted scalar is not closed",
+fn unclosed(start: super::Position, double: bool) -> YamlError {
+    let message = if double {
+        "a double-quoted scalar is not closed"
+    } else {
+        "a single-quoted scalar is not closed"
     };
     YamlError::new(start, Problem::Syntax(message))
 }
 
-/// Reads a double-quoted scalar, escapes resolved.
+/// Reads a single-quoted scalar (`''` is a quote) or a double-quoted one
+/// (escapes resolved, `\` before a line break joins the lines).
 #[inline(never)]
-pub(super) fn double_quoted(cursor: &mut Cursor<'_>) -> Result<String> {
+pub(super) fn quoted(cursor: &mut Cursor<'_>, double: bool) -> Result<String> {
     let start = cursor.position();
+    let quote = if double { '"' } else { '\'' };
     cursor.bump();
     let mut folder = Folder::default();
     loop {
         check_quoted_line(cursor, start)?;
-        match cursor.peek() {
-            None => return Err(unclosed(start, "double-quoted")),
-            Some('"') => {
-                cursor.bump();
-                folder.flush();
-                return Ok(folder.out);
-            }
-            Some('\\') if cursor.peek_nth(1).is_some_and(is_break) => {
-                cursor.bump();
-                cursor.bump_break();
-                folder.escaped_break();
-            }
-            Some('\\') => {
-                let c = escape(cursor)?;
-                folder.push(c);
-            }
-            Some(c) => quoted_char(cursor, &mut folder, c),
+        let Some(c) = cursor.peek() else {
+            return Err(unclosed(start, double));
+        };
+        if c == quote && !double && cursor.peek_nth(1) == Some(quote) {
+            folder.push(quote);
+            cursor.bump();
+            cursor.bump();
+        } else if c == quote {
+            cursor.bump();
+            folder.flush();
+            return Ok(folder.out);
+        } else if double && c == '\\' {
+            backslash(cursor, &mut folder)?;
+        } else {
+            quoted_char(cursor, &mut folder, c);
         }
     }
+}
+
+/// An escape, or an escaped line break.
+fn backslash(cursor: &mut Cursor<'_>, folder: &mut Folder) -> Result<()> {
+    if cursor.peek_nth(1).is_some_and(is_break) {
+        cursor.bump();
+        cursor.bump_break();
+        folder.escaped_break();
+    } else {
+        let c = escape(cursor)?;
+        folder.push(c);
+    }
+    Ok(())
 }
 
 /// Reads `\` and its escape; the character it stands for.

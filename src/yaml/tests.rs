@@ -194,17 +194,22 @@ fn anchors_and_aliases_copy_nodes() {
 
 #[test]
 fn refused_features_are_named_where_they_are() {
-    assert_refused("a: !!str 1\n", "tags", 1, 4);
-    assert_refused("a: [!x 1]\n", "tags", 1, 5);
-    assert_refused("a: 1\n? b\n: c\n", "complex mapping keys", 2, 1);
-    assert_refused("%YAML 1.2\n---\na: 1\n", "directives", 1, 1);
-    assert_refused("a: 1\n---\nb: 2\n", "several YAML documents", 2, 1);
-    assert_refused("a: 1\n...\nb: 2\n", "several YAML documents", 3, 1);
-    assert_refused("a: 1\nb: 2\na: 3\n", "duplicate key `a`", 3, 1);
-    assert_refused("{a: 1, a: 2}", "duplicate key `a`", 1, 8);
-    assert_refused("&a k: v\n", "anchors and aliases on mapping keys", 1, 1);
-    assert_refused("[a, [b]]: 1\n", "must be a scalar", 1, 9);
-    assert_refused("{[a]: 1}\n", "must be a scalar", 1, 2);
+    let cases: &[(&str, &str, usize, usize)] = &[
+        ("a: !!str 1\n", "tags", 1, 4),
+        ("a: [!x 1]\n", "tags", 1, 5),
+        ("a: 1\n? b\n: c\n", "complex mapping keys", 2, 1),
+        ("%YAML 1.2\n---\na: 1\n", "directives", 1, 1),
+        ("a: 1\n---\nb: 2\n", "several YAML documents", 2, 1),
+        ("a: 1\n...\nb: 2\n", "several YAML documents", 3, 1),
+        ("a: 1\nb: 2\na: 3\n", "duplicate key `a`", 3, 1),
+        ("{a: 1, a: 2}", "duplicate key `a`", 1, 8),
+        ("&a k: v\n", "anchors and aliases on mapping keys", 1, 1),
+        ("[a, [b]]: 1\n", "must be a scalar", 1, 9),
+        ("{[a]: 1}\n", "must be a scalar", 1, 2),
+    ];
+    for &(text, needle, line, column) in cases {
+        assert_refused(text, needle, line, column);
+    }
 }
 
 #[test]
@@ -242,31 +247,36 @@ fn nesting_is_limited_in_block_and_flow() {
 
 #[test]
 fn syntax_errors_say_where() {
-    assert_refused("a: b: c\n", "mapping may not start on this line", 1, 5);
-    assert_refused("a: - b\n", "block sequence may not start", 1, 4);
-    assert_refused("a: 1\n  b: 2\n", "spans lines", 2, 4);
-    assert_refused("a:\n  b: [1]\n    c: 2\n", "indented more", 3, 5);
-    assert_refused("a:\n  b: 1\n c: 2\n", "indented more", 3, 2);
-    assert_refused("- a\nb: 1\n", "unexpected text after the document", 2, 1);
-    assert_refused("a: [1, 2\n", "not closed", 2, 1);
-    assert_refused("a: {b: [1] c}\n", "expected `,`", 1, 12);
-    assert_refused("a: \"x\n", "double-quoted scalar is not closed", 1, 4);
-    assert_refused("a: 'x\n", "single-quoted scalar is not closed", 1, 4);
-    assert_refused("a: \"\\q\"\n", "unknown escape", 1, 5);
-    assert_refused("a: \"\\ud800\"\n", "no Unicode character", 1, 5);
-    assert_refused("a: \"\\x4\"\n", "too few hex digits", 1, 5);
-    assert_refused("a:\n\tb: 1\n", "tab character", 2, 1);
-    assert_refused("-\ta\n", "tab character after `-`", 1, 2);
-    assert_refused("a: |0\n x\n", "indentation indicator is 0", 1, 5);
-    assert_refused("a: | x\n", "after a block scalar's header", 1, 6);
-    assert_refused("a: \"x\" y\n", "unexpected text after a value", 1, 8);
-    assert_refused("a: 1\nb\n", "expected `:`", 2, 1);
-    assert_refused("a: [x:, y]\n", "before a flow indicator", 1, 6);
-    assert_refused("a: @x\n", "may not start with", 1, 4);
-    assert_refused("a: \u{1}\n", "control character U+0001", 1, 4);
-    assert_refused("a: 18446744073709551616\n", "out of range", 1, 4);
-    assert_refused(": v\n", "no mapping key", 1, 1);
-    assert_refused("a\nb: c\n", "spans lines", 2, 2);
+    let cases: &[(&str, &str, usize, usize)] = &[
+        ("a: b: c\n", "mapping may not start on this line", 1, 5),
+        ("a: - b\n", "block sequence may not start", 1, 4),
+        ("a: 1\n  b: 2\n", "spans lines", 2, 4),
+        ("a:\n  b: [1]\n    c: 2\n", "indented more", 3, 5),
+        ("a:\n  b: 1\n c: 2\n", "indented more", 3, 2),
+        ("- a\nb: 1\n", "unexpected text after the document", 2, 1),
+        ("a: [1, 2\n", "not closed", 2, 1),
+        ("a: {b: [1] c}\n", "expected `,`", 1, 12),
+        ("a: \"x\n", "double-quoted scalar is not closed", 1, 4),
+        ("a: 'x\n", "single-quoted scalar is not closed", 1, 4),
+        ("a: \"\\q\"\n", "unknown escape", 1, 5),
+        ("a: \"\\ud800\"\n", "no Unicode character", 1, 5),
+        ("a: \"\\x4\"\n", "too few hex digits", 1, 5),
+        ("a:\n\tb: 1\n", "tab character", 2, 1),
+        ("-\ta\n", "tab character after `-`", 1, 2),
+        ("a: |0\n x\n", "indentation indicator is 0", 1, 5),
+        ("a: | x\n", "after a block scalar's header", 1, 6),
+        ("a: \"x\" y\n", "unexpected text after a value", 1, 8),
+        ("a: 1\nb\n", "expected `:`", 2, 1),
+        ("a: [x:, y]\n", "before a flow indicator", 1, 6),
+        ("a: @x\n", "may not start with", 1, 4),
+        ("a: \u{1}\n", "control character U+0001", 1, 4),
+        ("a: 18446744073709551616\n", "out of range", 1, 4),
+        (": v\n", "no mapping key", 1, 1),
+        ("a\nb: c\n", "spans lines", 2, 2),
+    ];
+    for &(text, needle, line, column) in cases {
+        assert_refused(text, needle, line, column);
+    }
 }
 
 #[test]

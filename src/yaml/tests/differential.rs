@@ -20,25 +20,12 @@ fn our_reading(text: &str) -> Result<Json, Problem> {
     Ok(serde_json::from_str(&json).unwrap_or_else(|error| panic!("{json}: {error}")))
 }
 
-/// Refused on purpose: serde_yaml accepts these, the reader names them.
-fn refused_by_design(problem: &Problem) -> bool {
-    matches!(
-        problem,
-        Problem::Tag
-            | Problem::ComplexKey
-            | Problem::Directive
-            | Problem::DuplicateKey(_)
-            | Problem::KeyProperty
-            | Problem::AliasBudget(_)
-    )
-}
-
 /// The difference between the two readings of `text`, if any.
 pub(super) fn difference(text: &str) -> Option<String> {
     match (serde_yaml_reading(text), our_reading(text)) {
         (Ok(theirs), Ok(ours)) if theirs == ours => None,
         (Ok(theirs), Ok(ours)) => Some(format!("serde_yaml {theirs} but we {ours}")),
-        (Ok(_), Err(problem)) if refused_by_design(&problem) => None,
+        (Ok(_), Err(problem)) if problem.is_refused_feature() => None,
         (Ok(theirs), Err(problem)) => {
             Some(format!("serde_yaml {theirs} but we refused: {problem}"))
         }
