@@ -218,11 +218,11 @@ impl<'t> Parser<'t> {
         let line = self.cursor.line();
         self.skip_to_token(false)?;
         let new_line = self.cursor.line() != line;
-        self.refuse_alias_after_anchor()?;
         self.anchors.insert(name.clone(), Anchor::Open);
         let node = if self.absent(parent, context, new_line) {
             empty(self.cursor.position())
         } else {
+            self.refuse_alias_after_anchor()?;
             self.block_content(parent, new_line, !new_line)
                 .map_err(|error| match error.problem {
                     Problem::KeyProperty => YamlError::new(anchor_at, Problem::KeyProperty),

@@ -186,6 +186,7 @@ const TRICKY: &[&str] = &[
     "a: `\n",
     "a: %\n",
     "a: 1\n...\n...\t\n",
+    "k : &t \r*t: \n",
     "a: |\n\tx\n",
     "a: |\n  x\n\ty\n",
     "a: \"x\n\ty\"\n",
