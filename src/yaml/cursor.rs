@@ -89,6 +89,11 @@ impl<'t> Cursor<'t> {
         self.column
     }
 
+    /// Bytes read so far.
+    pub(super) fn offset(&self) -> usize {
+        self.at
+    }
+
     pub(super) fn line(&self) -> usize {
         self.line
     }

@@ -9,6 +9,11 @@ use super::{Entry, MAX_DEPTH, Node, Position, Value};
 
 type Result<T> = std::result::Result<T, YamlError>;
 
+/// Longest implicit key, from its start to its `:`, in bytes (libyaml's limit).
+const MAX_KEY_BYTES: usize = 1024;
+
+const LONG_KEY: &str = "a mapping key longer than 1024 bytes (up to its `:`)";
+
 const MULTI_LINE_KEY: &str =
     "a `:` after text that spans lines (a mapping key must fit on one line; check the indentation)";
 
@@ -35,6 +40,8 @@ struct Token {
     multi_line: bool,
     /// The line its text ends on (a `:` on another line is no value indicator).
     end_line: usize,
+    /// Its first byte.
+    start: usize,
 }
 
 /// Where a block node is read.
@@ -346,11 +353,13 @@ impl<'t> Parser<'t> {
     /// A quoted or plain scalar in block context.
     fn block_scalar_token(&mut self, parent: isize, c: char) -> Result<Token> {
         let line = self.cursor.line();
+        let start = self.cursor.offset();
         let quoted = |text, cursor: &Cursor<'_>| Token {
             text,
             plain: false,
             multi_line: cursor.line() != line,
             end_line: cursor.line(),
+            start,
         };
         match c {
             '"' => Ok(quoted(
@@ -370,6 +379,7 @@ impl<'t> Parser<'t> {
                     plain: true,
                     multi_line: plain.multi_line,
                     end_line: plain.end_line,
+                    start,
                 })
             }
         }
@@ -408,9 +418,7 @@ impl<'t> Parser<'t> {
         if after_anchor {
             return Err(self.error(Problem::KeyProperty));
         }
-        if token.multi_line {
-            return Err(self.syntax(MULTI_LINE_KEY));
-        }
+        self.check_key(token.start, token.multi_line)?;
         if !block_ok {
             return Err(self.syntax("a mapping may not start on this line (after `key: `)"));
         }
@@ -478,13 +486,13 @@ impl<'t> Parser<'t> {
         }
         let at = self.cursor.position();
         let token = self.block_scalar_token(indent, c)?;
-        if token.multi_line {
-            return Err(self.syntax(MULTI_LINE_KEY));
-        }
-        if !self.value_indicator_follows() || self.cursor.line() != token.end_line {
+        if !token.multi_line
+            && (!self.value_indicator_follows() || self.cursor.line() != token.end_line)
+        {
             let expected = Problem::Syntax("expected `:` after this mapping key");
             return Err(YamlError::new(at, expected));
         }
+        self.check_key(token.start, token.multi_line)?;
         Ok(token.text)
     }
 
@@ -589,12 +597,13 @@ impl<'t> Parser<'t> {
         if self.cursor.peek() == Some('?') && self.cursor.blankz_next() {
             return Err(self.error(Problem::ComplexKey));
         }
+        let start = (self.cursor.offset(), self.cursor.line());
         let node = self.flow_node()?;
         self.skip_to_token(true)?;
         if self.cursor.peek() != Some(':') {
             return Ok(node);
         }
-        self.check_flow_key_line(at)?;
+        self.check_key(start.0, start.1 != self.cursor.line())?;
         let key = key_text(node)?;
         self.enter(at)?;
         let value = self.flow_value(']')?;
@@ -616,11 +625,12 @@ impl<'t> Parser<'t> {
             Some(':') => return Err(self.syntax("a `:` with no mapping key before it")),
             _ => {}
         }
+        let start = (self.cursor.offset(), self.cursor.line());
         let key = self.flow_node()?;
         let key = key_text(key)?;
         self.skip_to_token(true)?;
         let value = if self.cursor.peek() == Some(':') {
-            self.check_flow_key_line(at)?;
+            self.check_key(start.0, start.1 != self.cursor.line())?;
             self.flow_value(close)?
         } else {
             empty(self.cursor.position())
@@ -632,10 +642,14 @@ impl<'t> Parser<'t> {
         })
     }
 
-    /// A flow key and its `:` must be on one line, as in libyaml.
-    fn check_flow_key_line(&self, key_at: Position) -> Result<()> {
-        if self.cursor.line() != key_at.line {
+    /// An implicit key and its `:` (at the cursor) must be on one line and at
+    /// most [`MAX_KEY_BYTES`] apart, as in libyaml.
+    fn check_key(&self, start: usize, multi_line: bool) -> Result<()> {
+        if multi_line {
             return Err(self.syntax(MULTI_LINE_KEY));
+        }
+        if self.cursor.offset().saturating_sub(start) > MAX_KEY_BYTES {
+            return Err(self.syntax(LONG_KEY));
         }
         Ok(())
     }

@@ -196,6 +196,17 @@ const TRICKY: &[&str] = &[
 
 #[test]
 fn tricky_snippets_read_as_serde_yaml_reads_them() {
+    let long = "k".repeat(1020);
+    let keys = [
+        format!("{long}: v\n"),
+        format!("{long}abcd: v\n"),
+        format!("{long}abcde: v\n"),
+        format!("{long}abcd : v\n"),
+        format!("[{long}abcd: v]\n"),
+        format!("{{{long}abcde: v}}\n"),
+        format!("- '{long}ab': v\n"),
+    ];
+    assert_same(keys.into_iter().map(|text| ("long key".to_owned(), text)));
     assert_same(
         TRICKY
             .iter()
