@@ -54,20 +54,22 @@ impl<'t> Cursor<'t> {
 
     /// Moves over a line break (`\r\n` counts as one); false when not at one.
     pub(super) fn bump_break(&mut self) -> bool {
-        match self.peek() {
-            Some('\r') => {
-                self.bump();
-                if self.peek() == Some('\n') {
-                    self.bump();
-                }
-                true
-            }
-            Some(c) if is_break(c) => {
-                self.bump();
-                true
-            }
-            _ => false,
+        self.take_break().is_some()
+    }
+
+    /// Moves over a line break and gives it as a scalar keeps it: `\n` for
+    /// `\r\n`, `\r`, `\n` and U+85; U+2028 and U+2029 as they are (as libyaml).
+    pub(super) fn take_break(&mut self) -> Option<char> {
+        let c = self.peek().filter(|&c| is_break(c))?;
+        self.bump();
+        if c == '\r' && self.peek() == Some('\n') {
+            self.bump();
         }
+        Some(if matches!(c, '\u{2028}' | '\u{2029}') {
+            c
+        } else {
+            '\n'
+        })
     }
 
     /// Moves over a byte order mark, which takes no column.

@@ -18,8 +18,10 @@ struct Folder {
     blanks: String,
     in_break: bool,
     escaped: bool,
+    /// The first break of this run, as kept (`\n`, or U+2028 or U+2029).
+    first_break: Option<char>,
     /// Breaks after the first one of this run.
-    more_breaks: usize,
+    more_breaks: String,
 }
 
 impl Folder {
@@ -29,12 +31,13 @@ impl Folder {
         }
     }
 
-    fn line_break(&mut self) {
+    fn line_break(&mut self, kept: char) {
         if self.in_break {
-            self.more_breaks = self.more_breaks.saturating_add(1);
+            self.more_breaks.push(kept);
         } else {
             self.blanks.clear();
             self.in_break = true;
+            self.first_break = Some(kept);
         }
     }
 
@@ -43,9 +46,8 @@ impl Folder {
         if is_blank(c) {
             self.blank(c);
             cursor.bump();
-        } else if is_break(c) {
-            self.line_break();
-            cursor.bump_break();
+        } else if let Some(kept) = cursor.take_break() {
+            self.line_break(kept);
         } else {
             return false;
         }
@@ -63,24 +65,23 @@ impl Folder {
         self.out.push(c);
     }
 
-    /// Whether text continued after a line break.
-    fn flush(&mut self) -> bool {
-        let folded = self.in_break;
+    /// Writes the blanks or breaks read since the last character: a lone `\n`
+    /// folds into a space; U+2028 and U+2029 stay.
+    fn flush(&mut self) {
         if self.in_break {
-            if self.more_breaks == 0 && !self.escaped {
-                self.out.push(' ');
+            match self.first_break.take() {
+                Some('\n') if self.more_breaks.is_empty() && !self.escaped => self.out.push(' '),
+                Some(kept) if kept != '\n' && !self.escaped => self.out.push(kept),
+                _ => {}
             }
-            for _ in 0..self.more_breaks {
-                self.out.push('\n');
-            }
+            self.out.push_str(&self.more_breaks);
             self.in_break = false;
             self.escaped = false;
-            self.more_breaks = 0;
+            self.more_breaks.clear();
         } else {
             self.out.push_str(&self.blanks);
         }
         self.blanks.clear();
-        folded
     }
 }
 
@@ -321,43 +322,35 @@ pub(super) fn block(cursor: &mut Cursor<'_>, parent: isize) -> Result<String> {
         indent = indent.max(floor);
     }
     let mut out = String::new();
-    let mut leading_break = false;
+    let mut leading_break: Option<char> = None;
     let mut leading_blank = false;
     while cursor.column() == indent && !cursor.at_end() {
         let trailing_blank = cursor.peek().is_some_and(is_blank);
-        if !header.literal && leading_break && !leading_blank && !trailing_blank {
-            if trailing == 0 {
+        if !header.literal && leading_break == Some('\n') && !leading_blank && !trailing_blank {
+            if trailing.is_empty() {
                 out.push(' ');
             }
-            leading_break = false;
+            leading_break = None;
         }
-        push_breaks(
-            &mut out,
-            usize::from(leading_break).saturating_add(trailing),
-        );
+        out.extend(leading_break);
+        out.push_str(&trailing);
         leading_blank = trailing_blank;
         while let Some(c) = cursor.peek().filter(|&c| !is_break(c)) {
             out.push(c);
             cursor.bump();
         }
-        leading_break = cursor.bump_break();
+        leading_break = cursor.take_break();
         trailing = block_breaks(cursor, &mut indent)?;
     }
     match header.chomping {
         Chomping::Strip => {}
-        Chomping::Clip => push_breaks(&mut out, usize::from(leading_break)),
-        Chomping::Keep => push_breaks(
-            &mut out,
-            usize::from(leading_break).saturating_add(trailing),
-        ),
+        Chomping::Clip => out.extend(leading_break),
+        Chomping::Keep => {
+            out.extend(leading_break);
+            out.push_str(&trailing);
+        }
     }
     Ok(out)
-}
-
-fn push_breaks(out: &mut String, count: usize) {
-    for _ in 0..count {
-        out.push('\n');
-    }
 }
 
 /// Reads `|` or `>`, the indicators, an optional comment and the line break.
@@ -412,8 +405,8 @@ fn end_of_header_line(cursor: &mut Cursor<'_>) -> Result<()> {
 
 /// Empty lines before a block scalar's next content line; the indentation is
 /// found from the first content line when still 0. Returns the breaks read.
-fn block_breaks(cursor: &mut Cursor<'_>, indent: &mut usize) -> Result<usize> {
-    let mut breaks = 0usize;
+fn block_breaks(cursor: &mut Cursor<'_>, indent: &mut usize) -> Result<String> {
+    let mut breaks = String::new();
     let mut widest = 0usize;
     loop {
         while (*indent == 0 || cursor.column() < *indent) && cursor.peek() == Some(' ') {
@@ -423,10 +416,10 @@ fn block_breaks(cursor: &mut Cursor<'_>, indent: &mut usize) -> Result<usize> {
         if (*indent == 0 || cursor.column() < *indent) && cursor.peek() == Some('\t') {
             return Err(syntax(cursor, "a tab character where indentation belongs"));
         }
-        if !cursor.bump_break() {
+        let Some(kept) = cursor.take_break() else {
             break;
-        }
-        breaks = breaks.saturating_add(1);
+        };
+        breaks.push(kept);
     }
     if *indent == 0 {
         *indent = widest;
