@@ -42,6 +42,9 @@ pub enum Problem {
     /// `*name` inside the node anchored `&name`.
     #[error("the alias `*{0}` is inside the node it names")]
     RecursiveAlias(String),
+    /// `&name` given to a second node.
+    #[error("the anchor `&{0}` is defined twice")]
+    AnchorTwice(String),
     /// Aliases copying more nodes than the budget.
     #[error("aliases expand to more than {0} nodes")]
     AliasBudget(usize),
@@ -71,6 +74,7 @@ impl Problem {
                 | Problem::DuplicateKey(_)
                 | Problem::KeyProperty
                 | Problem::AliasBudget(_)
+                | Problem::AnchorTwice(_)
         )
     }
 }

@@ -225,7 +225,7 @@ impl<'t> Parser<'t> {
         let line = self.cursor.line();
         self.skip_to_token(false)?;
         let new_line = self.cursor.line() != line;
-        self.anchors.insert(name.clone(), Anchor::Open);
+        self.open_anchor(&name, anchor_at)?;
         let node = if self.absent(parent, context, new_line) {
             empty(self.cursor.position())
         } else {
@@ -267,6 +267,16 @@ impl<'t> Parser<'t> {
             );
         }
         Ok(name)
+    }
+
+    /// Starts the node `name` anchors. A name is defined once: serde_yaml gave
+    /// an alias after a name's second definition the node of a third one.
+    fn open_anchor(&mut self, name: &str, at: Position) -> Result<()> {
+        if self.anchors.contains_key(name) {
+            return Err(YamlError::new(at, Problem::AnchorTwice(name.to_owned())));
+        }
+        self.anchors.insert(name.to_owned(), Anchor::Open);
+        Ok(())
     }
 
     fn refuse_alias_after_anchor(&self) -> Result<()> {
@@ -668,10 +678,11 @@ impl<'t> Parser<'t> {
     #[inline(never)]
     fn flow_node(&mut self) -> Result<Node> {
         if self.cursor.peek() == Some('&') {
+            let anchor_at = self.cursor.position();
             let name = self.anchor_name()?;
             self.skip_to_token(true)?;
             self.refuse_alias_after_anchor()?;
-            self.anchors.insert(name.clone(), Anchor::Open);
+            self.open_anchor(&name, anchor_at)?;
             let node = match self.cursor.peek() {
                 Some(',' | ']' | '}' | ':') | None => empty(self.cursor.position()),
                 _ => self.flow_content()?,

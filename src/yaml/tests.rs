@@ -187,7 +187,6 @@ fn anchors_and_aliases_copy_nodes() {
         read("a: &x {k: [1]}\nb: *x\nc: &y v\nd: *y\n"),
         json!({"a": {"k": [1]}, "b": {"k": [1]}, "c": "v", "d": "v"})
     );
-    assert_eq!(read("- &a x\n- &a y\n- *a\n"), json!(["x", "y", "y"]));
     assert_eq!(read("[&k a: *k]"), json!([{"a": "a"}]));
     assert_eq!(read("a: &e\nb: *e\n"), json!({"a": null, "b": null}));
 }
@@ -216,6 +215,7 @@ fn refused_features_are_named_where_they_are() {
 fn aliases_are_checked() {
     assert_refused("a: *x\n", "names no anchor", 1, 4);
     assert_refused("a: &x [*x]\n", "inside the node it names", 1, 8);
+    assert_refused("- &a x\n- &a y\n- *a\n", "`&a` is defined twice", 2, 3);
     let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
     for (name, previous) in ["bcdefghij".chars().zip("abcdefghi".chars())]
         .into_iter()
