@@ -9,8 +9,9 @@
 //!
 //! Plain scalars mean what serde_yaml 0.9 makes of them when read into a JSON
 //! value (null, booleans, integers, floats, else strings); keys are their text.
-//! Tags, complex keys (`? `), directives and several documents are refused with
-//! an error that names them, and so are duplicate keys.
+//! Tags, complex keys (`? `), anchors and aliases on keys, directives and several
+//! documents are refused with an error that names them, and so are duplicate keys
+//! and an anchor name given twice ([`Problem::is_refused_feature`]).
 //!
 //! The text is untrusted: no indexing, nesting is limited to [`MAX_DEPTH`] (the
 //! reader recurses once per level), and aliases may copy at most about as many
