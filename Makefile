@@ -187,11 +187,11 @@ fleet:
 # runs SECONDS (default 30) in turn. Needs cargo-fuzz (installed when missing); runs
 # on stable through RUSTC_BOOTSTRAP=1. New inputs go to fuzz/generated/, crashes to
 # fuzz/artifacts/.
-FUZZ_TARGETS := config ops format request mapping system answer source status pairs
+FUZZ_TARGETS := config ops format request mapping system answer source status pairs yaml
 TARGET ?= $(FUZZ_TARGETS)
 SECONDS ?= 30
 # The largest input libFuzzer builds for target $$target (shell code, for the recipes).
-FUZZ_MAX_LEN = case $$target in config|system|source) len=4096;; mapping) len=512;; *) len=2048;; esac
+FUZZ_MAX_LEN = case $$target in config|system|source|yaml) len=4096;; mapping) len=512;; *) len=2048;; esac
 FUZZ_FLAGS = -max_len=$$len -timeout=5 -rss_limit_mb=2048
 
 fuzz-tool:

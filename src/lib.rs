@@ -18,6 +18,7 @@ pub mod flow;
 pub mod glob;
 pub mod integer;
 pub mod io;
+pub mod json_text;
 pub mod lookup;
 pub mod mapping;
 pub mod metrics;
@@ -31,3 +32,4 @@ pub mod system;
 mod test_rng;
 #[cfg(test)]
 mod vectors;
+pub mod yaml;

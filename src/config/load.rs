@@ -10,6 +10,7 @@ use super::path::FieldPath;
 use super::validate::validate;
 use super::{Config, ConfigError};
 use crate::service_index::ServiceIndex;
+use crate::yaml;
 
 /// Parses and validates a plugin configuration given as JSON or YAML bytes.
 pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
@@ -28,8 +29,26 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
             "the plugin configuration is empty; it needs at least `api`, `backend` and `services`",
         ));
     }
-    let syntax = detect_syntax(text);
-    let config = deserialize(text, syntax)?;
+    if is_json(text) {
+        finish(
+            deserialize_json(text, text, Syntax::Json)?,
+            text,
+            Syntax::Json,
+        )
+    } else {
+        let root = read_yaml(text)?;
+        let json = yaml::to_json(&root).map_err(|error| yaml_error(error, text))?;
+        let syntax = Syntax::Yaml(&root);
+        finish(deserialize_json(&json, text, syntax)?, text, syntax)
+    }
+}
+
+/// Validates what was read and builds the service index.
+// Its own function, not merged into `parse`: V8 compiles each function
+// of the module when Envoy loads it, and a large one costs Envoy memory out of
+// proportion to its size (README "The benchmark", memory).
+#[inline(never)]
+fn finish(config: Config, text: &str, syntax: Syntax<'_>) -> Result<Config, ConfigError> {
     let (mut config, warnings) = validate(config).map_err(|error| place(error, text, syntax))?;
     config.warnings = warnings;
     config.services.shrink_to_fit();
@@ -40,42 +59,34 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
 
 /// JSON starts with `{`; anything else is read as YAML (which also accepts the
 /// flow style some people write by hand).
-// Its own function, not merged into `parse`: V8 compiles each function
-// of the module when Envoy loads it, and a large one costs Envoy memory out of
-// proportion to its size (README "The benchmark", memory).
-#[inline(never)]
-fn detect_syntax(text: &str) -> Syntax {
-    if text.trim_start().starts_with('{') {
-        Syntax::Json
-    } else {
-        Syntax::Yaml
-    }
+///
+/// JSON (what Envoy and Istio hand over) is read straight from the text: a
+/// document tree of a configuration with thousands of mapping rules would take
+/// ten times the text's size at its peak, and a Wasm VM's memory never shrinks
+/// back. YAML is read into a tree ([`yaml::parse`]) that is written out as JSON
+/// text, so that every `Deserialize` impl is compiled once, for one deserializer;
+/// the field path of a data error is found from where the JSON reader stopped
+/// ([`data_error_path`]), its position in the text from the tree.
+fn is_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
 }
 
-/// Reads the text into [`Config`]. JSON (what Envoy and Istio hand over) is read
-/// straight from the text: a document tree of a configuration with thousands of
-/// mapping rules would take ten times the text's size at its peak, and a Wasm
-/// VM's memory never shrinks back. YAML is turned into JSON text first, so that
-/// every `Deserialize` impl is compiled once, for one deserializer (which halves
-/// the serde code in the module); the field path of a data error is found from
-/// where the JSON reader stopped ([`data_error_path`]), its position in the text as
-/// written by the locator.
-fn deserialize(text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
-    match syntax {
-        Syntax::Json => deserialize_json(text, text, syntax),
-        Syntax::Yaml => {
-            check_flow_depth(text)?;
-            let json = read_yaml(text)?.to_string();
-            deserialize_json(&json, text, syntax)
-        }
-    }
+/// Reads YAML text into its tree; errors are placed where the reader stopped.
+// Not merged into `parse` either (memory, as above).
+#[inline(never)]
+fn read_yaml(text: &str) -> Result<yaml::Node, ConfigError> {
+    yaml::parse(text).map_err(|error| yaml_error(error, text))
+}
+
+fn yaml_error(error: yaml::YamlError, text: &str) -> ConfigError {
+    ConfigError::at(FieldPath::root(), error.to_string()).placed(text, error.at)
 }
 
 /// Deserializes JSON text `json`; errors are placed in `text`, written in `syntax`
 /// (the same text unless it was YAML).
 // Not merged into `parse` either (memory, as above).
 #[inline(never)]
-fn deserialize_json(json: &str, text: &str, syntax: Syntax) -> Result<Config, ConfigError> {
+fn deserialize_json(json: &str, text: &str, syntax: Syntax<'_>) -> Result<Config, ConfigError> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
     let config = Config::deserialize(&mut deserializer).map_err(|error| {
         if error.is_data() {
@@ -107,92 +118,6 @@ fn json_syntax_error(error: &serde_json::Error, text: &str) -> ConfigError {
     .placed(text, reported)
 }
 
-/// Deepest nesting of YAML flow collections (`[...]`, `{...}`) read. serde_yaml
-/// refuses documents nested deeper than 128 levels anyway, but only after its
-/// scanner (libyaml) has read them, and that scanner spends time proportional to
-/// the flow depth on every token: 20 KB of `[` take seconds. Refusing such text
-/// before it reaches the scanner keeps the cost linear.
-const MAX_FLOW_DEPTH: usize = 128;
-
-/// Refuses YAML whose flow collections nest deeper than [`MAX_FLOW_DEPTH`].
-///
-/// A cheap over-approximation of the YAML grammar: every `[` or `{` outside comments
-/// and quoted scalars opens a level, every `]` or `}` closes one. Brackets inside
-/// plain scalars count too, so only text with more than 128 unclosed brackets there
-/// could be refused wrongly, and such text is no plugin configuration.
-// Not merged into `parse` either (memory, as above).
-#[inline(never)]
-fn check_flow_depth(text: &str) -> Result<(), ConfigError> {
-    let mut depth = 0usize;
-    let mut previous = '\n';
-    let mut chars = text.char_indices().peekable();
-    while let Some((offset, c)) = chars.next() {
-        let starts_token = previous.is_whitespace() || matches!(previous, '[' | '{' | ',' | ':');
-        match c {
-            '[' | '{' => {
-                depth += 1;
-                if depth > MAX_FLOW_DEPTH {
-                    return Err(ConfigError::at(
-                        FieldPath::root(),
-                        format!(
-                            "flow collections (`[`, `{{`) nest deeper than {MAX_FLOW_DEPTH} levels"
-                        ),
-                    )
-                    .placed(text, position_of(text, offset)));
-                }
-            }
-            ']' | '}' => depth = depth.saturating_sub(1),
-            '#' if starts_token => skip_while(&mut chars, |c| c != '\n'),
-            '"' if starts_token => skip_double_quoted(&mut chars),
-            '\'' if starts_token => skip_single_quoted(&mut chars),
-            _ => {}
-        }
-        previous = c;
-    }
-    Ok(())
-}
-
-type Chars<'a> = std::iter::Peekable<std::str::CharIndices<'a>>;
-
-fn skip_while(chars: &mut Chars<'_>, keep_going: impl Fn(char) -> bool) {
-    while chars.next_if(|&(_, c)| keep_going(c)).is_some() {}
-}
-
-/// Skips to the closing `"`, over backslash escapes.
-fn skip_double_quoted(chars: &mut Chars<'_>) {
-    while let Some((_, c)) = chars.next() {
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            '"' => return,
-            _ => {}
-        }
-    }
-}
-
-/// Skips to the closing `'`; `''` inside is an escaped quote.
-fn skip_single_quoted(chars: &mut Chars<'_>) {
-    while let Some((_, c)) = chars.next() {
-        if c == '\'' && chars.next_if(|&(_, next)| next == '\'').is_none() {
-            return;
-        }
-    }
-}
-
-/// Line and column (from 1, in characters) of a byte offset.
-fn position_of(text: &str, offset: usize) -> Position {
-    let before = text.get(..offset).unwrap_or(text);
-    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-    Position {
-        line: before.matches('\n').count() + 1,
-        column: before
-            .get(line_start..)
-            .map_or(0, |line| line.chars().count())
-            + 1,
-    }
-}
-
 /// A message without the ` at line L column C` a text deserializer appends: data
 /// errors are placed by field path instead.
 fn strip_any_position(message: &str) -> String {
@@ -212,47 +137,15 @@ fn strip_any_position(message: &str) -> String {
     }
 }
 
-/// Reads YAML; syntax errors are placed where serde_yaml stopped.
-// Not merged into `parse` either (memory, as above).
-#[inline(never)]
-fn read_yaml(text: &str) -> Result<serde_json::Value, ConfigError> {
-    serde_yaml::from_str(text).map_err(|error| {
-        let reported = error.location().map(|location| Position {
-            line: location.line(),
-            column: location.column(),
-        });
-        let message = error.to_string();
-        let message = match reported {
-            Some(reported) => strip_position(&message, reported),
-            None => message,
-        };
-        let error = ConfigError::at(FieldPath::root(), strip_yaml_path(&message));
-        match reported {
-            Some(reported) => error.placed(text, reported),
-            None => error,
-        }
-    })
-}
-
-/// Both deserializers append ` at line L column C`; the error shows it once, its own way.
+/// serde_json appends ` at line L column C`; the error shows it once, its own way.
 fn strip_position(message: &str, position: Position) -> String {
     let suffix = format!(" at line {} column {}", position.line, position.column);
     message.strip_suffix(&suffix).unwrap_or(message).to_owned()
 }
 
-/// serde_yaml prefixes messages with its own rendering of the path (`a[1].b: …`).
-fn strip_yaml_path(message: &str) -> String {
-    match message.split_once(": ") {
-        Some((prefix, rest)) if !prefix.is_empty() && !prefix.contains(char::is_whitespace) => {
-            rest.to_owned()
-        }
-        _ => message.to_owned(),
-    }
-}
-
 // Not merged into `parse` either (memory, as above).
 #[inline(never)]
-fn place(error: ConfigError, text: &str, syntax: Syntax) -> ConfigError {
+fn place(error: ConfigError, text: &str, syntax: Syntax<'_>) -> ConfigError {
     match locate(text, syntax, &error.path) {
         Some(position) => error.placed(text, position),
         None => error,
@@ -267,33 +160,28 @@ mod tests {
         format!("api: {}{}\n", "[".repeat(depth), "]".repeat(depth))
     }
 
-    /// Found by fuzzing: libyaml's scanner is quadratic in flow depth, and 20 KB
-    /// of `[` took seconds before serde_yaml's own depth limit refused them.
+    /// Found by fuzzing libyaml, whose scanner was quadratic in flow depth: 20 KB
+    /// of `[` must be refused at once, where the nesting limit is passed.
     #[test]
-    fn deep_flow_nesting_is_refused_before_the_yaml_scanner() {
-        let started = std::time::Instant::now();
+    fn deep_flow_nesting_is_refused_where_it_passes_the_limit() {
         let error = parse(nested(50_000).as_bytes()).unwrap_err();
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        assert!(
-            error.to_string().contains("nest deeper than 128"),
-            "{error}"
-        );
-        assert_eq!(error.position.map(|p| (p.line, p.column)), Some((1, 134)));
+        assert!(error.to_string().contains("deeper than 128"), "{error}");
+        assert_eq!(error.position.map(|p| (p.line, p.column)), Some((1, 133)));
     }
 
     #[test]
-    fn flow_depth_ignores_brackets_in_comments_and_quoted_scalars() {
+    fn brackets_in_comments_and_quoted_scalars_do_not_nest() {
         let brackets = "[".repeat(200);
         for text in [
             format!("# {brackets}\napi: v1\n"),
             format!("api: \"{brackets}\\\" {brackets}\"\n"),
             format!("api: '{brackets}'' {brackets}'\n"),
             format!("a: ['{brackets}', \"{brackets}\"] # {brackets}\n"),
+            format!("a: don't {brackets}\n"),
         ] {
-            assert!(check_flow_depth(&text).is_ok(), "{text}");
+            assert!(yaml::parse(&text).is_ok(), "{text}");
         }
-        assert!(check_flow_depth(&nested(128)).is_ok());
-        assert!(check_flow_depth(&nested(129)).is_err());
-        assert!(check_flow_depth(&format!("a: don't {brackets}\n")).is_err());
+        assert!(yaml::parse(&nested(127)).is_ok());
+        assert!(yaml::parse(&nested(128)).is_err());
     }
 }

@@ -1,10 +1,10 @@
 //! Finds where a field path starts in configuration text.
 //!
 //! Checks that span several fields run after deserialization, when positions are
-//! gone. To point at the offending field anyway, the text is read a second time
-//! with a visitor that walks down the path and stops with a marker error at the
-//! target; the JSON and YAML deserializers attach their current position to that
-//! error, which is the field's line and column.
+//! gone. To point at the offending field anyway, YAML's document tree (which keeps
+//! every node's position) is walked down the path; JSON text is read a second
+//! time with a visitor that walks down the path and stops with a marker error at
+//! the target, to which serde_json attaches its position: the field's line and column.
 
 use std::fmt;
 
@@ -12,31 +12,25 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::path::{FieldPath, Segment};
 
-/// A 1-based line and column in configuration text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
-    /// Line, from 1.
-    pub line: usize,
-    /// Column, from 1.
-    pub column: usize,
-}
+pub use crate::yaml::Position;
+use crate::yaml::{self, Node, Step};
 
-/// The syntax configuration text is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
+/// What configuration text was read as.
+#[derive(Debug, Clone, Copy)]
+pub enum Syntax<'a> {
     /// JSON (what Istio and Envoy hand the filter).
     Json,
-    /// YAML (hand-written standalone set-ups).
-    Yaml,
+    /// YAML (hand-written standalone set-ups), read into this tree.
+    Yaml(&'a Node),
 }
 
 const FOUND: &str = "threescale-wasm-auth: located";
 
 /// Where the value at `path` starts in `text`, if the path exists.
-pub fn locate(text: &str, syntax: Syntax, path: &FieldPath) -> Option<Position> {
-    let seed = Walk { path: &path.0 };
+pub fn locate(text: &str, syntax: Syntax<'_>, path: &FieldPath) -> Option<Position> {
     match syntax {
         Syntax::Json => {
+            let seed = Walk { path: &path.0 };
             let mut deserializer = serde_json::Deserializer::from_str(text);
             match seed.deserialize(&mut deserializer) {
                 Err(error) if error.to_string().starts_with(FOUND) => Some(Position {
@@ -46,15 +40,13 @@ pub fn locate(text: &str, syntax: Syntax, path: &FieldPath) -> Option<Position> 
                 _ => None,
             }
         }
-        Syntax::Yaml => match seed.deserialize(serde_yaml::Deserializer::from_str(text)) {
-            Err(error) if error.to_string().contains(FOUND) => {
-                error.location().map(|location| Position {
-                    line: location.line(),
-                    column: location.column(),
-                })
-            }
-            _ => None,
-        },
+        Syntax::Yaml(root) => yaml::locate(
+            root,
+            path.0.iter().map(|segment| match segment {
+                Segment::Key(key) => Step::Key(key),
+                Segment::Index(index) => Step::Index(*index),
+            }),
+        ),
     }
 }
 
@@ -163,10 +155,15 @@ mod tests {
         assert_eq!(position.line, 5);
     }
 
+    fn locate_yaml(text: &str, path: &FieldPath) -> Option<Position> {
+        let root = yaml::parse(text).ok()?;
+        locate(text, Syntax::Yaml(&root), path)
+    }
+
     #[test]
     fn finds_a_nested_field_in_yaml() {
         let text = "services:\n  - id: a\n  - id: b\n    token: t\n";
-        let position = locate(text, Syntax::Yaml, &path()).unwrap();
+        let position = locate_yaml(text, &path()).unwrap();
         assert_eq!(
             position,
             Position {
@@ -183,9 +180,9 @@ mod tests {
             .key("services")
             .index(0)
             .key("mapping_rules");
-        assert_eq!(locate(text, Syntax::Yaml, &at).map(|p| p.line), Some(3));
+        assert_eq!(locate_yaml(text, &at).map(|p| p.line), Some(3));
         let at = FieldPath::root().key("services");
-        assert_eq!(locate(text, Syntax::Yaml, &at).map(|p| p.line), Some(2));
+        assert_eq!(locate_yaml(text, &at).map(|p| p.line), Some(2));
     }
 
     #[test]
@@ -194,6 +191,6 @@ mod tests {
         assert_eq!(locate(text, Syntax::Json, &path()), None);
         let missing_index = FieldPath::root().key("services").index(5);
         assert_eq!(locate(text, Syntax::Json, &missing_index), None);
-        assert_eq!(locate("not: [valid", Syntax::Yaml, &path()), None);
+        assert_eq!(locate_yaml("services: [{id: a}]", &path()), None);
     }
 }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use crate::config::{Config, Service};
 use crate::io::{Admission, Forward};
+use crate::json_text;
 use crate::model::{Credential, Secret, Usages};
 
 /// Every header a client sends with one of these prefixes is removed first, so
@@ -90,7 +91,7 @@ fn usages_json(usages: &Usages) -> String {
     let members: Vec<String> = usages
         .0
         .iter()
-        .map(|(metric, delta)| format!("{}:{delta}", serde_json::Value::from(metric.as_str())))
+        .map(|(metric, delta)| format!("{}:{delta}", json_text::quoted(metric.as_str())))
         .collect();
     format!("{{{}}}", members.join(","))
 }
