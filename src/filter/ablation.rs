@@ -23,18 +23,7 @@ mod headers {
 
     /// The headers of the bench's request, serialized as the host hands them over.
     pub fn headers() -> Vec<u8> {
-        let mut bytes = (REQUEST.len() as u32).to_le_bytes().to_vec();
-        for (name, value) in REQUEST {
-            bytes.extend_from_slice(&(name.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        }
-        for (name, value) in REQUEST {
-            bytes.extend_from_slice(name.as_bytes());
-            bytes.push(0);
-            bytes.extend_from_slice(value);
-            bytes.push(0);
-        }
-        bytes
+        crate::io::pairs::serialize(&REQUEST)
     }
 }
 

@@ -69,6 +69,25 @@ impl<'a> HeaderPairs<'a> {
     }
 }
 
+/// `pairs` serialized as the host hands a header map over: what [`HeaderPairs`]
+/// reads (for stand-ins of the host: tests, fuzzing, bench-only builds).
+pub fn serialize<N: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(N, V)]) -> Vec<u8> {
+    let length = |bytes: &[u8]| u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes();
+    let count = u32::try_from(pairs.len()).unwrap_or(u32::MAX);
+    let mut bytes = count.to_le_bytes().to_vec();
+    for (name, value) in pairs {
+        bytes.extend_from_slice(&length(name.as_ref()));
+        bytes.extend_from_slice(&length(value.as_ref()));
+    }
+    for (name, value) in pairs {
+        bytes.extend_from_slice(name.as_ref());
+        bytes.push(0);
+        bytes.extend_from_slice(value.as_ref());
+        bytes.push(0);
+    }
+    bytes
+}
+
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
     let word = bytes.get(at..at.checked_add(4)?)?;
     Some(u32::from_le_bytes(word.try_into().ok()?))
@@ -79,29 +98,13 @@ mod tests {
     use super::*;
     use crate::test_rng::XorShift as Rng;
 
-    /// The host's serialization of `pairs`.
-    fn serialize(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
-        let mut bytes = (pairs.len() as u32).to_le_bytes().to_vec();
-        for (name, value) in pairs {
-            bytes.extend_from_slice(&(name.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        }
-        for (name, value) in pairs {
-            bytes.extend_from_slice(name);
-            bytes.push(0);
-            bytes.extend_from_slice(value);
-            bytes.push(0);
-        }
-        bytes
-    }
-
     #[test]
     fn finds_the_first_value_of_a_name() {
         let bytes = serialize(&[
-            (b":path", b"/?app_id=a"),
-            (b"x-key", b"first"),
-            (b"x-key", b"second"),
-            (b"x-empty", b""),
+            (":path", "/?app_id=a"),
+            ("x-key", "first"),
+            ("x-key", "second"),
+            ("x-empty", ""),
         ]);
         let pairs = HeaderPairs::new(&bytes).unwrap();
         assert_eq!(pairs.get(":path"), Some(&b"/?app_id=a"[..]));
@@ -113,7 +116,7 @@ mod tests {
 
     #[test]
     fn values_need_not_be_utf8() {
-        let bytes = serialize(&[(b"x-raw", &[0xff, 0x00, 0xfe])]);
+        let bytes = serialize(&[(&b"x-raw"[..], &[0xff, 0x00, 0xfe][..])]);
         let pairs = HeaderPairs::new(&bytes).unwrap();
         assert_eq!(pairs.get("x-raw"), Some(&[0xff, 0x00, 0xfe][..]));
     }
@@ -127,7 +130,7 @@ mod tests {
 
     #[test]
     fn every_cut_of_a_map_is_refused() {
-        let bytes = serialize(&[(b":authority", b"web.app"), (b":path", b"/")]);
+        let bytes = serialize(&[(":authority", "web.app"), (":path", "/")]);
         for cut in 1..bytes.len() {
             assert!(HeaderPairs::new(&bytes[..cut]).is_none(), "cut at {cut}");
         }

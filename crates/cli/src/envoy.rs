@@ -8,6 +8,8 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 use threescale_wasm_auth::config::{Config, Upstream};
+// A YAML double-quoted scalar: JSON string syntax is a subset of it.
+use threescale_wasm_auth::json_text::quoted;
 
 use crate::Failure;
 use crate::args::EnvoyArgs;
@@ -123,11 +125,6 @@ fn placeholder_name(clusters: &[Cluster]) -> String {
         name.push_str("_service");
     }
     name
-}
-
-/// A YAML double-quoted scalar: JSON string syntax is a subset of it.
-fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
 }
 
 struct Rendering<'a> {

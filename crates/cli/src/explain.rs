@@ -6,6 +6,7 @@ use threescale_wasm_auth::explain::{
     DecisionView, Explanation, ForwardView, Options, QueryOutcome, QueryTrace, RulesTrace,
     UsageView, explain,
 };
+use threescale_wasm_auth::json_text::quoted;
 use threescale_wasm_auth::request::PlainRequest;
 
 use crate::Failure;
@@ -154,10 +155,6 @@ fn format_text(explanation: &Explanation, show_secrets: bool) -> String {
 fn stack(values: &[String]) -> String {
     let quoted: Vec<String> = values.iter().map(|value| quoted(value)).collect();
     format!("[{}]", quoted.join(", "))
-}
-
-fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
 }
 
 fn format_lookup(lookup: &QueryTrace) -> String {
