@@ -21,8 +21,12 @@ use crate::model::{Secret, Usages};
 /// The first byte of an encoded bucket (not a byte JSON starts with).
 pub const MAGIC: u8 = 0xB7;
 /// The format's version, second byte: bumped when the layout changes (3:
-/// each limit's share and each entry's usage being reported, README "Cache").
-pub const VERSION: u8 = 3;
+/// each limit's share and each entry's usage being reported, README "Cache";
+/// 4: each entry's leases, after its metrics).
+pub const VERSION: u8 = 4;
+/// The version before leases: still read (an entry without leases), so that
+/// a bucket written by the filter before them keeps its unreported usage.
+const VERSION_WITHOUT_LEASES: u8 = 3;
 /// The version of the records' form, which did not change with the bucket's.
 pub const RECORDS_VERSION: u8 = 2;
 /// The first byte of encoded usage records (`super::orphans`): another magic,
@@ -80,12 +84,13 @@ pub fn encode_bucket_into(entries: &[Entry], mut buffer: Vec<u8>) -> Vec<u8> {
 
 /// Decodes a bucket's entries (see the module doc for the format).
 pub fn decode_bucket(bytes: &[u8]) -> Result<Vec<Entry>, DecodeError> {
-    let rest = match bytes {
-        [MAGIC, VERSION, rest @ ..] => rest,
+    let (rest, leases) = match bytes {
+        [MAGIC, VERSION, rest @ ..] => (rest, true),
+        [MAGIC, VERSION_WITHOUT_LEASES, rest @ ..] => (rest, false),
         _ => return Err(DecodeError::Header),
     };
     let mut input = Reader(rest);
-    let entries = input.seq("the bucket", Reader::entry)?;
+    let entries = input.seq("the bucket", |input| input.entry(leases))?;
     match input.0.len() {
         0 => Ok(entries),
         trailing => Err(DecodeError::Trailing(trailing)),
@@ -220,16 +225,21 @@ impl Writer {
         self.counts(&entry.used);
         self.counts(&entry.unreported);
         self.counts(&entry.reporting);
-        self.len(entry.flights.len());
-        for flight in &entry.flights {
-            self.u64(flight.ticket);
-            self.counts(&flight.usage);
-            self.u64(flight.until_ms);
-        }
+        self.flights(&entry.flights);
         self.byte(u8::from(entry.busy));
         self.len(entry.metrics.len());
         for metric in &entry.metrics {
             self.str(metric);
+        }
+        self.flights(&entry.leases);
+    }
+
+    fn flights(&mut self, flights: &[Flight]) {
+        self.len(flights.len());
+        for flight in flights {
+            self.u64(flight.ticket);
+            self.counts(&flight.usage);
+            self.u64(flight.until_ms);
         }
     }
 
@@ -350,7 +360,8 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn entry(&mut self) -> Result<Entry, DecodeError> {
+    /// An entry; its leases only when the bucket's version has them.
+    fn entry(&mut self, leases: bool) -> Result<Entry, DecodeError> {
         Ok(Entry {
             service_id: self.string("a service id")?,
             credential: self.credential()?,
@@ -370,6 +381,11 @@ impl<'a> Reader<'a> {
             flights: self.seq("flights", Reader::flight)?,
             busy: self.tag("busy", 2)? == 1,
             metrics: self.seq("metrics", |input| input.string("metrics"))?,
+            leases: if leases {
+                self.seq("leases", Reader::flight)?
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -440,6 +456,11 @@ mod tests {
             }],
             busy: true,
             metrics: vec!["hits".into(), "products".into()],
+            leases: vec![Flight {
+                ticket: 11,
+                usage: vec![("hits".into(), 64)],
+                until_ms: 1_700_000_003_000,
+            }],
         }
     }
 
@@ -459,6 +480,7 @@ mod tests {
             flights: Vec::new(),
             busy: false,
             metrics: Vec::new(),
+            leases: Vec::new(),
         }
     }
 
@@ -501,6 +523,11 @@ mod tests {
             }],
             busy: true,
             metrics: vec![String::new(), "m".repeat(300)],
+            leases: vec![Flight {
+                ticket: 0,
+                usage: vec![("m".into(), u64::MAX)],
+                until_ms: u64::MAX,
+            }],
         }
     }
 
@@ -574,6 +601,23 @@ mod tests {
         let mut bytes = encode_bucket(&[full()]);
         bytes.push(0);
         assert_eq!(decode_bucket(&bytes), Err(DecodeError::Trailing(1)));
+    }
+
+    #[test]
+    fn a_bucket_written_before_leases_is_read_without_them() {
+        let entry = Entry {
+            leases: Vec::new(),
+            ..full()
+        };
+        let mut bytes = encode_bucket(std::slice::from_ref(&entry));
+        // The leases' count, last: what version 3 did not write.
+        assert_eq!(bytes.pop(), Some(0));
+        bytes[1] = VERSION_WITHOUT_LEASES;
+        assert_eq!(decode_bucket(&bytes), Ok(vec![entry]));
+        assert_eq!(
+            decode_bucket(&[MAGIC, VERSION_WITHOUT_LEASES - 1, 0]),
+            Err(DecodeError::Header)
+        );
     }
 
     #[test]
@@ -705,6 +749,11 @@ mod tests {
                 }),
                 busy: self.below(2) == 0,
                 metrics: self.many(3, |dice| dice.text()),
+                leases: self.many(2, |dice| Flight {
+                    ticket: dice.int(),
+                    usage: dice.counts(),
+                    until_ms: dice.int(),
+                }),
             }
         }
     }

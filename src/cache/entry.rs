@@ -119,20 +119,27 @@ pub struct Limit {
 /// A share of the whole ([`Limit::share`]): 1 in fixed point.
 pub const SHARE_ONE: u32 = 1 << 16;
 
+/// A lease takes at most this fraction (its inverse) of what is left under a
+/// limit ([`Entry::lease_size`]).
+const LEASE_SHARE: i64 = 8;
+
 /// The units left under a limit that a proxy which has seen no other client
 /// decides alone ([`budget`]): a small limit is decided from one answer.
 pub(super) const ALONE_FLOOR: i64 = 10;
 
-/// An authrep sent to 3scale and not answered yet: 3scale will count its
-/// usage (or has), so hits count it too until its answer is merged.
+/// Usage held for a while: an authrep sent to 3scale and not answered yet
+/// (3scale will count its usage, or has, so hits count it too until its
+/// answer is merged), or a worker's lease of quota (`super::lease`: usage a
+/// worker may allow on its own, so others count it until it is returned).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flight {
-    /// Which authrep (unique among the application's flights).
+    /// Which authrep or lease (a worker's ticket: unique among the application's).
     pub ticket: u64,
     /// Its usage.
     pub usage: Vec<(String, u64)>,
-    /// When to forget it if no answer comes (Unix ms): past the backend
-    /// timeout, so a lost request cannot hold the application's quota.
+    /// When to forget it if no answer comes, or the lease is not returned
+    /// (Unix ms): past the backend timeout, or the lease's end, so that a lost
+    /// request or worker cannot hold the application's quota.
     pub until_ms: u64,
 }
 
@@ -195,6 +202,10 @@ pub struct Entry {
     /// ([`Entry::confirms`]): 3scale would refuse an unknown metric, and a
     /// report carrying one makes it drop the whole batch.
     pub metrics: Vec<String>,
+    /// Quota leased to workers (`super::lease`): usage each may allow without
+    /// reading the entry until it returns the lease with what it used. Counted
+    /// against the limits and the budget like usage allowed.
+    pub leases: Vec<Flight>,
 }
 
 /// What the cache says about a request on a hit.
@@ -237,6 +248,7 @@ impl Entry {
             flights: Vec::new(),
             busy: false,
             metrics: Vec::new(),
+            leases: Vec::new(),
         }
     }
 
@@ -299,7 +311,8 @@ impl Entry {
             }
             let used = self
                 .effective(pairs(&self.used), &limit.metric)
-                .saturating_add(self.in_flight(&limit.metric, now_ms));
+                .saturating_add(self.in_flight(&limit.metric, now_ms))
+                .saturating_add(self.leased(&limit.metric, now_ms));
             let left = limit.max.saturating_sub(limit.current.saturating_add(used));
             if left < delta {
                 let later = exceeded
@@ -388,19 +401,74 @@ impl Entry {
                 if delta == 0 {
                     return true;
                 }
-                // Allowed since the last answer (which cannot count it) or in
-                // a report not acknowledged before it (which may not have):
-                // a unit both in `used` and `reporting` counts twice, erring
-                // on the side of asking.
-                let unconfirmed = self
-                    .effective(pairs(&self.used), &limit.metric)
-                    .saturating_add(self.effective(pairs(&self.reporting), &limit.metric));
-                let room = limit
-                    .max
-                    .saturating_sub(limit.seen)
-                    .saturating_sub(self.in_flight(&limit.metric, now_ms));
-                unconfirmed.saturating_add(delta) <= self.budget(limit, room)
+                let (unconfirmed, budget) = self.unconfirmed_budget(limit, now_ms);
+                unconfirmed.saturating_add(delta) <= budget
             })
+    }
+
+    /// For a limit: this proxy's usage the last answer may not have counted
+    /// (allowed since it, in a report not acknowledged before it, or leased
+    /// to a worker: a unit both in `used` and `reporting` counts twice,
+    /// erring on the side of asking), and its budget for such usage.
+    fn unconfirmed_budget(&self, limit: &Limit, now_ms: u64) -> (i64, i64) {
+        let unconfirmed = self
+            .effective(pairs(&self.used), &limit.metric)
+            .saturating_add(self.effective(pairs(&self.reporting), &limit.metric))
+            .saturating_add(self.leased(&limit.metric, now_ms));
+        let room = limit
+            .max
+            .saturating_sub(limit.seen)
+            .saturating_sub(self.in_flight(&limit.metric, now_ms));
+        (unconfirmed, self.budget(limit, room))
+    }
+
+    /// How many more requests with these usages a worker may allow on its
+    /// own (at most `most`), once this one is counted: for every limit they
+    /// count for, an eighth of what is left under both the limit and this
+    /// proxy's budget. They are counted as if allowed now, so a lease never
+    /// lets more through; but until it is returned its unused part is not
+    /// available to other requests, hence the eighth: near a limit there is
+    /// no lease and every request reads the entry, as without leases.
+    pub fn lease_size(&self, usages: &Usages, now_ms: u64, most: u64) -> u64 {
+        self.limits
+            .iter()
+            .filter(|limit| limit.is_active(now_ms))
+            .fold(most, |size, limit| {
+                let delta = self.effective(pairs(&usages.0), &limit.metric);
+                if delta == 0 {
+                    return size;
+                }
+                let held = self
+                    .effective(pairs(&self.used), &limit.metric)
+                    .saturating_add(self.in_flight(&limit.metric, now_ms))
+                    .saturating_add(self.leased(&limit.metric, now_ms));
+                let left = limit.max.saturating_sub(limit.current.saturating_add(held));
+                let (unconfirmed, budget) = self.unconfirmed_budget(limit, now_ms);
+                let spare = left.min(budget.saturating_sub(unconfirmed));
+                let fits = spare / delta.saturating_mul(LEASE_SHARE);
+                size.min(u64::try_from(fits).unwrap_or(0))
+            })
+    }
+
+    /// Records a lease (expired ones go). The entry counts as used until
+    /// the lease's end, so that eviction spares an application served from
+    /// leases.
+    pub fn lease(&mut self, lease: Flight, serve_until_ms: u64, now_ms: u64) {
+        self.leases.retain(|known| known.is_active(now_ms));
+        self.leases.push(lease);
+        self.last_used_ms = self.last_used_ms.max(serve_until_ms);
+    }
+
+    /// A worker returns the lease `ticket` with the usage it allowed from it.
+    pub fn end_lease(&mut self, ticket: u64, used: &Usages, now_ms: u64) {
+        self.leases
+            .retain(|known| known.ticket != ticket && known.is_active(now_ms));
+        self.add_usage(used, now_ms);
+    }
+
+    /// Whether a worker may still hold a lease of the entry.
+    pub fn has_leases(&self, now_ms: u64) -> bool {
+        self.leases.iter().any(|lease| lease.is_active(now_ms))
     }
 
     /// The usage this proxy may allow unconfirmed under `limit` with `room`
@@ -469,6 +537,7 @@ impl Entry {
             flights: old.map(|old| old.flights.clone()).unwrap_or_default(),
             busy: old.is_some_and(|old| old.busy),
             metrics: old.map(|old| old.metrics.clone()).unwrap_or_default(),
+            leases: old.map(|old| old.leases.clone()).unwrap_or_default(),
         };
         if let Some(document) = document {
             entry.confirm(request, document);
@@ -601,11 +670,21 @@ impl Entry {
 
     /// The usage of `metric` that authreps in flight will add.
     fn in_flight(&self, metric: &str, now_ms: u64) -> i64 {
-        self.flights
+        self.held(&self.flights, metric, now_ms)
+    }
+
+    /// The usage of `metric` leased to workers.
+    fn leased(&self, metric: &str, now_ms: u64) -> i64 {
+        self.held(&self.leases, metric, now_ms)
+    }
+
+    /// The usage of `metric` in the active ones of `holds`.
+    fn held(&self, holds: &[Flight], metric: &str, now_ms: u64) -> i64 {
+        holds
             .iter()
-            .filter(|flight| flight.is_active(now_ms))
-            .fold(0i64, |sum, flight| {
-                sum.saturating_add(self.effective(pairs(&flight.usage), metric))
+            .filter(|hold| hold.is_active(now_ms))
+            .fold(0i64, |sum, hold| {
+                sum.saturating_add(self.effective(pairs(&hold.usage), metric))
             })
     }
 
@@ -771,6 +850,78 @@ mod tests {
             entry.check(&one, NOW),
             HitOutcome::LimitsExceeded(_)
         ));
+    }
+
+    /// An entry far from a limit of 100,000 hits, 3scale having counted
+    /// 50,000 of them from this proxy: its budget is large.
+    fn far_from_the_limit() -> Entry {
+        let mut entry = entry(&document(&[("hits", "eternity", 100_000, 50_000, None)]));
+        entry.limits[0].foreign = 0;
+        entry.limits[0].share = SHARE_ONE;
+        entry
+    }
+
+    #[test]
+    fn a_lease_is_counted_as_allowed_until_returned_or_expired() {
+        let mut entry = far_from_the_limit();
+        let sold = usages(&[("products", 2)]);
+        assert_eq!(entry.lease_size(&sold, NOW, 64), 64);
+        let before = entry.check(&sold, NOW);
+        let lease = Flight {
+            ticket: 5,
+            usage: usages(&[("products", 128)]).0,
+            until_ms: NOW + 3_000,
+        };
+        entry.lease(lease, NOW + 1_000, NOW);
+        assert_eq!(entry.last_used_ms, NOW + 1_000, "spared by eviction");
+        let HitOutcome::Allow(after) = entry.check(&usages(&[("hits", 1)]), NOW) else {
+            panic!("far from the limit");
+        };
+        let HitOutcome::Allow(before) = before else {
+            panic!("far from the limit");
+        };
+        // 128 products count for hits: 64 requests of 2 fewer, or 128 hits.
+        assert_eq!(before.remaining, Some((50_000 - 2) / 2));
+        assert_eq!(after.remaining, Some(50_000 - 128 - 1));
+        assert!(entry.has_leases(NOW + 2_999));
+        assert!(!entry.has_leases(NOW + 3_000), "a lost lease expires");
+        let HitOutcome::Allow(expired) = entry.check(&usages(&[("hits", 1)]), NOW + 3_000) else {
+            panic!("far from the limit");
+        };
+        assert_eq!(expired.remaining, Some(50_000 - 1));
+        entry.end_lease(5, &usages(&[("products", 20)]), NOW + 500);
+        assert!(entry.leases.is_empty());
+        assert_eq!(entry.used, vec![("products".to_owned(), 20)]);
+        assert_eq!(entry.unreported, vec![("products".to_owned(), 20)]);
+    }
+
+    #[test]
+    fn leases_count_against_the_budget_and_shrink_near_a_limit() {
+        let mut entry = far_from_the_limit();
+        let one = usages(&[("hits", 1)]);
+        entry.limits[0].share = SHARE_ONE / 2;
+        // Budget: half the share of 1 % of the limit = 250 units; an eighth of it.
+        assert_eq!(entry.lease_size(&one, NOW, 64), 250 / 8);
+        entry.lease(
+            Flight {
+                ticket: 1,
+                usage: usages(&[("hits", 240)]).0,
+                until_ms: NOW + 3_000,
+            },
+            NOW + 1_000,
+            NOW,
+        );
+        assert_eq!(entry.lease_size(&one, NOW, 64), 1);
+        assert!(entry.within_budget(&usages(&[("hits", 10)]), NOW));
+        assert!(!entry.within_budget(&usages(&[("hits", 11)]), NOW));
+        let near = entry_near_the_limit();
+        assert_eq!(near.lease_size(&one, NOW, 64), 0);
+        // No limit on the usage: the most.
+        assert_eq!(near.lease_size(&usages(&[("other", 1)]), NOW, 64), 64);
+    }
+
+    fn entry_near_the_limit() -> Entry {
+        entry(&document(&[("hits", "eternity", 5, 1, None)]))
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod codec;
 mod entry;
 mod events;
+mod lease;
 mod orphans;
 mod store;
 mod table;
@@ -21,12 +22,14 @@ pub use entry::{
     Answer, AppKey, Authorization, Entry, Flight, HitOutcome, Limit, StoredCredential,
 };
 pub use events::{CacheEvent, Events};
+pub use lease::{Grant, Held, LEASE_GRACE_MS, LEASE_MS, Leases, MOST_LEASES, MOST_REQUESTS};
 pub use orphans::{HandedOver, ORPHANS_KEY, adopt, hand_over, merge_per_application};
 #[cfg(test)]
 pub use store::MemoryStore;
 pub use store::{LocalStore, Store, Versioned, WriteError};
 pub use table::{
-    Departed, Filled, LastBucket, Lookup, Record, Table, WAYS, bucket_count, bucket_key,
+    Decided, Departed, Filled, LastBucket, LeaseAsk, Lookup, Record, Table, WAYS, bucket_count,
+    bucket_key,
 };
 pub use worker::{Batch, MAX_RETRY_MS, QUIET_MS, Worker};
 
@@ -47,9 +50,53 @@ pub struct CacheAccess<'a> {
 }
 
 impl CacheAccess<'_> {
-    /// Decides a request from a fresh entry, or `Miss`.
+    /// Decides a request from this worker's lease for it, or from a fresh
+    /// entry (returning a spent lease and taking a new one in the same write),
+    /// or `Miss`.
     pub fn decide(&mut self, key: &AppKey<'_>, usages: &Usages) -> Lookup {
-        self.lookup(key, usages, 0, CacheEvent::Hit, true)
+        if let Some(limits) = self.worker.serve_lease(key, usages, self.now_ms) {
+            self.worker.record(CacheEvent::Hit);
+            return Lookup::Hit(HitOutcome::Allow(limits));
+        }
+        let bucket = self.table().bucket_of(key);
+        let returning = self.worker.leases.take_spent(key, usages, self.now_ms);
+        let ticket = self
+            .worker
+            .leases
+            .has_room()
+            .then(|| self.worker.next_ticket());
+        let ask = LeaseAsk {
+            returning: returning.as_ref(),
+            ticket,
+        };
+        let decided = self
+            .table()
+            .lookup_leasing(bucket, key, usages, self.now_ms, 0, ask);
+        let Some(decided) = decided else {
+            // The store would not cooperate: what the lease allowed is
+            // reported directly rather than lost.
+            if let Some(record) = returning.and_then(|held| held.record()) {
+                self.worker.enqueue(record);
+                self.worker.flush_soon();
+            }
+            self.settle(&Lookup::Miss, bucket, CacheEvent::Hit, true);
+            return Lookup::Miss;
+        };
+        if returning.is_some() {
+            self.worker.touch(bucket, self.now_ms);
+        }
+        if let Some(record) = decided.unmerged {
+            self.worker.enqueue(record);
+            self.worker.flush_soon();
+        }
+        if let (Some(grant), Lookup::Hit(HitOutcome::Allow(limits))) =
+            (decided.grant, &decided.lookup)
+        {
+            let held = Held::new(grant, bucket, key, usages, *limits, self.now_ms);
+            self.worker.leases.insert(held);
+        }
+        self.settle(&decided.lookup, bucket, CacheEvent::Hit, true);
+        decided.lookup
     }
 
     /// Decides a request from an entry up to `stale_ttl` past expiry (3scale is
@@ -138,7 +185,14 @@ impl CacheAccess<'_> {
         let table = self.table();
         let bucket = table.bucket_of(key);
         let lookup = table.lookup_in(bucket, key, usages, self.now_ms, staleness_ms);
-        match &lookup {
+        self.settle(&lookup, bucket, hit, count_miss);
+        lookup
+    }
+
+    /// Counts what a lookup in `bucket` decided, and remembers the bucket
+    /// for the next flush when it added usage.
+    fn settle(&mut self, lookup: &Lookup, bucket: u32, hit: CacheEvent, count_miss: bool) {
+        match lookup {
             Lookup::Hit(outcome) => {
                 self.worker.record(hit);
                 if matches!(outcome, HitOutcome::Allow(_)) {
@@ -154,7 +208,6 @@ impl CacheAccess<'_> {
                 self.worker.flush_soon();
             }
         }
-        lookup
     }
 }
 

@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use super::codec::{decode_bucket, encode_bucket_into};
 pub use super::entry::Record;
 use super::entry::{Answer, AppKey, Authorization, Entry, Flight, HitOutcome};
+use super::lease::{Grant, Held, LEASE_MS, MOST_REQUESTS};
 use super::store::{Store, WriteError};
 use crate::config::CacheSettings;
 use crate::io::percent::push_decimal;
@@ -179,17 +180,49 @@ impl<'a> Table<'a> {
         now_ms: u64,
         staleness_ms: u64,
     ) -> Lookup {
+        self.lookup_leasing(
+            bucket,
+            key,
+            usages,
+            now_ms,
+            staleness_ms,
+            LeaseAsk::default(),
+        )
+        .map_or(Lookup::Miss, |decided| decided.lookup)
+    }
+
+    /// [`Table::lookup_in`] that also returns a spent lease of the worker and
+    /// takes a new one in the same write (`super::lease`); `None` when the
+    /// store would not cooperate (the request is a miss, the lease not returned).
+    pub(super) fn lookup_leasing(
+        &self,
+        bucket: u32,
+        key: &AppKey<'_>,
+        usages: &Usages,
+        now_ms: u64,
+        staleness_ms: u64,
+        lease: LeaseAsk<'_>,
+    ) -> Option<Decided> {
         self.update(bucket, |entries| {
+            let unmerged = lease
+                .returning
+                .and_then(|held| give_back(entries, held, now_ms));
+            let returned = lease.returning.is_some();
+            let decided = |lookup| Decided {
+                lookup,
+                grant: None,
+                unmerged: unmerged.clone(),
+            };
             let Some(entry) = entries
                 .iter_mut()
                 .find(|entry| entry.is_for(key) && entry.usable(now_ms, staleness_ms))
             else {
-                return (Lookup::Miss, false);
+                return (decided(Lookup::Miss), returned);
             };
             // A metric 3scale has not accepted for this application yet goes
             // to 3scale, which refuses it if it does not know it (issue 15).
             if entry.authorization == Authorization::Authorized && !entry.confirms(usages) {
-                return (Lookup::Miss, false);
+                return (decided(Lookup::Miss), returned);
             }
             let outcome = entry.check(usages, now_ms);
             // Past this proxy's budget of unconfirmed usage, 3scale decides
@@ -198,15 +231,32 @@ impl<'a> Table<'a> {
                 && staleness_ms == 0
                 && !entry.within_budget(usages, now_ms)
             {
-                return (Lookup::OverBudget, false);
+                return (decided(Lookup::OverBudget), returned);
             }
             let allowed = matches!(outcome, HitOutcome::Allow(_));
+            let mut grant = None;
             if allowed {
                 entry.add_usage(usages, now_ms);
+                grant = lease
+                    .ticket
+                    .filter(|_| staleness_ms == 0)
+                    .and_then(|ticket| lease_from(entry, ticket, usages, now_ms));
             }
-            (Lookup::Hit(outcome), allowed)
+            let decided = Decided {
+                grant,
+                ..decided(Lookup::Hit(outcome))
+            };
+            (decided, allowed || returned)
         })
-        .unwrap_or(Lookup::Miss)
+    }
+
+    /// Returns a worker's lease with the usage it allowed from it; `None`
+    /// when the store would not cooperate, else the usage to report directly
+    /// if the entry is gone.
+    pub fn end_lease(&self, held: &Held, now_ms: u64) -> Option<Option<Record>> {
+        self.update(held.bucket, |entries| {
+            (give_back(entries, held, now_ms), true)
+        })
     }
 
     /// Records an authrep about to be sent for `key`, in its entry or, for an
@@ -310,6 +360,7 @@ impl<'a> Table<'a> {
             entries.retain(|entry| {
                 entry.usable(now_ms, staleness_ms)
                     || entry.has_flights(now_ms)
+                    || entry.has_leases(now_ms)
                     || entry.has_learned_shares(now_ms)
             });
             let changed = !records.is_empty() || entries.len() != before;
@@ -385,6 +436,59 @@ impl Table<'_> {
         }
         let entries = decode_bucket(bytes).ok().unwrap_or_default();
         (entries, Vec::with_capacity(bytes.len() + 64))
+    }
+}
+
+/// What a hit's read-change-write does with the worker's leases.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LeaseAsk<'a> {
+    /// A spent lease of the worker to return in the write.
+    pub returning: Option<&'a Held>,
+    /// The ticket of a new lease, when the worker may take one.
+    pub ticket: Option<u64>,
+}
+
+/// What [`Table::lookup_leasing`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    /// The decision.
+    pub lookup: Lookup,
+    /// A lease taken in the write.
+    pub grant: Option<Grant>,
+    /// The returned lease's usage when its entry is gone: to report directly.
+    pub unmerged: Option<Record>,
+}
+
+/// A lease for more requests like this allowed one, recorded in its entry,
+/// if the entry has room for one.
+fn lease_from(entry: &mut Entry, ticket: u64, usages: &Usages, now_ms: u64) -> Option<Grant> {
+    let requests = entry.lease_size(usages, now_ms, MOST_REQUESTS);
+    if requests == 0 {
+        return None;
+    }
+    let grant = Grant {
+        ticket,
+        requests,
+        // The entry decides nothing past its freshness (which also ends at
+        // its first limit period's end): neither does its lease.
+        serve_until_ms: now_ms.saturating_add(LEASE_MS).min(entry.fresh_until_ms),
+    };
+    entry.lease(grant.reservation(usages), grant.serve_until_ms, now_ms);
+    Some(grant)
+}
+
+/// Returns a lease to its entry; the usage allowed from it as a record when
+/// the entry is gone (evicted, or dropped past any use).
+fn give_back(entries: &mut [Entry], held: &Held, now_ms: u64) -> Option<Record> {
+    let entry = entries
+        .iter_mut()
+        .find(|entry| entry.service_id == held.service_id && entry.credential == held.credential);
+    match entry {
+        Some(entry) => {
+            entry.end_lease(held.ticket, &held.used(), now_ms);
+            None
+        }
+        None => held.record(),
     }
 }
 

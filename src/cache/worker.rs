@@ -18,7 +18,9 @@ use std::collections::{BTreeSet, VecDeque};
 
 use log::warn;
 
+use super::entry::AppKey;
 use super::events::{CacheEvent, Events};
+use super::lease::Leases;
 use super::orphans::merge_per_application;
 use super::table::{LastBucket, Record, Table};
 use crate::backend::{self, Report};
@@ -26,7 +28,7 @@ use crate::config::{CacheSettings, Config};
 use crate::fetched::Fetched;
 use crate::io::HttpCall;
 use crate::model::Credential;
-use crate::model::Usages;
+use crate::model::{Limits, Usages};
 
 /// Transactions per report call.
 const MAX_TRANSACTIONS: usize = 100;
@@ -74,6 +76,8 @@ pub struct Worker {
     isolated: VecDeque<Vec<Record>>,
     /// The bucket this worker's requests last wrote, decoded.
     last_bucket: LastBucket,
+    /// The leases of quota this worker holds (`super::lease`).
+    pub(super) leases: Leases,
 }
 
 impl Worker {
@@ -129,6 +133,25 @@ impl Worker {
         self.unflushed_since_ms = Some(now_ms);
     }
 
+    /// Allows a request from this worker's lease for its application and
+    /// usage, if one has room: the limits to answer with.
+    pub fn serve_lease(
+        &mut self,
+        key: &AppKey<'_>,
+        usages: &Usages,
+        now_ms: u64,
+    ) -> Option<Limits> {
+        let limits = self.leases.serve(key, usages, now_ms)?;
+        // The usage waits in the lease: the quiet report returns it.
+        self.unflushed_since_ms = Some(now_ms);
+        Some(limits)
+    }
+
+    /// Leases held.
+    pub fn leases(&self) -> usize {
+        self.leases.len()
+    }
+
     /// Makes the next flush claim every one of `buckets` buckets: a new
     /// configuration takes over the usage an older one left in the store.
     pub fn touch_all(&mut self, buckets: u32) {
@@ -178,7 +201,10 @@ impl Worker {
         let quiet = self
             .unflushed_since_ms
             .is_some_and(|since| now_ms >= since.saturating_add(QUIET_MS));
-        if now_ms < self.next_flush_ms && !quiet {
+        let due = now_ms >= self.next_flush_ms || quiet;
+        // Every lease goes back before a report, so that it carries their usage.
+        self.return_leases(table, now_ms, due);
+        if !due {
             return Vec::new();
         }
         self.next_flush_ms = now_ms.saturating_add(self.flush_interval_ms);
@@ -194,6 +220,23 @@ impl Worker {
             }
         }
         self.batches(config, fetched)
+    }
+
+    /// Returns the spent leases (`all`: every lease) with the usage allowed
+    /// from them; what the store cannot take back, or whose entry is gone, is
+    /// queued for a report.
+    fn return_leases(&mut self, table: &Table<'_>, now_ms: u64, all: bool) {
+        for held in self.leases.take_due(now_ms, all) {
+            match table.end_lease(&held, now_ms) {
+                Some(None) => self.touch(held.bucket, now_ms),
+                Some(Some(record)) => self.enqueue(record),
+                None => {
+                    if let Some(record) = held.record() {
+                        self.enqueue(record);
+                    }
+                }
+            }
+        }
     }
 
     /// A batch was dispatched; its records come back through [`Worker::answered`].

@@ -285,10 +285,10 @@ fn explain_steps(
         return "the request has no usable authority or path".to_owned();
     };
     explanation.request = Some(RequestLine {
-        method: target.method.clone(),
+        method: target.method.to_string(),
         scheme: crate::flow::target::scheme_of(request),
-        authority: target.authority.clone(),
-        path: target.path.clone(),
+        authority: target.authority.to_string(),
+        path: target.path.to_string(),
     });
     let Some((index, service, glob)) = select_service(config, &target.authority) else {
         return format!("no service's authorities match `{}`", target.authority);

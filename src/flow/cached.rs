@@ -453,6 +453,138 @@ mod tests {
         );
     }
 
+    /// An answer without limits (the application's plan has none).
+    fn status_unlimited() -> String {
+        r#"<status><authorized>true</authorized><plan>P</plan><hierarchy><metric name="hits" children="products"/></hierarchy></status>"#.to_owned()
+    }
+
+    /// The entries of the store's only bucket.
+    fn entries(store: &MemoryStore) -> Vec<crate::cache::Entry> {
+        use crate::cache::Store;
+        let keys = store.keys();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        let bytes = store.read(&keys[0]).unwrap().bytes;
+        crate::cache::decode_bucket(&bytes).unwrap()
+    }
+
+    #[test]
+    fn a_worker_decides_from_a_lease_without_the_store_and_reports_every_request() {
+        use crate::cache::{MOST_REQUESTS, Store};
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        harness.answer(&first, "200", None, &status_unlimited(), NOW);
+        // The first hit reads the entry and takes a lease in its write.
+        assert!(matches!(
+            harness.request("/", "k", NOW + 1),
+            Decision::Continue(_)
+        ));
+        assert_eq!(harness.worker.leases(), 1);
+        let key = harness.store.keys().remove(0);
+        let written = harness.store.read(&key);
+        for _ in 0..MOST_REQUESTS {
+            let Decision::Continue(forward) = harness.request("/", "k", NOW + 2) else {
+                panic!("expected a hit from the lease");
+            };
+            assert_eq!(forward.limits.unwrap().remaining, Some(-1));
+        }
+        assert_eq!(harness.store.read(&key), written, "the lease wrote nothing");
+        // Another usage is decided from the entry.
+        assert!(matches!(
+            harness.request("/p", "k", NOW + 2),
+            Decision::Continue(_)
+        ));
+        assert_ne!(harness.store.read(&key), written);
+        // Spent: the next hit returns it, with its usage, and takes another.
+        assert!(matches!(
+            harness.request("/", "k", NOW + 3),
+            Decision::Continue(_)
+        ));
+        let entry = entries(&harness.store).remove(0);
+        // The first hit, the lease's, `/p` (both rules: hits 1, products 1), this one.
+        let leased = 1 + MOST_REQUESTS + 1 + 1;
+        assert_eq!(
+            entry.used,
+            vec![("hits".to_owned(), leased), ("products".to_owned(), 1)]
+        );
+        assert_eq!(entry.leases.len(), 2, "the /p request took one too");
+        assert_eq!(harness.worker.leases(), 2);
+        for _ in 0..5 {
+            harness.request("/", "k", NOW + 4);
+        }
+        assert_eq!(harness.worker.events().hits, MOST_REQUESTS + 8);
+        // A flush returns every lease first: the report counts every request.
+        let settings = harness.config.cache_enabled().unwrap().clone();
+        let table = crate::cache::Table::new(&harness.store, &settings);
+        let batches = harness
+            .worker
+            .flush(&table, &harness.config, &Fetched::new(), NOW + 100);
+        assert_eq!(harness.worker.leases(), 0);
+        let body = String::from_utf8(batches[0].call.body.clone()).unwrap();
+        let hits = format!("transactions%5B0%5D%5Busage%5D%5Bhits%5D={}", leased + 5);
+        assert!(body.contains(&hits), "{body}");
+        assert!(body.ends_with("%5Bproducts%5D=1"), "{body}");
+        assert!(entries(&harness.store)[0].leases.is_empty());
+    }
+
+    #[test]
+    fn a_lease_ends_with_its_time_and_a_tick_returns_it() {
+        use crate::cache::LEASE_MS;
+        let mut harness = Harness::new(config(
+            json!({"cache": {"enabled": true, "ttl": 10, "flush_interval": 60}}),
+        ));
+        let first = pending(harness.request("/", "k", NOW));
+        harness.answer(&first, "200", None, &status_unlimited(), NOW);
+        let settings = harness.config.cache_enabled().unwrap().clone();
+        // A first flush, so that the next is not due before the interval.
+        harness.worker.flush(
+            &crate::cache::Table::new(&harness.store, &settings),
+            &harness.config,
+            &Fetched::new(),
+            NOW,
+        );
+        for _ in 0..3 {
+            harness.request("/", "k", NOW + 1);
+        }
+        assert_eq!(harness.worker.leases(), 1);
+        // Past its end, the lease decides nothing: the entry does (and leases again).
+        harness.request("/", "k", NOW + 1 + LEASE_MS);
+        assert_eq!(
+            entries(&harness.store)[0].used,
+            vec![("hits".to_owned(), 4)]
+        );
+        harness.request("/", "k", NOW + 2 + LEASE_MS);
+        harness.request("/", "k", NOW + 500 + LEASE_MS);
+        // The timer returns a lease past its end without waiting for a
+        // report (the quiet report is due 1 s after the last request).
+        let table = crate::cache::Table::new(&harness.store, &settings);
+        let batches = harness.worker.flush(
+            &table,
+            &harness.config,
+            &Fetched::new(),
+            NOW + 1 + 2 * LEASE_MS,
+        );
+        assert!(batches.is_empty(), "no report due");
+        assert_eq!(harness.worker.leases(), 0);
+        let entry = entries(&harness.store).remove(0);
+        assert_eq!(entry.used, vec![("hits".to_owned(), 6)]);
+        assert!(entry.leases.is_empty());
+    }
+
+    #[test]
+    fn near_a_limit_no_lease_is_taken() {
+        let mut harness = Harness::new(config(json!({})));
+        let first = pending(harness.request("/", "k", NOW));
+        harness.answer(&first, "200", None, &status(5, 1), NOW);
+        for _ in 0..4 {
+            harness.request("/", "k", NOW + 1);
+        }
+        assert_eq!(harness.worker.leases(), 0);
+        assert_eq!(
+            entries(&harness.store)[0].used,
+            vec![("hits".to_owned(), 4)]
+        );
+    }
+
     #[test]
     fn a_miss_counts_for_hits_until_its_answer_or_its_end() {
         let mut harness = Harness::new(config(json!({})));

@@ -6,26 +6,31 @@ use crate::request::RequestView;
 
 /// What the flow needs to know about where a request goes. The scheme is not
 /// part of it: it only matters for an authority with a port, and reading it is a
-/// host call per request ([`scheme_of`] reads it).
+/// host call per request ([`scheme_of`] reads it). Each part borrows the
+/// request's header when the host lends it and it needs no change (the usual
+/// case: no copy per request).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct Target<'a> {
     /// The authority, lowercase, without the scheme's default port.
-    pub authority: String,
+    pub authority: Cow<'a, str>,
     /// `:path` with its query string.
-    pub path: String,
+    pub path: Cow<'a, str>,
     /// `:method` (empty when the host gave none, so only `any` rules match).
-    pub method: String,
+    pub method: Cow<'a, str>,
 }
 
-impl Target {
+impl<'a> Target<'a> {
     /// Rebuilds the target of a request, or `None` when it has no usable authority or path.
-    pub fn of(request: &dyn RequestView) -> Option<Target> {
+    pub fn of(request: &'a dyn RequestView) -> Option<Target<'a>> {
         let mut authority = text(request, ":authority").or_else(|| text(request, "host"))?;
         let path = text(request, ":path")?;
         let method = text(request, ":method").unwrap_or_default();
-        authority.make_ascii_lowercase();
+        if authority.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            authority.to_mut().make_ascii_lowercase();
+        }
         if ends_with_a_default_port(&authority) {
-            authority = normalise_authority(&scheme_of(request), authority);
+            let normalised = normalise_authority(&scheme_of(request), authority.into_owned());
+            authority = Cow::Owned(normalised);
         }
         Some(Target {
             authority,
@@ -39,6 +44,7 @@ impl Target {
 /// `https`; lowercase.
 pub fn scheme_of(request: &dyn RequestView) -> String {
     let mut scheme = text(request, ":scheme")
+        .map(Cow::into_owned)
         .or_else(|| forwarded_proto(request))
         .unwrap_or_else(|| "https".to_owned());
     scheme.make_ascii_lowercase();
@@ -51,25 +57,23 @@ fn ends_with_a_default_port(authority: &str) -> bool {
     authority.ends_with(":443") || authority.ends_with(":80")
 }
 
-/// A header's value as non-empty UTF-8 text. A value the host handed over as
-/// owned bytes becomes the string as it is, without a copy, unless it has
-/// surrounding whitespace to trim (every request reads four headers).
-fn text(request: &dyn RequestView, name: &str) -> Option<String> {
-    let value = match request.header(name)? {
-        Cow::Owned(bytes) => String::from_utf8(bytes).ok()?,
-        Cow::Borrowed(bytes) => std::str::from_utf8(bytes).ok()?.to_owned(),
+/// A header's value as non-empty UTF-8 text, trimmed: borrowed when the host
+/// lends its bytes, owned (without a copy unless trimmed) when it hands them over.
+fn text<'a>(request: &'a dyn RequestView, name: &str) -> Option<Cow<'a, str>> {
+    let text = match request.header(name)? {
+        Cow::Borrowed(bytes) => Cow::Borrowed(std::str::from_utf8(bytes).ok()?.trim()),
+        Cow::Owned(bytes) => {
+            let value = String::from_utf8(bytes).ok()?;
+            if value.trim().len() == value.len() {
+                Cow::Owned(value)
+            } else {
+                Cow::Owned(value.trim().to_owned())
+            }
+        }
     };
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        None
-    } else if trimmed.len() == value.len() {
-        Some(value)
-    } else {
-        Some(trimmed.to_owned())
-    }
+    (!text.is_empty()).then_some(text)
 }
 
-/// The first protocol of `x-forwarded-proto` (proxies may append theirs after it).
 fn forwarded_proto(request: &dyn RequestView) -> Option<String> {
     let value = text(request, "x-forwarded-proto")?;
     let first = value.split(',').next()?.trim();
@@ -156,12 +160,19 @@ mod tests {
             .with_header(":method", "\tGET");
         assert_eq!(scheme_of(&request), "https");
         let expected = Target {
-            authority: "web.app".to_owned(),
-            path: "/a?b=c".to_owned(),
-            method: "GET".to_owned(),
+            authority: "web.app".into(),
+            path: "/a?b=c".into(),
+            method: "GET".into(),
         };
         assert_eq!(Target::of(&request).as_ref(), Some(&expected));
-        assert_eq!(Target::of(&Owned(request)), Some(expected));
+        let owned = Owned(request);
+        assert_eq!(Target::of(&owned), Some(expected));
+        // Lent values that need no change are not copied.
+        let plain = PlainRequest::new("GET", "web.app", "/a");
+        let target = Target::of(&plain).unwrap();
+        assert!(matches!(target.authority, Cow::Borrowed("web.app")));
+        assert!(matches!(target.path, Cow::Borrowed("/a")));
+        assert!(matches!(target.method, Cow::Borrowed("GET")));
         let blank = PlainRequest::default()
             .with_header(":authority", "  ")
             .with_header(":path", "/");

@@ -544,3 +544,41 @@ fn a_failed_shared_fetch_keeps_the_last_good_configuration_and_is_retried_sooner
     other.on_tick(&mut host);
     assert_eq!(fetches(&host), 3);
 }
+
+/// A plugin whose first request's answer has no limits, then 10 hits: the
+/// first is written to the bucket and takes a lease, the nine others are
+/// allowed from the lease, in the VM's memory only.
+fn unlimited_with_leased_hits(config: &Config) -> (Plugin, FakeHost) {
+    let mut plugin = Plugin::new(config.clone(), NOW);
+    let mut host = FakeHost::new();
+    plugin.on_tick(&mut host);
+    let mut exchange = Exchange::default();
+    plugin.on_request_headers(&mut exchange, &request("k"), &mut host);
+    let unlimited = r#"<status><authorized>true</authorized><plan>P</plan></status>"#;
+    host.answer_with("200", &[], unlimited);
+    plugin.on_authrep_answer(&mut exchange, 1000, &mut host);
+    for _ in 0..10 {
+        let mut exchange = Exchange::default();
+        let step = plugin.on_request_headers(&mut exchange, &request("k"), &mut host);
+        assert!(matches!(step, Step::Continue(_)));
+    }
+    (plugin, host)
+}
+
+#[test]
+fn an_ended_configuration_returns_its_leases_before_it_reports() {
+    let config = config(json!({"cache": {"enabled": true, "ttl": 600, "flush_interval": 300}}));
+    let (mut old, mut host) = unlimited_with_leased_hits(&config);
+    assert!(!old.on_end(&mut host));
+    assert!(body_of_last_call(&host).ends_with("%5Bhits%5D=10"));
+}
+
+#[test]
+fn a_vm_that_ends_without_a_word_loses_only_what_its_leases_allowed() {
+    let config = config(json!({"cache": {"enabled": true, "ttl": 600, "flush_interval": 300}}));
+    let (old, mut host) = unlimited_with_leased_hits(&config);
+    drop(old);
+    let mut new = Plugin::new(config, NOW);
+    new.on_tick(&mut host);
+    assert!(body_of_last_call(&host).ends_with("%5Bhits%5D=1"));
+}
