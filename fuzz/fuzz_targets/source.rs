@@ -81,13 +81,13 @@ fuzz_target!(|data: &[u8]| {
 
     if let Some(target) = Target::of(&request) {
         let scheme = scheme_of(&request);
-        for text in [&scheme, &target.authority] {
+        for text in [scheme.as_str(), &target.authority] {
             assert!(
                 !text.bytes().any(|byte| byte.is_ascii_uppercase()),
                 "{target:?}"
             );
         }
-        let _ = normalise_authority(&scheme, target.path.clone());
+        let _ = normalise_authority(&scheme, target.path.to_string());
         let _ = query_of(&target.path);
     }
 });
