@@ -10,8 +10,8 @@ use proxy_wasm::types::{BufferType, MapType};
 
 use super::metrics::Metrics;
 use crate::cache::Store;
-use crate::io::pairs::HeaderPairs;
-use crate::io::{Forward, HttpCall, LocalReply};
+use crate::io::pairs::OwnedHeaderPairs;
+use crate::io::{Forward, HeaderWrite, HttpCall, LocalReply};
 use crate::metrics::Metric;
 use crate::plugin::{DispatchRefused, Host};
 use crate::request::RequestView;
@@ -74,14 +74,17 @@ fn store() -> &'static dyn Store {
 pub struct HostRequest {
     /// Every request header as the host serialized them, read in one host call
     /// at the first look-up (a hit reads three headers, and each host call that
-    /// returns data costs the host a call into the VM to allocate it).
-    headers: OnceCell<Vec<u8>>,
+    /// returns data costs the host a call into the VM to allocate it), its
+    /// layout checked then; `None` if the host's bytes are not a header map.
+    headers: OnceCell<Option<OwnedHeaderPairs>>,
 }
 
 impl RequestView for HostRequest {
     fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
-        let serialized = self.headers.get_or_init(request_headers);
-        HeaderPairs::new(serialized)?.get(name).map(Cow::Borrowed)
+        let headers = self
+            .headers
+            .get_or_init(|| OwnedHeaderPairs::new(request_headers()));
+        headers.as_ref()?.pairs().get(name).map(Cow::Borrowed)
     }
 
     fn metadata(&self) -> Option<Cow<'_, [u8]>> {
@@ -209,9 +212,15 @@ pub fn resume_request() {
     }
 }
 
-/// Sets a header on the upstream response.
-pub fn set_response_header(name: &str, value: &str) {
-    if let Err(status) = hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value)) {
-        log::warn!("could not set response header `{name}`: {status:?}");
+/// Adds a header to the upstream response, in place of the upstream's or after it.
+pub fn add_response_header(name: &str, value: &str, write: HeaderWrite) {
+    let written = match write {
+        HeaderWrite::Replace => {
+            hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value))
+        }
+        HeaderWrite::Append => hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value),
+    };
+    if let Err(status) = written {
+        log::warn!("could not add response header `{name}`: {status:?}");
     }
 }

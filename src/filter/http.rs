@@ -95,7 +95,7 @@ impl HttpContext for Http {
             return Action::Continue;
         }
         if let Some(Ok(plugin)) = self.plugin.as_ref().map(|p| p.try_borrow()) {
-            plugin.response_headers(&self.exchange, &mut host::set_response_header);
+            plugin.response_headers(&self.exchange, &mut host::add_response_header);
         }
         Action::Continue
     }

@@ -21,7 +21,7 @@ use crate::backend::{self, BackendAnswer, Transaction, Unreachable, Verdict};
 use crate::cache::CacheAccess;
 use crate::config::{Config, FailurePolicy, Service};
 use crate::fetched::Fetched;
-use crate::io::{Admission, Forward, LocalReply, ReplyKind, query};
+use crate::io::{Admission, Forward, HeaderWrite, LocalReply, ReplyKind, query};
 use crate::lookup::{self, ResolvedCredentials};
 use crate::mapping;
 use crate::model::{Credential, Limits, Secret, Usages};
@@ -99,22 +99,27 @@ fn settle(config: &Config, pending: &Pending, answer: &BackendAnswer) -> Decisio
     }
 }
 
-/// The headers to add to an upstream response, each handed to `add`: with
-/// `rate_limit_headers`, the `RateLimit-*` headers of the backend's last
-/// answer, then `Powered-By`. Handed over rather than collected, so that the
-/// usual case (`Powered-By` alone) allocates nothing.
+/// The headers to add to an upstream response, each handed to `add` with how
+/// it is written: with `rate_limit_headers`, the `RateLimit-*` headers of the
+/// backend's last answer (replacing the upstream's), then `Powered-By`
+/// (appended). Handed over rather than collected, so that the usual case
+/// (`Powered-By` alone) allocates nothing.
 pub fn on_response_headers(
     config: &Config,
     limits: Option<&Limits>,
-    add: &mut dyn FnMut(&str, &str),
+    add: &mut dyn FnMut(&str, &str, HeaderWrite),
 ) {
     if let (true, Some(limits)) = (config.rate_limit_headers, limits) {
         for (name, value) in limits.rate_limit_headers() {
-            add(&name, &value);
+            add(&name, &value, HeaderWrite::Replace);
         }
     }
     if config.powered_by {
-        add(reply::POWERED_BY.0, reply::POWERED_BY.1);
+        add(
+            reply::POWERED_BY.0,
+            reply::POWERED_BY.1,
+            HeaderWrite::Append,
+        );
     }
 }
 

@@ -480,10 +480,17 @@ fn authorized_request_continues_unchanged() {
     assert_eq!(forward.new_path, None);
 }
 
-/// The headers [`super::on_response_headers`] adds, in order.
+/// The headers [`super::on_response_headers`] adds, in order (`Powered-By`
+/// appended, the others replacing the upstream's).
 fn on_response_headers(config: &Config, limits: Option<&Limits>) -> Vec<(String, String)> {
     let mut headers = Vec::new();
-    super::on_response_headers(config, limits, &mut |name, value| {
+    super::on_response_headers(config, limits, &mut |name, value, write| {
+        let expected = if name == "powered-by" {
+            crate::io::HeaderWrite::Append
+        } else {
+            crate::io::HeaderWrite::Replace
+        };
+        assert_eq!(write, expected, "{name}");
         headers.push((name.to_owned(), value.to_owned()));
     });
     headers

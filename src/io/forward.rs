@@ -89,3 +89,15 @@ impl fmt::Debug for Forward {
             .finish()
     }
 }
+
+/// How a header the filter adds to the upstream's response is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderWrite {
+    /// In place of any header of that name the upstream sent (`RateLimit-*`:
+    /// only the filter's figures make sense to the client).
+    Replace,
+    /// After any the upstream sent (`Powered-By`: the upstream's own stays;
+    /// Envoy also does less for an added header than for a replaced one,
+    /// which it first looks for and removes).
+    Append,
+}

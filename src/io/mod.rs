@@ -10,5 +10,5 @@ pub mod query;
 pub mod reply;
 
 pub use call::HttpCall;
-pub use forward::{Admission, Forward};
+pub use forward::{Admission, Forward, HeaderWrite};
 pub use reply::{LocalReply, ReplyKind};

@@ -69,6 +69,30 @@ impl<'a> HeaderPairs<'a> {
     }
 }
 
+/// A serialized header map kept with its checked layout: checked once when
+/// taken, then read as often as needed (a request looks up several headers).
+#[derive(Debug, Clone)]
+pub struct OwnedHeaderPairs {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl OwnedHeaderPairs {
+    /// Checks `bytes`' layout as [`HeaderPairs::new`] does.
+    pub fn new(bytes: Vec<u8>) -> Option<Self> {
+        let count = HeaderPairs::new(&bytes)?.count;
+        Some(OwnedHeaderPairs { bytes, count })
+    }
+
+    /// The pairs, read without checking the layout again.
+    pub fn pairs(&self) -> HeaderPairs<'_> {
+        HeaderPairs {
+            bytes: &self.bytes,
+            count: self.count,
+        }
+    }
+}
+
 /// `pairs` serialized as the host hands a header map over: what [`HeaderPairs`]
 /// reads (for stand-ins of the host: tests, fuzzing, bench-only builds).
 pub fn serialize<N: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(N, V)]) -> Vec<u8> {
@@ -112,6 +136,16 @@ mod tests {
         assert_eq!(pairs.get("x-empty"), Some(&b""[..]));
         assert_eq!(pairs.get("x-missing"), None);
         assert_eq!(pairs.iter().count(), 4);
+    }
+
+    #[test]
+    fn an_owned_map_is_checked_once_and_read_alike() {
+        let bytes = serialize(&[(":authority", "web.app"), (":path", "/")]);
+        let owned = OwnedHeaderPairs::new(bytes.clone()).unwrap();
+        assert_eq!(owned.pairs().get(":path"), Some(&b"/"[..]));
+        let borrowed: Vec<_> = HeaderPairs::new(&bytes).unwrap().iter().collect();
+        assert_eq!(owned.pairs().iter().collect::<Vec<_>>(), borrowed);
+        assert!(OwnedHeaderPairs::new(bytes[..bytes.len() - 1].to_vec()).is_none());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::query::LookupQuery;
 use super::resolution::Resolution;
-use super::source::resolve_query_traced;
+use super::source::{plain_value, resolve_query_traced};
 use super::trace::{NoTrace, Trace};
 use crate::model::{Credential, Origin, Secret, redact};
 use crate::request::RequestView;
@@ -116,11 +116,20 @@ fn first_found<T: Trace + ?Sized>(
     trace: &mut T,
 ) -> Option<Found> {
     queries.iter().enumerate().find_map(|(index, query)| {
+        if !trace.observes()
+            && let Some((value, origin)) = plain_value(query, request)
+        {
+            return Some(found(role, index, value, None, origin));
+        }
         trace.query(role.name(), index);
         let result = resolve_query_traced(query, request, trace);
         trace.outcome(result.as_ref());
         match result {
-            Ok(resolution) => found(role, index, resolution),
+            Ok(Resolution { values, origin }) => {
+                let mut values = values.into_iter();
+                let bottom = values.next()?;
+                Some(found(role, index, bottom, values.next(), origin))
+            }
             Err(why) => {
                 if log::log_enabled!(log::Level::Debug) {
                     log::debug!(
@@ -134,11 +143,14 @@ fn first_found<T: Trace + ?Sized>(
     })
 }
 
-fn found(role: Role, index: usize, resolution: Resolution) -> Option<Found> {
-    let Resolution { values, origin } = resolution;
-    let mut values = values.into_iter();
-    let bottom = values.next()?;
-    let second = values.next();
+/// The two bottom values a query resolved to, logged at debug level.
+fn found(
+    role: Role,
+    index: usize,
+    bottom: String,
+    second: Option<String>,
+    origin: Origin,
+) -> Found {
     if log::log_enabled!(log::Level::Debug) {
         log::debug!(
             "credentials.{}[{index}] resolved from {origin}: {}{}",
@@ -151,11 +163,11 @@ fn found(role: Role, index: usize, resolution: Resolution) -> Option<Found> {
                 .unwrap_or_default()
         );
     }
-    Some(Found {
+    Found {
         bottom,
         second,
         origin,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +196,39 @@ mod tests {
         "app_id": [{"header": {"keys": ["x-app-id"]}}, {"query_string": {"keys": ["app_id"]}}],
         "app_key": [{"header": {"keys": ["x-app-key"]}}, {"query_string": {"keys": ["app_key"]}}]
     }"#;
+
+    /// A trace that looks at nothing but says it does: every query takes the
+    /// general way, with a stack.
+    struct Watching;
+
+    impl Trace for Watching {}
+
+    #[test]
+    fn queries_without_ops_resolve_alike_with_and_without_a_stack() {
+        let with_ops = r#"{
+            "user_key": [{"header": {"keys": ["x-user-key"], "ops": [{"split": {"separator": ":"}}]}}],
+            "app_id": [{"header": {"keys": ["x-app-id"]}}, {"query_string": {"keys": ["app_id"]}}],
+            "app_key": [{"query_string": {"keys": ["app_key"]}}]
+        }"#;
+        let long = "k".repeat(crate::lookup::ops::MAX_BYTES + 1);
+        let requests = [
+            get("/?user_key=uk&app_id=id&app_key=k"),
+            get("/?app%5Fid=a+b&app_key=").with_header("x-user-key", ""),
+            get("/?app_id=%FF&app_key=k").with_header("x-app-id", "from-header"),
+            get(&format!("/?app_id={long}&app_key=k")),
+            get("/").with_header("x-user-key", "a:b"),
+            get("/").with_header_bytes("x-app-id", &[0xFF]),
+        ];
+        for json in [ALL, with_ops] {
+            for request in &requests {
+                assert_eq!(
+                    resolve(&queries(json), request),
+                    resolve_traced(&queries(json), request, &mut Watching),
+                    "{request:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn user_key_wins_over_app_id() {

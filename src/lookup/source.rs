@@ -17,7 +17,7 @@
 //! query fails without trying the remaining keys ("the first key found wins").
 
 use super::format::metadata_values;
-use super::ops::{self, Stack};
+use super::ops::{self, MAX_BYTES, Stack};
 use super::query::{FilterSource, KeyedSource, LookupQuery};
 use super::resolution::{Resolution, Unresolved};
 use super::trace::{NoTrace, Trace};
@@ -61,6 +61,22 @@ pub fn resolve_query_traced<T: Trace + ?Sized>(
         return Err(Unresolved::EmptyStack);
     }
     Ok(Resolution { values, origin })
+}
+
+/// The value of a `header` or `query_string` query without ops, read without
+/// building a stack, when it is found and within a stack's limits: what
+/// [`resolve_query`] resolves it to. `None`: resolve it the general way, which
+/// gives the same outcome with its reasons.
+pub fn plain_value(query: &LookupQuery, request: &dyn RequestView) -> Option<(String, Origin)> {
+    let (value, origin) = match query {
+        LookupQuery::Header(source) if source.ops.is_empty() => header_value(source, request)?,
+        LookupQuery::QueryString(source) if source.ops.is_empty() => {
+            query_string_value(source, request)?
+        }
+        _ => return None,
+    };
+    // One value is within MAX_VALUES; its bytes may not be within MAX_BYTES.
+    (value.len() <= MAX_BYTES).then_some((value, origin))
 }
 
 fn header_value(source: &KeyedSource, request: &dyn RequestView) -> Option<(String, Origin)> {

@@ -34,13 +34,24 @@ pub trait Trace {
     fn outcome(&mut self, result: Result<&Resolution, &Unresolved>) {
         let _ = result;
     }
+
+    /// Whether the observer looks at anything: when it does not, a query
+    /// without ops that finds its value is resolved without a stack (what the
+    /// filter does for every request).
+    fn observes(&self) -> bool {
+        true
+    }
 }
 
 /// The observer that observes nothing: what the filter uses.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoTrace;
 
-impl Trace for NoTrace {}
+impl Trace for NoTrace {
+    fn observes(&self) -> bool {
+        false
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -22,7 +22,7 @@ use crate::cache::{self, CacheAccess, CacheEvent, Store, Table, Worker, bucket_c
 use crate::config::Config;
 use crate::fetched::Fetched;
 use crate::flow::{self, Decision};
-use crate::io::{Forward, LocalReply};
+use crate::io::{Forward, HeaderWrite, LocalReply};
 use crate::metrics::{Metric, Outcome, cache_counts, elapsed_ms, is_backend_error};
 use crate::request::RequestView;
 use crate::system::request::proxy_config_call;
@@ -110,7 +110,8 @@ impl Plugin {
                 cache_access(&mut self.reports, &self.config, host.store(), millis(now));
             flow::on_request(&self.config, &self.fetched, request, cache.as_mut())
         };
-        self.publish_cache_events(host);
+        // The cache's counts reach the metrics at the next tick (which hands
+        // the metrics to the host anyway), not at every request.
         self.carry_out(exchange, decision, now, host)
     }
 
@@ -153,13 +154,17 @@ impl Plugin {
 
     /// Hands `add` each header to add to the upstream's response (none when
     /// the filter answered the request itself: its reply has them already).
-    pub fn response_headers(&self, exchange: &Exchange, add: &mut dyn FnMut(&str, &str)) {
+    pub fn response_headers(
+        &self,
+        exchange: &Exchange,
+        add: &mut dyn FnMut(&str, &str, HeaderWrite),
+    ) {
         if exchange.replied {
             return;
         }
         flow::on_response_headers(&self.config, exchange.limits.as_ref(), add);
         for (name, value) in &exchange.response_headers {
-            add(name, value);
+            add(name, value, HeaderWrite::Replace);
         }
     }
 

@@ -209,9 +209,10 @@ impl Case {
                 step: Box::new(step),
             });
         }
-        self.plugin.response_headers(&exchange, &mut |name, value| {
-            std::hint::black_box((name, value));
-        });
+        self.plugin
+            .response_headers(&exchange, &mut |name, value, _| {
+                std::hint::black_box((name, value));
+            });
         self.plugin.on_request_done(&mut exchange, &mut self.host);
         self.served += 1;
         self.host.advance(STEP);
