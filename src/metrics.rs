@@ -599,7 +599,7 @@ mod tests {
             BackendAnswer::DispatchFailed,
             BackendAnswer::Received {
                 status: None,
-                headers: Vec::new(),
+                headers: crate::io::pairs::OwnedHeaderPairs::default(),
             },
             answer("500", &[]),
             answer("503", &[]),

@@ -13,6 +13,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use threescale_wasm_auth::backend::{BackendAnswer, Verdict, verdict};
+use threescale_wasm_auth::io::pairs::OwnedHeaderPairs;
 use threescale_wasm_auth::model::Limits;
 
 #[path = "../common/answer_headers.rs"]
@@ -47,7 +48,7 @@ fn use_limits(limits: &Limits) {
 fuzz_target!(|data: &[u8]| {
     let headers = answer_headers(data);
     let status = status_of(&headers);
-    let answer = BackendAnswer::from_headers(headers.clone());
+    let answer = BackendAnswer::from_headers(OwnedHeaderPairs::of(&headers));
     match verdict(&answer) {
         Verdict::Authorized(limits) => {
             assert_eq!(status, Some(200), "authorized without a 200: {headers:?}");

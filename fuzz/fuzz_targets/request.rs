@@ -23,6 +23,7 @@ use threescale_wasm_auth::config::{self, Config};
 use threescale_wasm_auth::fetched::{Fetched, FetchedService};
 use threescale_wasm_auth::flow::{self, Decision, Pending};
 use threescale_wasm_auth::io::Forward;
+use threescale_wasm_auth::io::pairs::OwnedHeaderPairs;
 use threescale_wasm_auth::io::query::{query_of, same_name};
 use threescale_wasm_auth::mapping::{MappingRule, Usage};
 use threescale_wasm_auth::model::{Origin, Usages};
@@ -227,7 +228,9 @@ fuzz_target!(|data: &[u8]| {
         request = request.with_metadata(metadata.to_vec());
     }
     let answer = match fields.next() {
-        Some(headers) => BackendAnswer::from_headers(answer_headers(headers)),
+        Some(headers) => {
+            BackendAnswer::from_headers(OwnedHeaderPairs::of(&answer_headers(headers)))
+        }
         None => BackendAnswer::DispatchFailed,
     };
 
@@ -262,7 +265,7 @@ fuzz_target!(|data: &[u8]| {
         Decision::Continue(forward) => forward.limits,
         _ => None,
     };
-    flow::on_response_headers(config, limits.as_ref(), &mut |name, value| {
+    flow::on_response_headers(config, limits.as_ref(), &mut |name, value, _| {
         if debug() {
             eprintln!("response header: {name}: {value}");
         }

@@ -1,5 +1,6 @@
 //! Interpreting the backend's answer to an authorization call.
 
+use crate::io::pairs::{HeaderPairs, OwnedHeaderPairs};
 use crate::model::Limits;
 
 /// What came back from a call to the backend.
@@ -12,18 +13,15 @@ pub enum BackendAnswer {
     Received {
         /// `:status`, when present and a valid HTTP status.
         status: Option<u16>,
-        /// Answer headers with raw values.
-        headers: Vec<(String, Vec<u8>)>,
+        /// Answer headers with raw values, as the host serialized them.
+        headers: OwnedHeaderPairs,
     },
 }
 
 impl BackendAnswer {
     /// An answer from its raw headers, reading the status from `:status`.
-    pub fn from_headers(headers: Vec<(String, Vec<u8>)>) -> Self {
-        let status = headers
-            .iter()
-            .find(|(name, _)| name == ":status")
-            .and_then(|(_, value)| parse_status(value));
+    pub fn from_headers(headers: OwnedHeaderPairs) -> Self {
+        let status = headers.pairs().get(":status").and_then(parse_status);
         BackendAnswer::Received { status, headers }
     }
 }
@@ -85,14 +83,15 @@ pub fn verdict(answer: &BackendAnswer) -> Verdict {
             headers,
         } => (*status, headers),
     };
+    let pairs = headers.pairs();
     let limits = || {
         Limits::from_headers(
-            headers
+            pairs
                 .iter()
-                .map(|(name, value)| (name.as_str(), value.as_slice())),
+                .filter_map(|(name, value)| Some((std::str::from_utf8(name).ok()?, value))),
         )
     };
-    let reason = rejection_reason(headers);
+    let reason = rejection_reason(pairs);
     match status {
         200 => Verdict::Authorized(limits()),
         409 if reason.as_deref() == Some("limits_exceeded") => Verdict::LimitsExceeded(limits()),
@@ -102,10 +101,10 @@ pub fn verdict(answer: &BackendAnswer) -> Verdict {
     }
 }
 
-fn rejection_reason(headers: &[(String, Vec<u8>)]) -> Option<String> {
+fn rejection_reason(headers: HeaderPairs<'_>) -> Option<String> {
     let (_, value) = headers
         .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(REJECTION_REASON))?;
+        .find(|(name, _)| name.eq_ignore_ascii_case(REJECTION_REASON.as_bytes()))?;
     let text = std::str::from_utf8(value).ok()?.trim();
     Some(text.to_owned())
 }
@@ -115,12 +114,7 @@ mod tests {
     use super::*;
 
     fn answer(headers: &[(&str, &[u8])]) -> BackendAnswer {
-        BackendAnswer::from_headers(
-            headers
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
-                .collect(),
-        )
+        BackendAnswer::from_headers(OwnedHeaderPairs::of(headers))
     }
 
     #[test]
@@ -198,11 +192,11 @@ mod tests {
     #[test]
     fn never_panics_on_arbitrary_bytes() {
         let noise: Vec<u8> = (0..=255).collect();
-        let answer = BackendAnswer::from_headers(vec![
-            (":status".to_owned(), noise.clone()),
-            ("3scale-rejection-reason".to_owned(), noise.clone()),
-            ("3scale-limit-reset".to_owned(), noise),
-        ]);
+        let answer = BackendAnswer::from_headers(OwnedHeaderPairs::of(&[
+            (":status", &noise),
+            ("3scale-rejection-reason", &noise),
+            ("3scale-limit-reset", &noise),
+        ]));
         assert_eq!(
             verdict(&answer),
             Verdict::Unreachable(Unreachable::NoStatus)

@@ -35,7 +35,7 @@ impl Host for ProxyHost<'_> {
         dispatch(call).map_err(|()| DispatchRefused)
     }
 
-    fn call_response_headers(&mut self) -> Vec<(String, Vec<u8>)> {
+    fn call_response_headers(&mut self) -> OwnedHeaderPairs {
         call_response_headers()
     }
 
@@ -176,8 +176,11 @@ pub fn dispatch(call: &HttpCall) -> Result<u32, ()> {
 }
 
 /// The headers of the answer to the call being handled.
-pub fn call_response_headers() -> Vec<(String, Vec<u8>)> {
-    hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders).unwrap_or_default()
+pub fn call_response_headers() -> OwnedHeaderPairs {
+    OwnedHeaderPairs::new(super::raw::header_map_pairs(
+        MapType::HttpCallResponseHeaders,
+    ))
+    .unwrap_or_default()
 }
 
 /// The body of the answer to the call being handled.

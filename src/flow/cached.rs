@@ -254,7 +254,7 @@ mod tests {
             on_backend_answer(
                 &self.config,
                 pending,
-                &BackendAnswer::from_headers(headers),
+                &BackendAnswer::from_headers(crate::io::pairs::OwnedHeaderPairs::of(&headers)),
                 body.as_bytes(),
                 Some(&mut access),
             )

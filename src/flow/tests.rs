@@ -10,6 +10,7 @@ use super::{Decision, Pending};
 use crate::config;
 use crate::fetched::FetchedService;
 use crate::io::LocalReply;
+use crate::io::pairs::OwnedHeaderPairs;
 use crate::mapping::{MappingRule, Usage};
 use crate::request::PlainRequest;
 
@@ -149,7 +150,7 @@ pub(crate) fn answer(status: &str, headers: &[(&str, &str)]) -> BackendAnswer {
             .iter()
             .map(|(name, value)| ((*name).to_owned(), value.as_bytes().to_vec())),
     );
-    BackendAnswer::from_headers(all)
+    BackendAnswer::from_headers(OwnedHeaderPairs::of(&all))
 }
 
 fn pending(config: &Config, request: &PlainRequest) -> Pending {
@@ -626,7 +627,7 @@ fn other_denials_are_authentication_failed() {
 fn unreachable_answers() -> Vec<BackendAnswer> {
     vec![
         BackendAnswer::DispatchFailed,
-        BackendAnswer::from_headers(Vec::new()),
+        BackendAnswer::from_headers(OwnedHeaderPairs::default()),
         answer("not-a-status", &[]),
         answer("500", &[]),
         answer("502", &[]),

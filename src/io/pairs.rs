@@ -71,7 +71,8 @@ impl<'a> HeaderPairs<'a> {
 
 /// A serialized header map kept with its checked layout: checked once when
 /// taken, then read as often as needed (a request looks up several headers).
-#[derive(Debug, Clone)]
+/// The default is the empty map.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnedHeaderPairs {
     bytes: Vec<u8>,
     count: usize,
@@ -82,6 +83,13 @@ impl OwnedHeaderPairs {
     pub fn new(bytes: Vec<u8>) -> Option<Self> {
         let count = HeaderPairs::new(&bytes)?.count;
         Some(OwnedHeaderPairs { bytes, count })
+    }
+
+    /// `pairs` serialized and kept (for stand-ins of the host).
+    pub fn of<N: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(N, V)]) -> Self {
+        let bytes = serialize(pairs);
+        let count = pairs.len();
+        OwnedHeaderPairs { bytes, count }
     }
 
     /// The pairs, read without checking the layout again.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::cache::Store;
 use crate::io::HttpCall;
+use crate::io::pairs::OwnedHeaderPairs;
 use crate::metrics::Metric;
 
 /// The host refused to send a call (an unknown cluster, for instance).
@@ -20,7 +21,7 @@ pub trait Host {
     /// Sends a call; the token its answer will come back with.
     fn dispatch(&mut self, call: &HttpCall) -> Result<u32, DispatchRefused>;
     /// The headers of the call answer being handled.
-    fn call_response_headers(&mut self) -> Vec<(String, Vec<u8>)>;
+    fn call_response_headers(&mut self) -> OwnedHeaderPairs;
     /// Up to `max` bytes of the body of the call answer being handled.
     fn call_response_body(&mut self, max: usize) -> Vec<u8>;
     /// Adds to a counter.

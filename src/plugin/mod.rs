@@ -22,6 +22,7 @@ use crate::cache::{self, CacheAccess, CacheEvent, Store, Table, Worker, bucket_c
 use crate::config::Config;
 use crate::fetched::Fetched;
 use crate::flow::{self, Decision};
+use crate::io::pairs::OwnedHeaderPairs;
 use crate::io::{Forward, HeaderWrite, LocalReply};
 use crate::metrics::{Metric, Outcome, cache_counts, elapsed_ms, is_backend_error};
 use crate::request::RequestView;
@@ -490,7 +491,7 @@ pub fn unconfigured(host: &mut dyn Host) -> Step {
 }
 
 /// The `:status` of a call's answer, if it has a usable one.
-fn status_of(headers: Vec<(String, Vec<u8>)>) -> Option<u16> {
+fn status_of(headers: OwnedHeaderPairs) -> Option<u16> {
     match BackendAnswer::from_headers(headers) {
         BackendAnswer::Received { status, .. } => status,
         BackendAnswer::DispatchFailed => None,

@@ -80,8 +80,8 @@ impl Host for FakeHost {
         Ok(token)
     }
 
-    fn call_response_headers(&mut self) -> Vec<(String, Vec<u8>)> {
-        self.answer.0.clone()
+    fn call_response_headers(&mut self) -> OwnedHeaderPairs {
+        OwnedHeaderPairs::of(&self.answer.0)
     }
 
     fn call_response_body(&mut self, max: usize) -> Vec<u8> {

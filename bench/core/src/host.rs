@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use threescale_wasm_auth::cache::{LocalStore, Store};
 use threescale_wasm_auth::io::HttpCall;
+use threescale_wasm_auth::io::pairs::OwnedHeaderPairs;
 use threescale_wasm_auth::metrics::Metric;
 use threescale_wasm_auth::plugin::{DispatchRefused, Host};
 
@@ -79,8 +80,8 @@ impl Host for BenchHost {
         Ok(self.next_token)
     }
 
-    fn call_response_headers(&mut self) -> Vec<(String, Vec<u8>)> {
-        vec![(":status".to_owned(), self.answer.0.as_bytes().to_vec())]
+    fn call_response_headers(&mut self) -> OwnedHeaderPairs {
+        OwnedHeaderPairs::of(&[(":status", self.answer.0)])
     }
 
     fn call_response_body(&mut self, max: usize) -> Vec<u8> {
