@@ -446,3 +446,39 @@ fn a_fleet_near_its_limit_asks_3scale_for_about_each_allowed_unit() {
         fleet.calls
     );
 }
+
+/// README "Cache", what is exact: one proxy, whatever its workers, lets
+/// exactly the limit through, leases or not (a lease's units count as allowed
+/// when it is taken, and its unused part comes back).
+#[test]
+fn one_proxy_lets_exactly_the_limit_through() {
+    for seed in 1..=6u64 {
+        for max in [300, 5_000] {
+            let workers = 1 + (seed % 2) as usize;
+            // Concurrent clients (a small budget), and a single one, whose
+            // proxy sees no other client and decides most requests locally
+            // (from the entry and from leases).
+            for (clients, together) in [(6, true), (1, false)] {
+                let fleet = run(
+                    seed,
+                    1,
+                    workers,
+                    max,
+                    3 * max as usize,
+                    &[clients],
+                    together,
+                );
+                let case = format!("seed {seed}, limit {max}, {clients} clients");
+                assert_eq!(fleet.allowed, max, "{case}");
+                assert_eq!(fleet.backend.count, max, "{case}: counted");
+                if clients == 1 && max > 1_000 {
+                    assert!(
+                        fleet.calls < max as u64 / 4,
+                        "{case}: {} calls",
+                        fleet.calls
+                    );
+                }
+            }
+        }
+    }
+}
