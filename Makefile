@@ -143,7 +143,7 @@ bench:
 # Instructions Envoy executes per request in `make bench`'s configurations, under valgrind
 # (scripts/bench-instr.sh; installs valgrind and wrk with apt-get if missing): the same
 # comparisons without the machine's noise. `make bench-instr ARGS="name=path/to.wasm"`
-# adds (c) with another module.
+# adds (c) with another module; BENCH_CACHE_SIM=1 adds instruction-cache misses.
 bench-instr:
 	$(if $(filter command line environment,$(origin SECONDS)),BENCH_SECONDS=$(SECONDS)) \
 	  THREESCALE_SIM=$(CURDIR)/target/release/threescale-sim scripts/bench-instr.sh $(ARGS)

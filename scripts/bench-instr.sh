@@ -21,7 +21,11 @@
 #
 # Settings (environment): BENCH_SECONDS of counted load per configuration (10),
 # BENCH_CONFIGS (a b c d e), BENCH_HEADERS: extra request headers, one `Name: value`
-# per line (default: none, as `make bench` sends), BENCH_RUN_DIR (.run/bench-instr).
+# per line (default: none, as `make bench` sends), BENCH_RUN_DIR (.run/bench-instr),
+# BENCH_CACHE_SIM=1: callgrind's cache simulation too (slower), and the first-level
+# instruction-cache misses per request, in total and in code V8 generated (the
+# module's code runs nearly straight through once per request, so its size in
+# cache lines costs time that the instruction count does not show).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -49,6 +53,9 @@ done
 seconds=${BENCH_SECONDS:-10}
 require_whole_numbers seconds
 run_dir=${BENCH_RUN_DIR:-.run/bench-instr}
+cache_sim=${BENCH_CACHE_SIM:-0}
+valgrind_args=(--tool=callgrind --smc-check=all-non-file --instr-atstart=no)
+[[ $cache_sim == 0 ]] || valgrind_args+=(--cache-sim=yes)
 sim=${THREESCALE_SIM:-target/release/threescale-sim}
 install_missing valgrind wrk curl
 if [[ $build == 1 ]]; then
@@ -91,11 +98,14 @@ requests() {
     awk '$1 ~ /^http\.threescale_bench_[a-z]+\.downstream_rq_total:$/ { total += $2 } END { print total + 0 }'
 }
 
-# split FILE REQUESTS: instructions per request, in total and in code V8 generated.
-# callgrind names no object for generated code; Envoy's own code without an object
-# (its allocator's section) lies in the binary's address range, below 2^32.
+# split FILE REQUESTS [EVENT]: EVENT (default Ir, instructions) per request, in
+# total and in code V8 generated. callgrind names no object for generated code;
+# Envoy's own code without an object (its allocator's section) lies in the
+# binary's address range, below 2^32.
 split() {
-  callgrind_annotate --inclusive=no --threshold=100 "$1" 2> /dev/null | awk -v n="$2" '
+  local event=${3:-Ir}
+  callgrind_annotate --show="$event" --sort="$event" --inclusive=no --threshold=100 "$1" 2> /dev/null |
+    awk -v n="$2" '
     /PROGRAM TOTALS/ { gsub(/,/, "", $1); total = $1; next }
     $2 ~ /^\(/ && $0 ~ /\?\?\?:0x[0-9a-f]+ \[\?\?\?\]/ {
       match($0, /0x[0-9a-f]+/)
@@ -105,12 +115,12 @@ split() {
     END { printf "%.0f %.0f\n", total / n, generated / n }'
 }
 
-declare -A TOTAL GENERATED COUNT
+declare -A TOTAL GENERATED COUNT MISSES GENERATED_MISSES
 # measure NAME: one Envoy of NAME under callgrind, counted over SECONDS of load.
 measure() {
   local name=$1 config pid before after file
   config=$(config_on_ports "$name" "$PORT" "$ADMIN")
-  valgrind --tool=callgrind --smc-check=all-non-file --instr-atstart=no \
+  valgrind "${valgrind_args[@]}" \
     --callgrind-out-file="$run_dir/callgrind.$name.%p" \
     "$envoy" -c "$config" --concurrency 1 --disable-hot-restart --log-level warn > "$run_dir/envoy-$name.log" 2>&1 &
   pid=$!
@@ -134,6 +144,9 @@ measure() {
   read -r "TOTAL[$name]" "GENERATED[$name]" <<< "$(split "$file" "${COUNT[$name]}")"
   printf "(%s) %-33s %8d requests  %9d instructions/request  (%d in generated code)\n" \
     "$name" "${LABEL[$name]}" "${COUNT[$name]}" "${TOTAL[$name]}" "${GENERATED[$name]}"
+  if [[ $cache_sim != 0 ]]; then
+    read -r "MISSES[$name]" "GENERATED_MISSES[$name]" <<< "$(split "$file" "${COUNT[$name]}" I1mr)"
+  fi
 }
 
 "$sim" --listen "$BACKEND" --config "$MODEL" > "$run_dir/sim.log" 2>&1 &
@@ -153,6 +166,14 @@ for name in "${names[@]}"; do
 done
 echo "    (generated: code V8 compiled, i.e. the modules' functions; other: Envoy, V8's runtime,"
 echo "    the allocator and libc, where every host call and the calls into the VM are paid)"
+if [[ $cache_sim != 0 ]]; then
+  echo "== first-level instruction-cache misses per request (callgrind's simulation)"
+  printf "    %-33s %12s %12s %12s\n" configuration total generated other
+  for name in "${names[@]}"; do
+    printf "(%s) %-33s %12d %12d %12d\n" "$name" "${LABEL[$name]}" "${MISSES[$name]}" \
+      "${GENERATED_MISSES[$name]}" "$((MISSES[$name] - GENERATED_MISSES[$name]))"
+  done
+fi
 goal() {
   [[ -n ${TOTAL[$2]:-} && -n ${TOTAL[$3]:-} ]] || return 0
   awk -v n="$1" -v v="$(ratio "${TOTAL[$3]}" "${TOTAL[$2]}")" 'BEGIN {
