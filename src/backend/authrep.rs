@@ -1,5 +1,7 @@
 //! Request builders for the Service Management API: authrep, authorize, report.
 
+use std::borrow::Cow;
+
 use crate::config::{Backend, Upstream};
 use crate::io::HttpCall;
 use crate::io::percent::{Params, encode_into};
@@ -52,8 +54,8 @@ pub fn authrep_with_reports(backend: &Backend, transaction: &Transaction<'_>) ->
         .collect();
     let mut call = authorization_call(backend, "transactions/authrep.xml", transaction);
     for (name, value) in &mut call.headers {
-        if name == "3scale-options" {
-            *value = options(&CACHING_OPTIONS, &extensions);
+        if *name == "3scale-options" {
+            *value = Cow::Owned(options(&CACHING_OPTIONS, &extensions));
         }
     }
     call
@@ -78,11 +80,11 @@ fn authorization_call(
     push_usages(&mut params, "usage", transaction.usages);
     let mut headers = pseudo_headers(upstream, "GET", params.finish());
     headers.push((
-        "3scale-options".to_owned(),
+        "3scale-options",
         if backend.extensions.is_empty() {
-            AUTHORIZATION_OPTIONS_ALONE.to_owned()
+            Cow::Borrowed(AUTHORIZATION_OPTIONS_ALONE)
         } else {
-            options(&AUTHORIZATION_OPTIONS, &backend.extensions)
+            Cow::Owned(options(&AUTHORIZATION_OPTIONS, &backend.extensions))
         },
     ));
     call(upstream, headers, Vec::new())
@@ -119,13 +121,13 @@ pub fn report(
     let path = format!("{}transactions.xml", upstream.url.base_path);
     let mut headers = pseudo_headers(upstream, "POST", path);
     headers.push((
-        "content-type".to_owned(),
-        "application/x-www-form-urlencoded".to_owned(),
+        "content-type",
+        Cow::Borrowed("application/x-www-form-urlencoded"),
     ));
     if !backend.extensions.is_empty() {
         headers.push((
-            "3scale-options".to_owned(),
-            options(&[], &backend.extensions),
+            "3scale-options",
+            Cow::Owned(options(&[], &backend.extensions)),
         ));
     }
     call(upstream, headers, params.finish().into_bytes())
@@ -162,16 +164,19 @@ fn push_usages(params: &mut Params, prefix: &str, usages: &Usages) {
 
 /// The pseudo-headers of a call, in a list with room for one header more (each
 /// call adds one): growing it would move it.
-fn pseudo_headers(upstream: &Upstream, method: &str, path: String) -> Vec<(String, String)> {
+fn pseudo_headers(upstream: &Upstream, method: &'static str, path: String) -> CallHeaders {
     let mut headers = Vec::with_capacity(5);
     headers.extend([
-        (":method".to_owned(), method.to_owned()),
-        (":path".to_owned(), path),
-        (":authority".to_owned(), upstream.url.authority.clone()),
-        (":scheme".to_owned(), upstream.url.scheme.clone()),
+        (":method", Cow::Borrowed(method)),
+        (":path", Cow::Owned(path)),
+        (":authority", Cow::Owned(upstream.url.authority.clone())),
+        (":scheme", Cow::Owned(upstream.url.scheme.clone())),
     ]);
     headers
 }
+
+/// A call's headers (see [`HttpCall::headers`]).
+type CallHeaders = Vec<(&'static str, Cow<'static, str>)>;
 
 /// `3scale-options`: the given names then the configured extensions, each as
 /// `name=1`, without duplicates.
@@ -197,7 +202,7 @@ fn options(fixed: &[&str], extensions: &[String]) -> String {
     text
 }
 
-fn call(upstream: &Upstream, headers: Vec<(String, String)>, body: Vec<u8>) -> HttpCall {
+fn call(upstream: &Upstream, headers: CallHeaders, body: Vec<u8>) -> HttpCall {
     HttpCall {
         cluster: upstream.name.clone(),
         headers,
@@ -264,7 +269,7 @@ mod tests {
             },
         );
         assert_eq!(
-            call.headers,
+            call.owned_headers(),
             vec![
                 (":method".to_owned(), "GET".to_owned()),
                 (

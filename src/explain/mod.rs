@@ -510,7 +510,7 @@ fn call_view(
             .headers
             .iter()
             .filter(|(name, _)| !name.starts_with(':'))
-            .cloned()
+            .map(|(name, value)| ((*name).to_owned(), value.to_string()))
             .collect(),
         answers,
         changes: forward_view(forward, redactor),

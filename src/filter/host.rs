@@ -161,7 +161,7 @@ pub fn dispatch(call: &HttpCall) -> Result<u32, ()> {
     let headers: Vec<(&str, &str)> = call
         .headers
         .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .map(|(name, value)| (*name, value.as_ref()))
         .collect();
     let body = (!call.body.is_empty()).then_some(call.body.as_slice());
     let timeout = Duration::from_millis(call.timeout_ms);

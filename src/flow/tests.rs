@@ -381,7 +381,7 @@ fn golden_authrep_call_for_a_user_key() {
     assert_eq!(call.timeout_ms, 5000);
     assert!(call.body.is_empty());
     assert_eq!(
-        call.headers,
+        call.owned_headers(),
         vec![
             (":method".to_owned(), "GET".to_owned()),
             (

@@ -1,5 +1,6 @@
 //! An HTTP call to an Envoy cluster (3scale's backend or System).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::query::redact_parameters;
@@ -12,7 +13,9 @@ pub struct HttpCall {
     /// Envoy cluster name.
     pub cluster: String,
     /// Request headers, pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`) first.
-    pub headers: Vec<(String, String)>,
+    /// The names are the filter's own; a value known when the filter is built is
+    /// not copied (an authorization call is built per uncached request).
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     /// Request body (empty for `GET`).
     pub body: Vec<u8>,
     /// Milliseconds before the call counts as failed.
@@ -24,8 +27,8 @@ impl HttpCall {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.as_ref())
     }
 
     /// `:path` with the values of secret parameters redacted, for logs.
@@ -37,9 +40,20 @@ impl HttpCall {
     }
 }
 
+#[cfg(test)]
+impl HttpCall {
+    /// The headers as owned pairs, for comparing with a list in a test.
+    pub fn owned_headers(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.to_string()))
+            .collect()
+    }
+}
+
 impl fmt::Debug for HttpCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| *name).collect();
         f.debug_struct("HttpCall")
             .field("cluster", &self.cluster)
             .field("method", &self.header(":method").unwrap_or_default())
@@ -60,10 +74,10 @@ mod tests {
         let call = HttpCall {
             cluster: "backend".to_owned(),
             headers: vec![
-                (":method".to_owned(), "POST".to_owned()),
+                (":method", "POST".into()),
                 (
-                    ":path".to_owned(),
-                    "/transactions/authrep.xml?service_id=42&service_token=tok-0123456789&user_key=uk-0123456789&usage%5Bhits%5D=1".to_owned(),
+                    ":path",
+                    "/transactions/authrep.xml?service_id=42&service_token=tok-0123456789&user_key=uk-0123456789&usage%5Bhits%5D=1".into(),
                 ),
             ],
             body: b"service_token=tok-0123456789".to_vec(),

@@ -17,11 +17,11 @@ pub fn proxy_config_call(system: &System, service: &Service) -> HttpCall {
     HttpCall {
         cluster: system.upstream.name.clone(),
         headers: vec![
-            (":method".to_owned(), "GET".to_owned()),
-            (":path".to_owned(), path),
-            (":authority".to_owned(), url.authority.clone()),
-            (":scheme".to_owned(), url.scheme.clone()),
-            ("accept".to_owned(), "application/json".to_owned()),
+            (":method", "GET".into()),
+            (":path", path.into()),
+            (":authority", url.authority.clone().into()),
+            (":scheme", url.scheme.clone().into()),
+            ("accept", "application/json".into()),
         ],
         body: Vec::new(),
         timeout_ms: system.upstream.timeout,

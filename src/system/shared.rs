@@ -164,8 +164,8 @@ mod tests {
         SharedFetch::for_call(&HttpCall {
             cluster: "system".into(),
             headers: vec![
-                (":path".into(), path.into()),
-                (":authority".into(), "sys".into()),
+                (":path", path.to_owned().into()),
+                (":authority", "sys".into()),
             ],
             body: Vec::new(),
             timeout_ms: 1000,
