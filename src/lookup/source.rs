@@ -16,6 +16,8 @@
 //! Once a key is found, its value is the query's value: ops run on it, and if they fail the
 //! query fails without trying the remaining keys ("the first key found wins").
 
+use std::borrow::Cow;
+
 use super::format::metadata_values;
 use super::ops::{self, MAX_BYTES, Stack};
 use super::query::{FilterSource, KeyedSource, LookupQuery};
@@ -81,10 +83,16 @@ pub fn plain_value(query: &LookupQuery, request: &dyn RequestView) -> Option<(St
 
 fn header_value(source: &KeyedSource, request: &dyn RequestView) -> Option<(String, Origin)> {
     source.keys.iter().find_map(|key| {
-        let name = key.to_ascii_lowercase();
+        // Loading a configuration lowercases its header keys already: a copy
+        // only for keys that did not come through it.
+        let name = if key.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            Cow::Owned(key.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(key.as_str())
+        };
         let bytes = request.header(&name)?;
         let value = String::from_utf8(bytes.into_owned()).ok()?;
-        Some((value, Origin::Header(name)))
+        Some((value, Origin::Header(name.into_owned())))
     })
 }
 
