@@ -309,11 +309,7 @@ impl Entry {
             if delta == 0 {
                 continue;
             }
-            let used = self
-                .effective(pairs(&self.used), &limit.metric)
-                .saturating_add(self.in_flight(&limit.metric, now_ms))
-                .saturating_add(self.leased(&limit.metric, now_ms));
-            let left = limit.max.saturating_sub(limit.current.saturating_add(used));
+            let left = self.left_under(limit, now_ms);
             if left < delta {
                 let later = exceeded
                     .is_none_or(|seen| limit.reset_seconds(now_ms) > seen.reset_seconds(now_ms));
@@ -406,6 +402,16 @@ impl Entry {
             })
     }
 
+    /// The units left under `limit`: its value, less what this proxy allowed
+    /// since, has in flight and has leased to workers.
+    fn left_under(&self, limit: &Limit, now_ms: u64) -> i64 {
+        let held = self
+            .effective(pairs(&self.used), &limit.metric)
+            .saturating_add(self.in_flight(&limit.metric, now_ms))
+            .saturating_add(self.leased(&limit.metric, now_ms));
+        limit.max.saturating_sub(limit.current.saturating_add(held))
+    }
+
     /// For a limit: this proxy's usage the last answer may not have counted
     /// (allowed since it, in a report not acknowledged before it, or leased
     /// to a worker: a unit both in `used` and `reporting` counts twice,
@@ -438,11 +444,7 @@ impl Entry {
                 if delta == 0 {
                     return size;
                 }
-                let held = self
-                    .effective(pairs(&self.used), &limit.metric)
-                    .saturating_add(self.in_flight(&limit.metric, now_ms))
-                    .saturating_add(self.leased(&limit.metric, now_ms));
-                let left = limit.max.saturating_sub(limit.current.saturating_add(held));
+                let left = self.left_under(limit, now_ms);
                 let (unconfirmed, budget) = self.unconfirmed_budget(limit, now_ms);
                 let spare = left.min(budget.saturating_sub(unconfirmed));
                 let fits = spare / delta.saturating_mul(LEASE_SHARE);

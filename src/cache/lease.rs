@@ -75,11 +75,7 @@ impl Grant {
     pub fn reservation(&self, usages: &Usages) -> Flight {
         Flight {
             ticket: self.ticket,
-            usage: usages
-                .0
-                .iter()
-                .map(|(metric, delta)| (metric.clone(), delta.saturating_mul(self.requests)))
-                .collect(),
+            usage: times(usages, self.requests).collect(),
             until_ms: self.serve_until_ms.saturating_add(LEASE_GRACE_MS),
         }
     }
@@ -113,10 +109,7 @@ impl Held {
     /// The usage allowed from the lease: what its return adds to the entry.
     pub fn used(&self) -> Usages {
         Usages(
-            self.usages
-                .0
-                .iter()
-                .map(|(metric, delta)| (metric.clone(), delta.saturating_mul(self.taken)))
+            times(&self.usages, self.taken)
                 .filter(|(_, total)| *total > 0)
                 .collect(),
         )
@@ -167,6 +160,14 @@ impl Held {
             }),
         }
     }
+}
+
+/// `usages` of `requests` requests, metric by metric.
+fn times(usages: &Usages, requests: u64) -> impl Iterator<Item = (String, u64)> + '_ {
+    usages
+        .0
+        .iter()
+        .map(move |(metric, delta)| (metric.clone(), delta.saturating_mul(requests)))
 }
 
 /// The leases a worker holds.
