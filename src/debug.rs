@@ -206,8 +206,8 @@ mod tests {
         );
         let rules = [rule("GET", "/p/{id}", false), rule("any", "/", false)];
         let mut usages = Usages::default();
-        usages.add("hits", 2);
-        usages.add("p", 1);
+        usages.add(&"hits".into(), 2);
+        usages.add(&"p".into(), 1);
         report.rules(&rules, &usages);
         report.would_deny = Some("limited");
         assert_eq!(

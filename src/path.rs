@@ -20,7 +20,7 @@
 
 use std::borrow::Cow;
 
-use crate::io::query;
+use crate::io::{query, scan};
 
 /// The request path and query in the form mapping rules are matched against.
 ///
@@ -62,7 +62,7 @@ fn normalize_path(path: &str) -> Cow<'_, str> {
 /// Used on mapping-rule patterns too, so that a pattern written with `%7e` or
 /// `%2f` compares equal to the request's normal form.
 pub fn normalize_escapes(text: &str) -> Cow<'_, str> {
-    if !text.contains('%') {
+    if scan::find(text, b'%').is_none() {
         return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();
@@ -140,7 +140,8 @@ fn is_unreserved(byte: u8) -> bool {
 
 /// Whether the path has a `/` run or a `.`/`..` segment to deal with.
 fn needs_segment_work(path: &str) -> bool {
-    path.contains("//") || path.split('/').any(|segment| matches!(segment, "." | ".."))
+    scan::has_double_slash(path)
+        || scan::pieces(path, b'/').any(|segment| matches!(segment, "." | ".."))
 }
 
 /// The path with every run of `/` reduced to one.

@@ -25,7 +25,7 @@ const PSEUDO: [&str; 4] = [":path", ":authority", ":scheme", "x-forwarded-proto"
 
 fn keyed(keys: &[String]) -> KeyedSource {
     KeyedSource {
-        keys: keys.to_vec(),
+        keys: keys.iter().map(|key| key.as_str().into()).collect(),
         ops: Vec::new(),
     }
 }

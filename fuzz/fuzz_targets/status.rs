@@ -31,7 +31,12 @@ fuzz_target!(|data: &[u8]| {
             .reports
             .iter()
             .enumerate()
-            .map(|(at, report)| (report.metric.clone(), if at == 0 { u64::MAX } else { 1 }))
+            .map(|(at, report)| {
+                (
+                    report.metric.as_str().into(),
+                    if at == 0 { u64::MAX } else { 1 },
+                )
+            })
             .collect(),
     );
     let mut first = Entry::from_answer(

@@ -229,7 +229,7 @@ mod tests {
     }
 
     fn usages(pairs: &[(&str, u64)]) -> Usages {
-        Usages(pairs.iter().map(|(m, d)| ((*m).to_owned(), *d)).collect())
+        Usages(pairs.iter().map(|(m, d)| ((*m).into(), *d)).collect())
     }
 
     fn user_key(key: &str) -> Credential {

@@ -15,6 +15,8 @@
 //! count is checked against the bytes left (every item takes at least one
 //! byte) before anything is allocated, and trailing bytes are an error.
 
+use std::sync::Arc;
+
 use super::entry::{Authorization, Entry, Flight, Limit, Record, StoredCredential};
 use crate::model::{Secret, Usages};
 
@@ -123,7 +125,13 @@ pub fn decode_records(bytes: &[u8]) -> Result<Vec<Record>, DecodeError> {
         Ok(Record {
             service_id: input.string("a service id")?,
             credential: input.credential()?,
-            usages: Usages(input.counts("a usage")?),
+            usages: Usages(
+                input
+                    .counts("a usage")?
+                    .into_iter()
+                    .map(|(metric, delta)| (Arc::from(metric), delta))
+                    .collect(),
+            ),
         })
     })?;
     match input.0.len() {
@@ -182,10 +190,10 @@ impl Writer {
         }
     }
 
-    fn counts(&mut self, counts: &[(String, u64)]) {
+    fn counts<N: AsRef<str>>(&mut self, counts: &[(N, u64)]) {
         self.len(counts.len());
         for (metric, value) in counts {
-            self.str(metric);
+            self.str(metric.as_ref());
             self.u64(*value);
         }
     }

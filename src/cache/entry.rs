@@ -257,7 +257,7 @@ impl Entry {
         usages
             .0
             .iter()
-            .all(|(metric, _)| self.metrics.iter().any(|known| known == metric))
+            .all(|(metric, _)| self.metrics.iter().any(|known| **known == **metric))
     }
 
     /// Whether the entry is a placeholder (see [`Entry::placeholder`]).
@@ -368,7 +368,10 @@ impl Entry {
     pub fn acknowledge(&mut self, usages: &Usages) -> bool {
         let mut changed = false;
         for (metric, delta) in &usages.0 {
-            if let Some((_, value)) = self.reporting.iter_mut().find(|(name, _)| name == metric)
+            if let Some((_, value)) = self
+                .reporting
+                .iter_mut()
+                .find(|(name, _)| **name == **metric)
                 && *delta > 0
             {
                 *value = value.saturating_sub(*delta);
@@ -558,7 +561,7 @@ impl Entry {
         let named = request
             .0
             .iter()
-            .map(|(metric, _)| metric.as_str())
+            .map(|(metric, _)| &**metric)
             .chain(document.reports.iter().map(|report| report.metric.as_str()))
             .chain(document.hierarchy.iter().flat_map(|(parent, children)| {
                 std::iter::once(parent.as_str()).chain(children.iter().map(String::as_str))
@@ -733,8 +736,8 @@ fn budget(room: i64, max: i64, share: u32) -> i64 {
     i64::try_from(of_room.min(of_limit)).unwrap_or(i64::MAX)
 }
 
-fn pairs(list: &[(String, u64)]) -> impl Iterator<Item = (&str, u64)> {
-    list.iter().map(|(name, delta)| (name.as_str(), *delta))
+fn pairs<N: AsRef<str>>(list: &[(N, u64)]) -> impl Iterator<Item = (&str, u64)> {
+    list.iter().map(|(name, delta)| (name.as_ref(), *delta))
 }
 
 fn add(list: &mut Vec<(String, u64)>, metric: &str, delta: u64) {
@@ -785,7 +788,7 @@ mod tests {
     const TTL: u64 = 60_000;
 
     fn usages(pairs: &[(&str, u64)]) -> Usages {
-        Usages(pairs.iter().map(|(m, d)| ((*m).to_owned(), *d)).collect())
+        Usages(pairs.iter().map(|(m, d)| ((*m).into(), *d)).collect())
     }
 
     fn document(reports: &[(&str, &str, i64, i64, Option<u64>)]) -> StatusDocument {
@@ -871,7 +874,7 @@ mod tests {
         let before = entry.check(&sold, NOW);
         let lease = Flight {
             ticket: 5,
-            usage: usages(&[("products", 128)]).0,
+            usage: vec![("products".to_owned(), 128)],
             until_ms: NOW + 3_000,
         };
         entry.lease(lease, NOW + 1_000, NOW);
@@ -907,7 +910,7 @@ mod tests {
         entry.lease(
             Flight {
                 ticket: 1,
-                usage: usages(&[("hits", 240)]).0,
+                usage: vec![("hits".to_owned(), 240)],
                 until_ms: NOW + 3_000,
             },
             NOW + 1_000,
@@ -1247,7 +1250,9 @@ mod tests {
             entry.add_usage(&usages(&[("hits", 1)]), NOW);
         }
         let claimed = entry.take_unreported();
-        entry.acknowledge(&Usages(claimed));
+        entry.acknowledge(&Usages(
+            claimed.into_iter().map(|(m, d)| (m.into(), d)).collect(),
+        ));
         assert!(entry.reporting.is_empty());
         let next = answered(Some(&entry), 1_000, 6);
         assert_eq!(next.limits[0].share, SHARE_ONE);
@@ -1259,7 +1264,9 @@ mod tests {
         assert_eq!(local_hits(&mut entry), 10, "the floor");
         // Reported and acknowledged, then the next answer counts them: 12.
         let claimed = entry.take_unreported();
-        entry.acknowledge(&Usages(claimed));
+        entry.acknowledge(&Usages(
+            claimed.into_iter().map(|(m, d)| (m.into(), d)).collect(),
+        ));
         let mut next = answered(Some(&entry), 1_000_000, 12);
         assert_eq!(next.limits[0].share, SHARE_ONE);
         assert_eq!(local_hits(&mut next), 24, "as much again as 3scale counted");
@@ -1330,7 +1337,9 @@ mod tests {
             entry.add_usage(&usages(&[("hits", 1)]), NOW);
         }
         let claimed = entry.take_unreported();
-        entry.acknowledge(&Usages(claimed));
+        entry.acknowledge(&Usages(
+            claimed.into_iter().map(|(m, d)| (m.into(), d)).collect(),
+        ));
         // 3scale counted 9: this proxy's 1 + 2 reported + this one, 5 others'.
         let mut next = answered(Some(&entry), 300, 9);
         assert_eq!(next.limits[0].share, SHARE_ONE * 4 / 9);
@@ -1340,7 +1349,9 @@ mod tests {
         let mut entry = answered(None, 1_000_000, 1);
         entry.add_usage(&usages(&[("hits", 1)]), NOW);
         let claimed = entry.take_unreported();
-        entry.acknowledge(&Usages(claimed));
+        entry.acknowledge(&Usages(
+            claimed.into_iter().map(|(m, d)| (m.into(), d)).collect(),
+        ));
         let mut next = answered(Some(&entry), 1_000_000, 9);
         let allowed = local_hits(&mut next);
         let share = f64::from(next.limits[0].share) / f64::from(SHARE_ONE);

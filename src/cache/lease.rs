@@ -18,6 +18,8 @@
 //! loses the usage it had claimed for a report); the entry forgets the lease
 //! [`LEASE_GRACE_MS`] after its end.
 
+use std::sync::Arc;
+
 use super::entry::{AppKey, Flight, Record, StoredCredential};
 use crate::model::{Limits, Usages};
 
@@ -75,7 +77,9 @@ impl Grant {
     pub fn reservation(&self, usages: &Usages) -> Flight {
         Flight {
             ticket: self.ticket,
-            usage: times(usages, self.requests).collect(),
+            usage: times(usages, self.requests)
+                .map(|(metric, total)| (metric.to_string(), total))
+                .collect(),
             until_ms: self.serve_until_ms.saturating_add(LEASE_GRACE_MS),
         }
     }
@@ -163,11 +167,11 @@ impl Held {
 }
 
 /// `usages` of `requests` requests, metric by metric.
-fn times(usages: &Usages, requests: u64) -> impl Iterator<Item = (String, u64)> + '_ {
+fn times(usages: &Usages, requests: u64) -> impl Iterator<Item = (Arc<str>, u64)> + '_ {
     usages
         .0
         .iter()
-        .map(move |(metric, delta)| (metric.clone(), delta.saturating_mul(requests)))
+        .map(move |(metric, delta)| (Arc::clone(metric), delta.saturating_mul(requests)))
 }
 
 /// The leases a worker holds.
@@ -233,7 +237,7 @@ mod tests {
 
     fn hits(n: u64) -> Usages {
         let mut usages = Usages::default();
-        usages.add("hits", n);
+        usages.add(&"hits".into(), n);
         usages
     }
 

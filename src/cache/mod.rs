@@ -114,7 +114,11 @@ impl CacheAccess<'_> {
     pub fn depart(&mut self, key: &AppKey<'_>, usages: &Usages, until_ms: u64) -> Option<u64> {
         let flight = Flight {
             ticket: self.worker.next_ticket(),
-            usage: usages.0.clone(),
+            usage: usages
+                .0
+                .iter()
+                .map(|(metric, delta)| (metric.to_string(), *delta))
+                .collect(),
             until_ms,
         };
         let departed = self.table().depart(key, &flight, self.now_ms);
@@ -236,7 +240,7 @@ mod tests {
             credential: &credential,
         };
         let mut usages = Usages::default();
-        usages.add("hits", 3);
+        usages.add(&"hits".into(), 3);
         cache.report_anyway(&key, &usages);
         cache.report_anyway(&key, &usages);
         assert_eq!(worker.queued(), 2);

@@ -457,7 +457,11 @@ impl<'de> Deserialize<'de> for KeyedSource {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &KEYED_SOURCE)?;
         Ok(KeyedSource {
-            keys: take_field!(f, 0, Value::Strings).unwrap_or_default(),
+            keys: take_field!(f, 0, Value::Strings)
+                .unwrap_or_default()
+                .into_iter()
+                .map(Arc::from)
+                .collect(),
             ops: take_field!(f, 1, Value::Ops).unwrap_or_default(),
         })
     }

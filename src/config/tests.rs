@@ -157,7 +157,7 @@ fn header_keys_are_lowercased() {
     let config = parse_str(&text).unwrap();
     match &config.services[0].credentials.user_key[0] {
         crate::lookup::LookupQuery::Header(source) => {
-            assert_eq!(source.keys, vec!["x-api-key".to_owned()])
+            assert_eq!(source.keys, [std::sync::Arc::from("x-api-key")])
         }
         other => panic!("unexpected query {other:?}"),
     }
@@ -985,10 +985,10 @@ fn every_field_lands_under_its_own_name() {
     );
     let credentials = &parse_str(&json).unwrap().services[0].credentials;
     assert!(
-        matches!(&credentials.user_key[..], [LookupQuery::Header(source)] if source.keys == ["u"])
+        matches!(&credentials.user_key[..], [LookupQuery::Header(source)] if source.keys == [std::sync::Arc::from("u")])
     );
     assert!(
-        matches!(&credentials.app_id[..], [LookupQuery::QueryString(source)] if source.keys == ["i"])
+        matches!(&credentials.app_id[..], [LookupQuery::QueryString(source)] if source.keys == [std::sync::Arc::from("i")])
     );
     assert!(
         matches!(&credentials.app_key[..], [LookupQuery::Filter(source)] if source.path == ["p", "q"] && source.keys == ["k"])

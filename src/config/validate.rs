@@ -2,6 +2,8 @@
 //!
 //! Each check names the offending field; the loader then places it in the text.
 
+use std::sync::Arc;
+
 use super::path::FieldPath;
 use super::{CacheSettings, Config, ConfigError, ErrorReplies, ReplyOverride, Service, Upstream};
 use crate::glob::Glob;
@@ -165,11 +167,13 @@ fn check_query(query: &mut LookupQuery, at: &FieldPath) -> Result<(), ConfigErro
         LookupQuery::Header(source) => {
             // Envoy hands the filter lowercase header names; `Authorization` must still work.
             for key in &mut source.keys {
-                key.make_ascii_lowercase();
+                if key.bytes().any(|byte| byte.is_ascii_uppercase()) {
+                    *key = Arc::from(key.to_ascii_lowercase());
+                }
             }
-            (&source.keys, at.key("header"))
+            (key_lengths(&source.keys), at.key("header"))
         }
-        LookupQuery::QueryString(source) => (&source.keys, at.key("query_string")),
+        LookupQuery::QueryString(source) => (key_lengths(&source.keys), at.key("query_string")),
         LookupQuery::Filter(source) => {
             let at = at.key("filter");
             if source.path.len() < 2 {
@@ -178,7 +182,7 @@ fn check_query(query: &mut LookupQuery, at: &FieldPath) -> Result<(), ConfigErro
                     "a metadata path needs at least 2 segments: the filter namespace, then a field",
                 ));
             }
-            (&source.keys, at)
+            (key_lengths(&source.keys), at)
         }
     };
     if keys.is_empty() {
@@ -187,13 +191,18 @@ fn check_query(query: &mut LookupQuery, at: &FieldPath) -> Result<(), ConfigErro
             "at least one key is required",
         ));
     }
-    if let Some(index) = keys.iter().position(String::is_empty) {
+    if let Some(index) = keys.iter().position(|&length| length == 0) {
         return Err(ConfigError::at(
             at.key("keys").index(index),
             "a key must not be empty",
         ));
     }
     Ok(())
+}
+
+/// The length of each key of a lookup query (the checks need no more).
+fn key_lengths<K: AsRef<str>>(keys: &[K]) -> Vec<usize> {
+    keys.iter().map(|key| key.as_ref().len()).collect()
 }
 
 fn check_error_replies(errors: &ErrorReplies, at: &FieldPath) -> Result<(), ConfigError> {

@@ -733,7 +733,7 @@ impl Redactor {
                 (Err(_), _) => false,
             };
             if let (true, Some(Origin::QueryParameter(name))) = (carries_secret, &query.origin) {
-                self.secret_parameters.push(name.clone());
+                self.secret_parameters.push(name.to_string());
             }
         }
     }

@@ -91,7 +91,7 @@ fn usages_json(usages: &Usages) -> String {
     let members: Vec<String> = usages
         .0
         .iter()
-        .map(|(metric, delta)| format!("{}:{delta}", json_text::quoted(metric.as_str())))
+        .map(|(metric, delta)| format!("{}:{delta}", json_text::quoted(metric)))
         .collect();
     format!("{{{}}}", members.join(","))
 }

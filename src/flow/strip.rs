@@ -61,7 +61,7 @@ mod tests {
     use super::*;
 
     fn query(name: &str) -> Origin {
-        Origin::QueryParameter(name.to_owned())
+        Origin::QueryParameter(name.into())
     }
 
     #[test]
@@ -115,7 +115,7 @@ mod tests {
         let forward = strip(
             &[
                 query("app_id"),
-                Origin::Header("X-App-Key".to_owned()),
+                Origin::Header("X-App-Key".into()),
                 Origin::Metadata,
                 query("app_key"),
             ],

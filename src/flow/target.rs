@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::io::scan;
 use crate::request::RequestView;
 
 /// What the flow needs to know about where a request goes. The scheme is not
@@ -61,13 +62,13 @@ fn ends_with_a_default_port(authority: &str) -> bool {
 /// lends its bytes, owned (without a copy unless trimmed) when it hands them over.
 fn text<'a>(request: &'a dyn RequestView, name: &str) -> Option<Cow<'a, str>> {
     let text = match request.header(name)? {
-        Cow::Borrowed(bytes) => Cow::Borrowed(std::str::from_utf8(bytes).ok()?.trim()),
+        Cow::Borrowed(bytes) => Cow::Borrowed(scan::trim(std::str::from_utf8(bytes).ok()?)),
         Cow::Owned(bytes) => {
             let value = String::from_utf8(bytes).ok()?;
-            if value.trim().len() == value.len() {
+            if scan::trim(&value).len() == value.len() {
                 Cow::Owned(value)
             } else {
-                Cow::Owned(value.trim().to_owned())
+                Cow::Owned(scan::trim(&value).to_owned())
             }
         }
     };

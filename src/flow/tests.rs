@@ -343,12 +343,8 @@ fn no_matching_rule_is_404() {
 fn usages_are_summed_in_order_of_first_appearance() {
     let call = call_out(decide(&plain(), &keyed("/products/1/sold")));
     assert_eq!(
-        call.pending.usages.0,
-        vec![
-            ("hits".to_owned(), 1),
-            ("sales".to_owned(), 1),
-            ("products".to_owned(), 1)
-        ]
+        call.pending.usages.iter().collect::<Vec<_>>(),
+        [("hits", 1), ("sales", 1), ("products", 1)]
     );
     assert_eq!(
         call.call.header(":path"),
@@ -367,8 +363,8 @@ fn a_request_without_method_matches_only_any_rules() {
         .with_header("x-api-key", "k");
     let usages = pending(&plain(), &request).usages;
     assert_eq!(
-        usages.0,
-        vec![("sales".to_owned(), 1), ("products".to_owned(), 1)]
+        usages.iter().collect::<Vec<_>>(),
+        [("sales", 1), ("products", 1)]
     );
 }
 

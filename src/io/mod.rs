@@ -8,6 +8,7 @@ pub mod pairs;
 pub mod percent;
 pub mod query;
 pub mod reply;
+pub mod scan;
 
 pub use call::HttpCall;
 pub use forward::{Admission, Forward, HeaderWrite};

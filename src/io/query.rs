@@ -6,6 +6,7 @@
 //! decoded lossily).
 
 use super::percent::{decode_form, decode_form_borrowing};
+use super::scan;
 use crate::model::redact;
 
 /// A `:path` split as RFC 3986 splits a relative reference: the path ends at the first
@@ -22,11 +23,13 @@ pub struct PathParts<'a> {
 
 /// Splits a `:path` into path, query and fragment.
 pub fn split(path_and_query: &str) -> PathParts<'_> {
-    let (before_fragment, fragment) = match path_and_query.find('#') {
-        Some(at) => path_and_query.split_at(at),
+    let (before_fragment, fragment) = match scan::find(path_and_query, b'#') {
+        Some(at) => path_and_query
+            .split_at_checked(at)
+            .unwrap_or((path_and_query, "")),
         None => (path_and_query, ""),
     };
-    let (path, query) = match before_fragment.split_once('?') {
+    let (path, query) = match scan::split_once(before_fragment, b'?') {
         Some((path, query)) => (path, Some(query)),
         None => (before_fragment, None),
     };
@@ -45,10 +48,9 @@ pub fn query_of(path_and_query: &str) -> Option<&str> {
 /// The raw `name=value` pairs of a query string, in order; empty pairs are skipped and a
 /// pair without `=` has the value `""`.
 pub fn raw_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> + '_ {
-    query
-        .split('&')
+    scan::pieces(query, b'&')
         .filter(|pair| !pair.is_empty())
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .map(|pair| scan::split_once(pair, b'=').unwrap_or((pair, "")))
 }
 
 /// The form-decoded pairs of a query string, in order; a pair whose name or value is not
@@ -62,9 +64,18 @@ pub fn decoded_pairs(query: &str) -> Vec<(String, String)> {
 /// The form-decoded value of the first parameter whose form-decoded name is `name`;
 /// `None` when there is none or its value is not UTF-8 once decoded.
 pub fn first_value(query: &str, name: &str) -> Option<String> {
-    let (_, raw_value) = raw_pairs(query)
-        .find(|(raw_name, _)| decode_form_borrowing(raw_name).as_deref() == Some(name))?;
+    let (_, raw_value) = raw_pairs(query).find(|(raw_name, _)| decodes_to(raw_name, name))?;
     decode_form(raw_value)
+}
+
+/// Whether a raw parameter name is `wanted` once form-decoded; a name without `%` or
+/// `+` is its own decoded form, so it is compared without decoding.
+fn decodes_to(raw: &str, wanted: &str) -> bool {
+    if raw.bytes().any(|byte| byte == b'%' || byte == b'+') {
+        decode_form_borrowing(raw).as_deref() == Some(wanted)
+    } else {
+        raw == wanted
+    }
 }
 
 /// Whether a raw parameter name is `wanted`, as written or once form-decoded.

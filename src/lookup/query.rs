@@ -1,6 +1,7 @@
 //! A lookup query: one source (`header`, `query_string` or `filter`) with its keys and ops.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -22,7 +23,7 @@ pub enum LookupQuery {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyedSource {
     /// Names tried in order; the first one present wins.
-    pub keys: Vec<String>,
+    pub keys: Vec<Arc<str>>,
     /// Ops run on the value found.
     pub ops: Vec<Op>,
 }

@@ -16,7 +16,7 @@
 //! Once a key is found, its value is the query's value: ops run on it, and if they fail the
 //! query fails without trying the remaining keys ("the first key found wins").
 
-use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::format::metadata_values;
 use super::ops::{self, MAX_BYTES, Stack};
@@ -86,13 +86,13 @@ fn header_value(source: &KeyedSource, request: &dyn RequestView) -> Option<(Stri
         // Loading a configuration lowercases its header keys already: a copy
         // only for keys that did not come through it.
         let name = if key.bytes().any(|byte| byte.is_ascii_uppercase()) {
-            Cow::Owned(key.to_ascii_lowercase())
+            Arc::from(key.to_ascii_lowercase())
         } else {
-            Cow::Borrowed(key.as_str())
+            Arc::clone(key)
         };
         let bytes = request.header(&name)?;
         let value = String::from_utf8(bytes.into_owned()).ok()?;
-        Some((value, Origin::Header(name.into_owned())))
+        Some((value, Origin::Header(name)))
     })
 }
 
@@ -100,7 +100,7 @@ fn query_string_value(source: &KeyedSource, request: &dyn RequestView) -> Option
     let query = request.query()?;
     source.keys.iter().find_map(|key| {
         let value = query::first_value(&query, key)?;
-        Some((value, Origin::QueryParameter(key.clone())))
+        Some((value, Origin::QueryParameter(Arc::clone(key))))
     })
 }
 
@@ -134,14 +134,11 @@ mod tests {
     }
 
     fn header(value: &str, name: &str) -> Option<(Vec<String>, Origin)> {
-        Some((vec![value.to_owned()], Origin::Header(name.to_owned())))
+        Some((vec![value.to_owned()], Origin::Header(name.into())))
     }
 
     fn parameter(value: &str, name: &str) -> Option<(Vec<String>, Origin)> {
-        Some((
-            vec![value.to_owned()],
-            Origin::QueryParameter(name.to_owned()),
-        ))
+        Some((vec![value.to_owned()], Origin::QueryParameter(name.into())))
     }
 
     #[test]

@@ -22,7 +22,11 @@ use std::sync::OnceLock;
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{MappingRule, Names, RequestTarget, RuleMethod, Usages, apply_rule, collapse_slashes};
+use super::{
+    MappingRule, Names, RequestTarget, RuleMethod, Usages, apply_rule, collapse_slashes,
+    same_method,
+};
+use crate::io::scan;
 
 /// Mapping rules in their order, with the index that finds the ones a request can match.
 ///
@@ -286,14 +290,14 @@ impl RuleIndex {
     fn method_tree(&self, method: &str) -> Option<&PrefixTree> {
         self.methods
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(method))
+            .find(|(name, _)| same_method(name, method))
             .map(|(_, tree)| tree)
     }
 }
 
 /// `path` with every run of `/` reduced to one, as patterns are compiled.
 fn collapsed(path: &str) -> Cow<'_, [u8]> {
-    if path.contains("//") {
+    if scan::has_double_slash(path) {
         Cow::Owned(collapse_slashes(path.as_bytes()).collect())
     } else {
         Cow::Borrowed(path.as_bytes())

@@ -29,7 +29,7 @@ use serde::{Deserialize, Deserializer};
 use crate::de::read_str;
 
 use crate::io::percent::decode_form;
-use crate::io::query;
+use crate::io::{query, scan};
 pub use crate::model::Usages;
 
 /// One mapping rule of a service.
@@ -131,9 +131,15 @@ impl RuleMethod {
     pub fn matches(&self, method: &str) -> bool {
         match self {
             RuleMethod::Any => true,
-            RuleMethod::Exact(expected) => expected.eq_ignore_ascii_case(method),
+            RuleMethod::Exact(expected) => same_method(expected, method),
         }
     }
+}
+
+/// Whether two methods are the same, ignoring case; compared as they are first,
+/// since requests' methods are nearly always uppercase, as rules' are stored.
+pub fn same_method(one: &str, other: &str) -> bool {
+    one == other || one.eq_ignore_ascii_case(other)
 }
 
 /// Characters of an HTTP token (RFC 9110 section 5.6.2), which a method is.
@@ -431,7 +437,7 @@ impl Pattern {
     /// it runs, so it only runs from the first placeholder on.
     fn path_matches(&self, path: &str) -> bool {
         let body = self.path_body();
-        let (literal, rest) = match body.find('{') {
+        let (literal, rest) = match scan::find(body, b'{') {
             Some(at) => (
                 body.get(..at).unwrap_or_default(),
                 body.get(at..).unwrap_or_default(),
@@ -915,9 +921,9 @@ mod tests {
     fn usages_add_get_len_iter() {
         let mut usages = Usages::default();
         assert!(usages.is_empty());
-        usages.add("b", 1);
-        usages.add("a", 2);
-        usages.add("b", 3);
+        usages.add(&"b".into(), 1);
+        usages.add(&"a".into(), 2);
+        usages.add(&"b".into(), 3);
         assert_eq!(usages.len(), 2);
         assert_eq!(usages.get("b"), Some(4));
         assert_eq!(usages.get("c"), None);

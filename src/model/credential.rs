@@ -1,6 +1,7 @@
 //! The credential a request presents, and where its values were read from.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::secret::Secret;
 
@@ -23,9 +24,10 @@ pub enum Credential {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// A request header, by lowercase name.
-    Header(String),
-    /// A query-string parameter, by name.
-    QueryParameter(String),
+    Header(Arc<str>),
+    /// A query-string parameter, by name (shared with the configuration's lookup
+    /// query, so that noting where a credential came from copies nothing).
+    QueryParameter(Arc<str>),
     /// Envoy dynamic metadata (never stripped).
     Metadata,
 }

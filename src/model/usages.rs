@@ -1,16 +1,19 @@
 //! Metric usages: what a request costs.
 
+use std::sync::Arc;
+
 /// Metric deltas in order of first appearance, one entry per metric when built
-/// with [`Usages::add`] or [`match_rules`].
+/// with [`Usages::add`] or [`match_rules`]. Metric names are shared with the
+/// mapping rules they come from, so a request's usages copy no name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Usages(pub Vec<(String, u64)>);
+pub struct Usages(pub Vec<(Arc<str>, u64)>);
 
 impl Usages {
     /// Adds `delta` to metric `name` (saturating), appending the metric if new.
-    pub fn add(&mut self, name: &str, delta: u64) {
+    pub fn add(&mut self, name: &Arc<str>, delta: u64) {
         match self.0.iter_mut().find(|(metric, _)| metric == name) {
             Some((_, total)) => *total = total.saturating_add(delta),
-            None => self.0.push((name.to_owned(), delta)),
+            None => self.0.push((Arc::clone(name), delta)),
         }
     }
 
@@ -33,6 +36,6 @@ impl Usages {
 
     /// Metrics and their deltas in order of first appearance.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
-        self.0.iter().map(|(name, delta)| (name.as_str(), *delta))
+        self.0.iter().map(|(name, delta)| (&**name, *delta))
     }
 }
