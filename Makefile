@@ -33,7 +33,7 @@ export THREESCALE_WASM := $(WASM)
 export ENVOY_BIN := $(ENVOY)
 export THREESCALE_SIM := $(SIM)
 
-.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale bench-core bench-instr mem-probe fleet fuzz fuzz-tool fuzz-smoke
+.PHONY: all build wasm wasm-ablation cli wasm-target wasm-opt envoy prometheus sim test test-apisonator check core-test lint fmt clean demo bench bench-scale bench-core wasm-profile print-wasm-opt-flags bench-instr mem-probe fleet fuzz fuzz-tool fuzz-smoke
 .PHONY: image push image-digest test-image test-compose
 
 all: build
@@ -172,6 +172,18 @@ bench-scale:
 # missing). `make bench-core ARGS=--native` skips the Wasm part.
 bench-core:
 	scripts/bench-core.sh $(ARGS)
+
+# Where a request's instructions go in the module's code as V8 runs it, function by
+# function: the core under Node as bench-core runs it, with names, counted by callgrind
+# against V8's map of its compiled functions (scripts/wasm-profile.sh; installs valgrind
+# and nodejs with apt-get if missing). `make wasm-profile ARGS=r1k` picks the configuration;
+# WASM_PROFILE_OPT_LEVELS="s z" compares opt-levels side by side.
+wasm-profile:
+	scripts/wasm-profile.sh $(ARGS)
+
+# For scripts: the flags the module is optimized with.
+print-wasm-opt-flags:
+	@echo $(WASM_OPT_FLAGS) $(WASM_FEATURES)
 
 # Limits across a fleet (issue 16): K Envoys x 2 workers with the cache on, one
 # 3scale simulator, one application, wrk against every Envoy at once; prints

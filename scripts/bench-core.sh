@@ -67,13 +67,7 @@ for id in "${CONFIGS[@]}"; do
 done
 [[ $native_only == 1 ]] && exit 0
 
-if ! command -v node > /dev/null; then
-  echo "== installing Node.js (Debian package nodejs)"
-  sudo=()
-  [[ $(id -u) == 0 ]] || sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq nodejs > /dev/null
-fi
+install_node
 make --no-print-directory wasm-target
 cargo build --quiet --release -p bench-core --target wasm32-wasip1
 echo "== wasm32-wasip1 under Node $(node --version)'s WASI"

@@ -29,13 +29,24 @@ require_whole_numbers() {
 # install_missing TOOL...: installs with apt-get the Debian packages of the same names
 # whose commands are missing (CI machines start bare).
 install_missing() {
-  local tool missing=() sudo=()
+  local tool missing=()
   for tool in "$@"; do command -v "$tool" > /dev/null || missing+=("$tool"); done
   [[ ${#missing[@]} -gt 0 ]] || return 0
-  echo "== installing ${missing[*]} (Debian packages)"
+  install_packages "${missing[@]}"
+}
+
+# install_node: Node.js (the Debian package nodejs) when there is no `node`.
+install_node() {
+  command -v node > /dev/null || install_packages nodejs
+}
+
+# install_packages PACKAGE...: installs Debian packages with apt-get.
+install_packages() {
+  local sudo=()
+  echo "== installing $* (Debian packages)"
   [[ $(id -u) == 0 ]] || sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
+  "${sudo[@]}" apt-get install -y -qq "$@" > /dev/null
 }
 
 # require_files HINT FILE...: stops with HINT when one of the files is missing.
