@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use crate::config::{Backend, Upstream};
 use crate::io::HttpCall;
-use crate::io::percent::{Params, encode_into};
+use crate::io::percent::{KeyPart, Params, encode_into};
 use crate::model::Usages;
 use crate::model::{Credential, Secret};
 
@@ -74,10 +74,10 @@ fn authorization_call(
     path.push('?');
     let mut params = Params::after(path);
     params
-        .push("service_id", transaction.service_id)
-        .push("service_token", transaction.service_token.expose());
-    push_credential(&mut params, "", transaction.credential, true);
-    push_usages(&mut params, "usage", transaction.usages);
+        .push_encoded_key("service_id", transaction.service_id)
+        .push_encoded_key("service_token", transaction.service_token.expose());
+    push_credential(&mut params, None, transaction.credential, true);
+    push_usages(&mut params, None, transaction.usages);
     let mut headers = pseudo_headers(upstream, "GET", params.finish());
     headers.push((
         "3scale-options",
@@ -109,13 +109,13 @@ pub fn report(
 ) -> HttpCall {
     let mut params = Params::new();
     params
-        .push("service_token", service_token)
-        .push("service_id", service_id);
+        .push_encoded_key("service_token", service_token)
+        .push_encoded_key("service_id", service_id);
     for (index, report) in reports.iter().enumerate() {
         let prefix = format!("transactions[{index}]");
         // Reports identify the application; the key is only checked on authorization.
-        push_credential(&mut params, &prefix, report.credential, false);
-        push_usages(&mut params, &format!("{prefix}[usage]"), report.usages);
+        push_credential(&mut params, Some(&prefix), report.credential, false);
+        push_usages(&mut params, Some(&prefix), report.usages);
     }
     let upstream = &backend.upstream;
     let path = format!("{}transactions.xml", upstream.url.base_path);
@@ -134,13 +134,25 @@ pub fn report(
 }
 
 /// Adds the credential parameters, each name wrapped as `<prefix>[name]` when a
-/// prefix is given.
-fn push_credential(params: &mut Params, prefix: &str, credential: &Credential, with_key: bool) {
-    let mut push = |key: &str, value: &str| {
-        if prefix.is_empty() {
-            params.push(key, value);
-        } else {
-            params.push_parts(&[prefix, "[", key, "]"], value);
+/// prefix is given. The names are the protocol's and need no encoding.
+fn push_credential(
+    params: &mut Params,
+    prefix: Option<&str>,
+    credential: &Credential,
+    with_key: bool,
+) {
+    let mut push = |key: &'static str, value: &str| match prefix {
+        None => {
+            params.push_encoded_key(key, value);
+        }
+        Some(prefix) => {
+            let key = [
+                KeyPart::Text(prefix),
+                KeyPart::Encoded("%5B"),
+                KeyPart::Encoded(key),
+                KeyPart::Encoded("%5D"),
+            ];
+            params.push_parts(&key, value);
         }
     };
     match credential {
@@ -156,9 +168,29 @@ fn push_credential(params: &mut Params, prefix: &str, credential: &Credential, w
     }
 }
 
-fn push_usages(params: &mut Params, prefix: &str, usages: &Usages) {
+/// Adds `usage[metric]=delta` for each metric, as `<prefix>[usage][metric]` when a
+/// prefix is given.
+fn push_usages(params: &mut Params, prefix: Option<&str>, usages: &Usages) {
     for (metric, delta) in &usages.0 {
-        params.push_number(&[prefix, "[", metric, "]"], *delta);
+        match prefix {
+            None => params.push_number(
+                &[
+                    KeyPart::Encoded("usage%5B"),
+                    KeyPart::Text(metric),
+                    KeyPart::Encoded("%5D"),
+                ],
+                *delta,
+            ),
+            Some(prefix) => params.push_number(
+                &[
+                    KeyPart::Text(prefix),
+                    KeyPart::Encoded("%5Busage%5D%5B"),
+                    KeyPart::Text(metric),
+                    KeyPart::Encoded("%5D"),
+                ],
+                *delta,
+            ),
+        };
     }
 }
 

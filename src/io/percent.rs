@@ -69,6 +69,17 @@ fn hex_char(nibble: u8) -> char {
         .map_or('0', |digit| char::from(*digit))
 }
 
+/// One piece of a parameter's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPart<'a> {
+    /// Text, percent-encoded as it is appended.
+    Text(&'a str),
+    /// A constant of the 3scale protocol as encoding writes it (`service_id`,
+    /// `usage%5B`): appended as it is, so the fixed names of every call are not
+    /// encoded again per call.
+    Encoded(&'static str),
+}
+
 /// Builds `key=value&key=value…` with every key and value encoded.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -94,15 +105,24 @@ impl Params {
 
     /// Appends one parameter, encoding the key and the value.
     pub fn push(&mut self, key: &str, value: &str) -> &mut Self {
-        self.push_parts(&[key], value)
+        self.push_parts(&[KeyPart::Text(key)], value)
+    }
+
+    /// Appends one parameter whose key is a constant written as it is already
+    /// encoded ([`KeyPart::Encoded`]), encoding the value.
+    pub fn push_encoded_key(&mut self, key: &'static str, value: &str) -> &mut Self {
+        self.push_parts(&[KeyPart::Encoded(key)], value)
     }
 
     /// Appends one parameter whose key is `key_parts` one after the other (such
-    /// as `usage`, `[`, the metric, `]`), encoding the key and the value.
-    pub fn push_parts(&mut self, key_parts: &[&str], value: &str) -> &mut Self {
+    /// as `usage%5B`, the metric, `%5D`), encoding the value.
+    pub fn push_parts(&mut self, key_parts: &[KeyPart<'_>], value: &str) -> &mut Self {
         self.separate();
         for part in key_parts {
-            encode_into(&mut self.text, part);
+            match part {
+                KeyPart::Text(text) => encode_into(&mut self.text, text),
+                KeyPart::Encoded(encoded) => self.text.push_str(encoded),
+            }
         }
         self.text.push('=');
         encode_into(&mut self.text, value);
@@ -110,7 +130,7 @@ impl Params {
     }
 
     /// Appends one parameter with a number as its value (digits need no encoding).
-    pub fn push_number(&mut self, key_parts: &[&str], value: u64) -> &mut Self {
+    pub fn push_number(&mut self, key_parts: &[KeyPart<'_>], value: u64) -> &mut Self {
         self.push_parts(key_parts, "");
         push_decimal(&mut self.text, value);
         self
@@ -235,11 +255,20 @@ mod tests {
     fn params_after_a_path_and_from_parts() {
         let mut params = Params::after("/p?".to_owned());
         params
-            .push_parts(&["usage", "[", "a b", "]"], "1")
-            .push_number(&["n"], 42);
-        assert_eq!(params.finish(), "/p?usage%5Ba%20b%5D=1&n=42");
+            .push_parts(
+                &[
+                    KeyPart::Text("usage"),
+                    KeyPart::Encoded("%5B"),
+                    KeyPart::Text("a b"),
+                    KeyPart::Text("]"),
+                ],
+                "1",
+            )
+            .push_number(&[KeyPart::Text("n")], 42)
+            .push_encoded_key("k%20", "v w");
+        assert_eq!(params.finish(), "/p?usage%5Ba%20b%5D=1&n=42&k%20=v%20w");
         let mut bare = Params::new();
-        bare.push_number(&["k"], 0).push("v", "");
+        bare.push_number(&[KeyPart::Encoded("k")], 0).push("v", "");
         assert_eq!(bare.finish(), "k=0&v=");
     }
 
