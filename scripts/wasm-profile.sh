@@ -4,12 +4,12 @@
 # Envoy, so this runs the filter's core the way `make bench-core` does under Node
 # (bench/core built for wasm32-wasip1, a plain-data host with its cache already filled,
 # one configuration of `make bench-scale`), with function names kept (`wasm-opt -g`), V8
-# compiling every function with TurboFan (`--no-liftoff`, as Envoy's runs do by the time
-# they are measured) and writing the address range of each (`--perf-basic-prof`), under
-# callgrind counting instructions per address. Two runs, of N and 2N requests; the
-# difference over N, per function, is what one request costs there (reading the
-# configuration and the warm-up drop out). The shell (src/filter/) and Envoy's host
-# calls are not in it: `make bench-instr` counts those.
+# compiling every function with TurboFan only (`--no-liftoff`: Envoy's V8, through
+# proxy-wasm-cpp-host, runs with Liftoff off) and writing the address range of each
+# (`--perf-basic-prof`), under callgrind counting instructions per address. Two runs,
+# of N and 2N requests; the difference over N, per function, is what one request costs
+# there (reading the configuration and the warm-up drop out). The shell (src/filter/)
+# and Envoy's host calls are not in it: `make bench-instr` counts those.
 #
 #   scripts/wasm-profile.sh [ID]     ID: a configuration of bench-scale (base, the default;
 #                                    svc, r1k, r10k, pad)
