@@ -176,7 +176,8 @@ bench-core:
 # Where a request's instructions go in the module's code as V8 runs it, function by
 # function: the core under Node as bench-core runs it, with names, counted by callgrind
 # against V8's map of its compiled functions (scripts/wasm-profile.sh; installs valgrind
-# and nodejs with apt-get if missing). `make wasm-profile ARGS=r1k` picks the configuration;
+# and nodejs with apt-get if missing). `make wasm-profile ARGS=cached` picks the configuration
+# (`cached`/`uncached`: make bench's (c)/(b); or one of bench-scale's, `base` by default);
 # WASM_PROFILE_OPT_LEVELS="s z" compares opt-levels side by side.
 wasm-profile:
 	scripts/wasm-profile.sh $(ARGS)

@@ -12,7 +12,9 @@
 # and Envoy's host calls are not in it: `make bench-instr` counts those.
 #
 #   scripts/wasm-profile.sh [ID]     ID: a configuration of bench-scale (base, the default;
-#                                    svc, r1k, r10k, pad)
+#                                    svc, r1k, r10k, pad), or one of `make bench`'s:
+#                                    cached (its (c), envoy/bench-cache.yaml) or
+#                                    uncached (its (b), envoy/bench.yaml)
 #
 # Settings (environment): WASM_PROFILE_OPT_LEVELS, the opt-levels to build and compare,
 # one column each ("s", the release profile's; e.g. "s z 3"), BENCH_REQUESTS (N, 10000),
@@ -25,8 +27,8 @@ source scripts/processes.sh
 
 id=${1:-base}
 case "$id" in
-  base | svc | r1k | r10k | pad) ;;
-  -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  base | svc | r1k | r10k | pad | cached | uncached) ;;
+  -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "wasm-profile.sh: unknown configuration '$id' (try --help)" >&2; exit 2 ;;
 esac
 read -r -a levels <<< "${WASM_PROFILE_OPT_LEVELS:-s}"
@@ -39,6 +41,18 @@ install_missing valgrind
 install_node
 make --no-print-directory wasm-target wasm-opt
 BENCH_RUN_DIR=$run_dir scripts/bench-scale.sh --configs-only > /dev/null
+
+# bench_case ID ENVOY_CONFIG: `make bench`'s plugin configuration (the JSON block under
+# `value: |` in ENVOY_CONFIG) as bench-core's configuration ID, with the request
+# `make bench` sends (`/`, the application id in the query, which bench-core adds).
+bench_case() {
+  awk '/value: \|/ { indent = index($0, "v"); inside = 1; next }
+       inside && (length($0) == 0 || match($0, /[^ ]/) > indent) { print; next }
+       { inside = 0 }' "$2" > "$run_dir/bench-scale-$1.plugin.json"
+  echo "localhost /" > "$run_dir/bench-scale-$1.request"
+}
+bench_case cached envoy/bench-cache.yaml
+bench_case uncached envoy/bench.yaml
 
 # build LEVEL: bench-core for wasm32-wasip1 at opt-level LEVEL, optimized by wasm-opt as
 # the module is, with its function names; prints the module's path.
