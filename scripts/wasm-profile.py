@@ -119,23 +119,16 @@ def main():
         long = per_function(long_cg, long_map)
         labels.append(label)
         tables.append({name: (long[name] - short[name]) / requests for name in long | short})
-    names = set().union(*tables)
-    first = tables[0]
+    names = set().union(*tables) - {OUTSIDE}
     print("instructions per request, by function (self cost):")
     print("".join(f"{label:>10}" for label in labels) + "  function")
     for label, table in zip(labels, tables):
         module = sum(cost for name, cost in table.items() if name != OUTSIDE)
         print(f"   ({label}) in the module's functions: {module:,.0f}")
     ranked = sorted(names, key=lambda name: -max(table.get(name, 0) for table in tables))
-    for name in ranked[:ROWS]:
-        if name == OUTSIDE and len(ranked) > 1:
-            continue
+    for name in ranked[:ROWS] + [OUTSIDE]:
         cells = "".join(f"{table.get(name, 0):>10,.0f}" for table in tables)
         print(f"{cells}  {name[:110]}")
-    if first.get(OUTSIDE) is not None:
-        cells = "".join(f"{table.get(OUTSIDE, 0):>10,.0f}" for table in tables)
-        print(f"{cells}  {OUTSIDE}")
-
 
 if __name__ == "__main__":
     main()

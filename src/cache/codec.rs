@@ -15,8 +15,6 @@
 //! count is checked against the bytes left (every item takes at least one
 //! byte) before anything is allocated, and trailing bytes are an error.
 
-use std::sync::Arc;
-
 use super::entry::{Authorization, Entry, Flight, Limit, Record, StoredCredential};
 use crate::model::{Secret, Usages};
 
@@ -125,13 +123,7 @@ pub fn decode_records(bytes: &[u8]) -> Result<Vec<Record>, DecodeError> {
         Ok(Record {
             service_id: input.string("a service id")?,
             credential: input.credential()?,
-            usages: Usages(
-                input
-                    .counts("a usage")?
-                    .into_iter()
-                    .map(|(metric, delta)| (Arc::from(metric), delta))
-                    .collect(),
-            ),
+            usages: Usages::from(input.counts("a usage")?),
         })
     })?;
     match input.0.len() {

@@ -1250,9 +1250,7 @@ mod tests {
             entry.add_usage(&usages(&[("hits", 1)]), NOW);
         }
         let claimed = entry.take_unreported();
-        entry.acknowledge(&Usages(
-            claimed.into_iter().map(|(m, d)| (m.into(), d)).collect(),
-        ));
+        entry.acknowledge(&Usages::from(claimed));
         assert!(entry.reporting.is_empty());
         let next = answered(Some(&entry), 1_000, 6);
         assert_eq!(next.limits[0].share, SHARE_ONE);
@@ -1264,9 +1262,7 @@ mod tests {
         assert_eq!(local_hits(&mut entry), 10, "the floor");
         // Reported and acknowledged, then the next answer counts them: 12.
         let claimed = entry.take_unreported();
-        entry.acknowledge(&Usages(
-            claimed.into_iter().map(|(m, d)| (m.into(), d)).collect(),
-        ));
+        entry.acknowledge(&Usages::from(claimed));
         let mut next = answered(Some(&entry), 1_000_000, 12);
         assert_eq!(next.limits[0].share, SHARE_ONE);
         assert_eq!(local_hits(&mut next), 24, "as much again as 3scale counted");
@@ -1337,9 +1333,7 @@ mod tests {
             entry.add_usage(&usages(&[("hits", 1)]), NOW);
         }
         let claimed = entry.take_unreported();
-        entry.acknowledge(&Usages(
-            claimed.into_iter().map(|(m, d)| (m.into(), d)).collect(),
-        ));
+        entry.acknowledge(&Usages::from(claimed));
         // 3scale counted 9: this proxy's 1 + 2 reported + this one, 5 others'.
         let mut next = answered(Some(&entry), 300, 9);
         assert_eq!(next.limits[0].share, SHARE_ONE * 4 / 9);
@@ -1349,9 +1343,7 @@ mod tests {
         let mut entry = answered(None, 1_000_000, 1);
         entry.add_usage(&usages(&[("hits", 1)]), NOW);
         let claimed = entry.take_unreported();
-        entry.acknowledge(&Usages(
-            claimed.into_iter().map(|(m, d)| (m.into(), d)).collect(),
-        ));
+        entry.acknowledge(&Usages::from(claimed));
         let mut next = answered(Some(&entry), 1_000_000, 9);
         let allowed = local_hits(&mut next);
         let share = f64::from(next.limits[0].share) / f64::from(SHARE_ONE);

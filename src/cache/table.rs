@@ -10,7 +10,6 @@
 //! updates.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 
 use super::codec::{decode_bucket, encode_bucket_into};
 pub use super::entry::Record;
@@ -524,12 +523,7 @@ fn record_of(entry: &mut Entry) -> Option<Record> {
     (!usages.is_empty()).then(|| Record {
         service_id: entry.service_id.clone(),
         credential: entry.credential.clone(),
-        usages: Usages(
-            usages
-                .into_iter()
-                .map(|(metric, delta)| (Arc::from(metric), delta))
-                .collect(),
-        ),
+        usages: Usages::from(usages),
     })
 }
 

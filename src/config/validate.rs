@@ -163,7 +163,7 @@ fn lowercase_authorities(authorities: &mut [Glob], at: &FieldPath) -> Result<(),
 }
 
 fn check_query(query: &mut LookupQuery, at: &FieldPath) -> Result<(), ConfigError> {
-    let (keys, at) = match query {
+    match query {
         LookupQuery::Header(source) => {
             // Envoy hands the filter lowercase header names; `Authorization` must still work.
             for key in &mut source.keys {
@@ -171,9 +171,9 @@ fn check_query(query: &mut LookupQuery, at: &FieldPath) -> Result<(), ConfigErro
                     *key = Arc::from(key.to_ascii_lowercase());
                 }
             }
-            (key_lengths(&source.keys), at.key("header"))
+            check_keys(&source.keys, &at.key("header"))
         }
-        LookupQuery::QueryString(source) => (key_lengths(&source.keys), at.key("query_string")),
+        LookupQuery::QueryString(source) => check_keys(&source.keys, &at.key("query_string")),
         LookupQuery::Filter(source) => {
             let at = at.key("filter");
             if source.path.len() < 2 {
@@ -182,27 +182,26 @@ fn check_query(query: &mut LookupQuery, at: &FieldPath) -> Result<(), ConfigErro
                     "a metadata path needs at least 2 segments: the filter namespace, then a field",
                 ));
             }
-            (key_lengths(&source.keys), at)
+            check_keys(&source.keys, &at)
         }
-    };
+    }
+}
+
+/// A lookup query's keys: at least one, none empty.
+fn check_keys<K: AsRef<str>>(keys: &[K], at: &FieldPath) -> Result<(), ConfigError> {
     if keys.is_empty() {
         return Err(ConfigError::at(
             at.key("keys"),
             "at least one key is required",
         ));
     }
-    if let Some(index) = keys.iter().position(|&length| length == 0) {
+    if let Some(index) = keys.iter().position(|key| key.as_ref().is_empty()) {
         return Err(ConfigError::at(
             at.key("keys").index(index),
             "a key must not be empty",
         ));
     }
     Ok(())
-}
-
-/// The length of each key of a lookup query (the checks need no more).
-fn key_lengths<K: AsRef<str>>(keys: &[K]) -> Vec<usize> {
-    keys.iter().map(|key| key.as_ref().len()).collect()
 }
 
 fn check_error_replies(errors: &ErrorReplies, at: &FieldPath) -> Result<(), ConfigError> {

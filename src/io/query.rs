@@ -64,18 +64,9 @@ pub fn decoded_pairs(query: &str) -> Vec<(String, String)> {
 /// The form-decoded value of the first parameter whose form-decoded name is `name`;
 /// `None` when there is none or its value is not UTF-8 once decoded.
 pub fn first_value(query: &str, name: &str) -> Option<String> {
-    let (_, raw_value) = raw_pairs(query).find(|(raw_name, _)| decodes_to(raw_name, name))?;
+    let (_, raw_value) = raw_pairs(query)
+        .find(|(raw_name, _)| decode_form_borrowing(raw_name).as_deref() == Some(name))?;
     decode_form(raw_value)
-}
-
-/// Whether a raw parameter name is `wanted` once form-decoded; a name without `%` or
-/// `+` is its own decoded form, so it is compared without decoding.
-fn decodes_to(raw: &str, wanted: &str) -> bool {
-    if raw.bytes().any(|byte| byte == b'%' || byte == b'+') {
-        decode_form_borrowing(raw).as_deref() == Some(wanted)
-    } else {
-        raw == wanted
-    }
 }
 
 /// Whether a raw parameter name is `wanted`, as written or once form-decoded.

@@ -85,14 +85,16 @@ fn header_value(source: &KeyedSource, request: &dyn RequestView) -> Option<(Stri
     source.keys.iter().find_map(|key| {
         // Loading a configuration lowercases its header keys already: a copy
         // only for keys that did not come through it.
+        let lowered: Arc<str>;
         let name = if key.bytes().any(|byte| byte.is_ascii_uppercase()) {
-            Arc::from(key.to_ascii_lowercase())
+            lowered = Arc::from(key.to_ascii_lowercase());
+            &lowered
         } else {
-            Arc::clone(key)
+            key
         };
-        let bytes = request.header(&name)?;
+        let bytes = request.header(name)?;
         let value = String::from_utf8(bytes.into_owned()).ok()?;
-        Some((value, Origin::Header(name)))
+        Some((value, Origin::Header(Arc::clone(name))))
     })
 }
 

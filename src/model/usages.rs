@@ -8,6 +8,19 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Usages(pub Vec<(Arc<str>, u64)>);
 
+/// The cache's own records keep metric names as `String`s (they outlive any
+/// configuration); a record read back becomes usages again through this.
+impl From<Vec<(String, u64)>> for Usages {
+    fn from(counts: Vec<(String, u64)>) -> Self {
+        Usages(
+            counts
+                .into_iter()
+                .map(|(metric, delta)| (Arc::from(metric), delta))
+                .collect(),
+        )
+    }
+}
+
 impl Usages {
     /// Adds `delta` to metric `name` (saturating), appending the metric if new.
     pub fn add(&mut self, name: &Arc<str>, delta: u64) {
