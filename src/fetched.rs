@@ -1,8 +1,6 @@
 //! Per-service data fetched from 3scale System (docs/behaviour.md §8): the service
 //! token and extra mapping rules. Empty until a fetch succeeds.
 
-use std::collections::BTreeMap;
-
 use crate::config::Service;
 use crate::mapping::RuleSet;
 use crate::model::Secret;
@@ -10,7 +8,8 @@ use crate::model::Secret;
 /// What System has supplied so far, per service.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fetched {
-    services: BTreeMap<usize, FetchedService>,
+    /// By the service's index in the configuration's `services`.
+    services: Vec<Option<FetchedService>>,
 }
 
 /// The fetched proxy configuration of one service.
@@ -31,12 +30,17 @@ impl Fetched {
 
     /// Records the configuration fetched for the service at `index` in `services`.
     pub fn set(&mut self, index: usize, service: FetchedService) {
-        self.services.insert(index, service);
+        if index >= self.services.len() {
+            self.services.resize_with(index + 1, || None);
+        }
+        if let Some(slot) = self.services.get_mut(index) {
+            *slot = Some(service);
+        }
     }
 
     /// The configuration fetched for the service at `index`, if any fetch succeeded.
     pub fn service(&self, index: usize) -> Option<&FetchedService> {
-        self.services.get(&index)
+        self.services.get(index)?.as_ref()
     }
 
     /// The token to use for `service` (at `index`): a static `token` wins over the

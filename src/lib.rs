@@ -27,9 +27,11 @@ pub mod path;
 pub mod plugin;
 pub mod request;
 pub mod service_index;
+pub mod sort;
 pub mod system;
 #[cfg(test)]
 mod test_rng;
+pub mod text_index;
 #[cfg(test)]
 mod vectors;
 pub mod yaml;

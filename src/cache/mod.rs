@@ -5,6 +5,7 @@
 //! Pure: the store is a trait ([`Store`]), the clock a parameter; the filter
 //! supplies Proxy-Wasm shared data and the host's time.
 
+mod bucket_set;
 mod codec;
 mod entry;
 mod events;

@@ -14,10 +14,11 @@
 //! usage this worker added, so that usage does not wait for the interval when
 //! traffic stops (a proxy that is drained, then stopped, has reported it all).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use log::warn;
 
+use super::bucket_set::BucketSet;
 use super::entry::AppKey;
 use super::events::{CacheEvent, Events};
 use super::lease::Leases;
@@ -52,7 +53,7 @@ pub struct Batch {
 /// One worker's reporting state.
 #[derive(Debug, Default)]
 pub struct Worker {
-    touched: BTreeSet<u32>,
+    touched: BucketSet,
     queue: VecDeque<Record>,
     /// Records in reports sent and not yet answered.
     in_flight_records: usize,
@@ -155,7 +156,7 @@ impl Worker {
     /// Makes the next flush claim every one of `buckets` buckets: a new
     /// configuration takes over the usage an older one left in the store.
     pub fn touch_all(&mut self, buckets: u32) {
-        self.touched.extend(0..buckets);
+        self.touched.insert_below(buckets);
         self.flush_soon();
     }
 
@@ -210,7 +211,7 @@ impl Worker {
         self.next_flush_ms = now_ms.saturating_add(self.flush_interval_ms);
         self.unflushed_since_ms = None;
         let touched = std::mem::take(&mut self.touched);
-        for bucket in touched {
+        for bucket in touched.iter() {
             match table.claim(bucket, now_ms, self.staleness_ms) {
                 Some(records) => records.into_iter().for_each(|record| self.enqueue(record)),
                 // The store would not cooperate: claim it at the next flush.

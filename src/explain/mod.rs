@@ -13,7 +13,6 @@
 //! so every stack value is redacted except one equal to the app id that was chosen. In the
 //! request line, a query parameter a user key or an app key was read from is redacted.
 
-pub mod metadata;
 pub mod summary;
 #[cfg(test)]
 mod tests;

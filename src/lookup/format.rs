@@ -43,8 +43,9 @@ pub fn protobuf_struct_values(
 /// (no `"0"` shortcut there), so an empty path finds nothing.
 pub fn metadata_values(metadata: &[u8], path: &[String], keys: &[String]) -> Option<Vec<String>> {
     let (namespace, rest) = path.split_first()?;
-    let mut namespaces = protobuf::decode_filter_metadata(metadata)?;
-    namespaces.remove(namespace)?.lookup(rest, keys)
+    protobuf::decode_filter_metadata(metadata)?
+        .field(namespace)?
+        .lookup(rest, keys)
 }
 
 #[cfg(test)]
@@ -244,6 +245,15 @@ mod tests {
     #[test]
     fn empty_strings_are_values() {
         assert_eq!(json(r#"{"k": ""}"#, &[], &["k"]), values(&[""]));
+    }
+
+    #[test]
+    fn a_json_name_given_twice_is_its_last_value() {
+        let document = r#"{"a": "x", "a": "y"}"#;
+        assert_eq!(json(document, &[], &["a"]), values(&["y"]));
+        assert_eq!(json(document, &["0"], &[]), values(&["y"]));
+        assert_eq!(json(document, &[], &[]), values(&["y"]));
+        assert_eq!(json(r#"{"a": "x", "b": "y"}"#, &[], &[]), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The tree every structured document becomes (JSON text, protobuf `Struct`, Envoy
 //! `Metadata`), and its walk: the rules are in the documentation of `super::format`.
 
-use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// A structured document, whichever format it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,25 +18,36 @@ pub enum Node {
     String(String),
     /// A list of values.
     List(Vec<Node>),
-    /// A struct (JSON object), by field name.
-    Struct(BTreeMap<String, Node>),
+    /// A struct (JSON object): its fields in the document's order. A name given twice
+    /// (JSON allows it; a protobuf map can be sent so) is kept twice, and the last one is
+    /// the field, as a map would have kept it.
+    Struct(Vec<(String, Node)>),
 }
 
 impl Node {
     /// Parses JSON text. `None` when it is not valid JSON, or nests deeper than
     /// `serde_json`'s limit of 128 levels (which also bounds the conversion's recursion).
     pub fn from_json(document: &str) -> Option<Node> {
-        serde_json::from_str::<serde_json::Value>(document)
-            .ok()
-            .map(Node::from)
+        serde_json::from_str(document).ok()
+    }
+
+    /// The field `name` of a struct (the last one of that name).
+    pub fn field(&self, name: &str) -> Option<&Node> {
+        match self {
+            Node::Struct(fields) => fields
+                .iter()
+                .rev()
+                .find_map(|(field, value)| (field == name).then_some(value)),
+            _ => None,
+        }
     }
 
     /// One step of a walk: the field `segment` of a struct (or, for `"0"`, the only entry
     /// of a one-entry struct), or the element at a decimal `segment` of a list.
     pub fn step(&self, segment: &str) -> Option<&Node> {
         match self {
-            Node::Struct(fields) => fields
-                .get(segment)
+            Node::Struct(fields) => self
+                .field(segment)
                 .or_else(|| only_entry(fields).filter(|_| segment == "0")),
             Node::List(items) => items.get(decimal_index(segment)?),
             Node::Null | Node::Bool(_) | Node::Number(_) | Node::String(_) => None,
@@ -82,33 +95,75 @@ impl Node {
     }
 }
 
-impl From<serde_json::Value> for Node {
-    fn from(value: serde_json::Value) -> Self {
-        use serde_json::Value;
-        match value {
-            Value::Null => Node::Null,
-            Value::Bool(flag) => Node::Bool(flag),
-            // Every JSON number has an f64 approximation; the value only ever says "not a
-            // string", so precision does not matter.
-            Value::Number(number) => Node::Number(number.as_f64().unwrap_or(f64::NAN)),
-            Value::String(text) => Node::String(text),
-            Value::Array(items) => Node::List(items.into_iter().map(Node::from).collect()),
-            Value::Object(fields) => Node::Struct(
-                fields
-                    .into_iter()
-                    .map(|(name, value)| (name, Node::from(value)))
-                    .collect(),
-            ),
-        }
+/// A JSON document read straight into a [`Node`] (no `serde_json::Value` in between,
+/// whose map type brought a `BTreeMap` into the module). `serde_json`'s reader bounds the
+/// nesting, and with it this visitor's recursion.
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
     }
 }
 
-fn only_entry(fields: &BTreeMap<String, Node>) -> Option<&Node> {
-    let mut values = fields.values();
-    match (values.next(), values.next()) {
-        (Some(only), None) => Some(only),
-        _ => None,
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON value")
     }
+
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_bool<E>(self, flag: bool) -> Result<Node, E> {
+        Ok(Node::Bool(flag))
+    }
+
+    // A number only ever says "not a string": its f64 approximation is enough.
+    fn visit_i64<E>(self, number: i64) -> Result<Node, E> {
+        Ok(Node::Number(number as f64))
+    }
+
+    fn visit_u64<E>(self, number: u64) -> Result<Node, E> {
+        Ok(Node::Number(number as f64))
+    }
+
+    fn visit_f64<E>(self, number: f64) -> Result<Node, E> {
+        Ok(Node::Number(number))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Node, E> {
+        Ok(Node::String(text.to_owned()))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Node, E> {
+        Ok(Node::String(text))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Node, A::Error> {
+        let mut list = Vec::new();
+        while let Some(item) = items.next_element()? {
+            list.push(item);
+        }
+        Ok(Node::List(list))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Node, A::Error> {
+        let mut fields = Vec::new();
+        while let Some(entry) = entries.next_entry::<String, Node>()? {
+            fields.push(entry);
+        }
+        Ok(Node::Struct(fields))
+    }
+}
+
+/// The value of a struct with one field (one name, which may have been given more than
+/// once: then its last value).
+fn only_entry(fields: &[(String, Node)]) -> Option<&Node> {
+    let ((first, _), (_, last)) = (fields.first()?, fields.last()?);
+    fields.iter().all(|(name, _)| name == first).then_some(last)
 }
 
 /// A list index: one or more ASCII digits (no sign, no spaces), within `usize`.

@@ -27,6 +27,7 @@ use super::{
     same_method,
 };
 use crate::io::scan;
+use crate::sort::sorted_positions;
 
 /// Mapping rules in their order, with the index that finds the ones a request can match.
 ///
@@ -235,6 +236,16 @@ pub struct RuleIndex {
     methods: Box<[(Box<str>, PrefixTree)]>,
 }
 
+/// `keys` in order, by the configuration-time sort (`crate::sort`).
+fn sorted(keys: Vec<Key<'_>>) -> Vec<Key<'_>> {
+    let order = sorted_positions(keys.len(), &|a, b| keys.get(a) < keys.get(b));
+    let mut slots: Vec<Option<Key<'_>>> = keys.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|position| slots.get_mut(position)?.take())
+        .collect()
+}
+
 /// A rule as the index files it: by method (`None`: any), then literal prefix;
 /// sorted, the keys of one tree are a run, and equal keys stay in list order.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -247,7 +258,7 @@ struct Key<'a> {
 impl RuleIndex {
     /// Files every rule under its method and literal prefix.
     pub fn build<'a>(rules: impl IntoIterator<Item = &'a MappingRule>) -> RuleIndex {
-        let mut keys: Vec<Key<'_>> = rules
+        let keys: Vec<Key<'_>> = rules
             .into_iter()
             .enumerate()
             .map(|(position, rule)| Key {
@@ -259,7 +270,7 @@ impl RuleIndex {
                 position,
             })
             .collect();
-        keys.sort_unstable();
+        let keys = sorted(keys);
         let mut index = RuleIndex::default();
         let mut methods = Vec::new();
         for run in keys.chunk_by(|a, b| a.method == b.method) {

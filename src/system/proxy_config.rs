@@ -2,9 +2,11 @@
 //! service token and the proxy rules are read; every other field is ignored.
 
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+
+use crate::lookup::node::Node;
 
 use crate::de::fields::{self, Need, Spec, read_struct, take_field};
+use crate::json_text::quoted;
 
 use crate::mapping::{MappingRule, Usage};
 use crate::model::Secret;
@@ -40,13 +42,13 @@ struct ProxyConfigWrapper {
 }
 
 struct Content {
-    backend_authentication_type: Option<Value>,
-    backend_authentication_value: Option<Value>,
+    backend_authentication_type: Option<Node>,
+    backend_authentication_value: Option<Node>,
     proxy: Option<Proxy>,
 }
 
 struct Proxy {
-    proxy_rules: Option<Value>,
+    proxy_rules: Option<Node>,
 }
 
 /// The answer's structs for the table-driven reader (`crate::de::fields`), which
@@ -65,7 +67,7 @@ enum Field {
     Wrapper(Option<ProxyConfigWrapper>),
     Content(Option<Content>),
     Proxy(Option<Proxy>),
-    Json(Option<Value>),
+    Json(Option<Node>),
 }
 
 impl fields::Kind for Kind {
@@ -76,7 +78,7 @@ impl fields::Kind for Kind {
             Kind::Wrapper => Field::Wrapper(Option::<ProxyConfigWrapper>::deserialize(d)?),
             Kind::Content => Field::Content(Option::<Content>::deserialize(d)?),
             Kind::Proxy => Field::Proxy(Option::<Proxy>::deserialize(d)?),
-            Kind::Json => Field::Json(Option::<Value>::deserialize(d)?),
+            Kind::Json => Field::Json(Option::<Node>::deserialize(d)?),
         })
     }
 }
@@ -188,7 +190,7 @@ pub fn parse(body: &[u8]) -> Result<ProxyConfig, ProxyConfigError> {
             .ok_or(ProxyConfigError::Missing(
                 "`proxy_config.content.proxy.proxy_rules`",
             ))?;
-    let Value::Array(rules) = rules else {
+    let Node::List(rules) = rules else {
         return Err(ProxyConfigError::Missing("list of `proxy_rules`"));
     };
     let mut config = ProxyConfig {
@@ -210,14 +212,14 @@ pub fn parse(body: &[u8]) -> Result<ProxyConfig, ProxyConfigError> {
 }
 
 /// The token, when the service authenticates to the backend with a service token.
-fn service_token(kind: &Option<Value>, value: &Option<Value>) -> Option<Secret> {
+fn service_token(kind: &Option<Node>, value: &Option<Node>) -> Option<Secret> {
     let is_service_token = match kind {
-        Some(Value::String(kind)) => kind == "service_token",
-        None | Some(Value::Null) => true,
+        Some(Node::String(kind)) => kind == "service_token",
+        None | Some(Node::Null) => true,
         Some(_) => false,
     };
     match value {
-        Some(Value::String(token)) if is_service_token && !token.is_empty() => {
+        Some(Node::String(token)) if is_service_token && !token.is_empty() => {
             Some(Secret::new(token.as_str()))
         }
         _ => None,
@@ -225,43 +227,61 @@ fn service_token(kind: &Option<Value>, value: &Option<Value>) -> Option<Secret> 
 }
 
 /// One proxy rule as a mapping rule with a single usage.
-fn rule_of(rule: &Value) -> Result<MappingRule, String> {
-    let text = |name: &str| match rule.get(name) {
-        Some(Value::String(value)) => Ok(Some(value.as_str())),
-        None | Some(Value::Null) => Ok(None),
-        Some(other) => Err(format!("`{name}` is {other}, not a string")),
+fn rule_of(rule: &Node) -> Result<MappingRule, String> {
+    let text = |name: &str| match rule.field(name) {
+        Some(Node::String(value)) => Ok(Some(value.as_str())),
+        None | Some(Node::Null) => Ok(None),
+        Some(other) => Err(format!("`{name}` is {}, not a string", shown(other))),
     };
     let method = text("http_method")?.ok_or("no `http_method`")?;
     let pattern = text("pattern")?.ok_or("no `pattern`")?;
     let metric = text("metric_system_name")?.unwrap_or("hits");
-    let delta = delta_of(rule.get("delta"))?;
-    let last = match rule.get("last") {
-        Some(Value::Bool(last)) => *last,
-        None | Some(Value::Null) => false,
-        Some(other) => return Err(format!("`last` is {other}, not a boolean")),
+    let delta = delta_of(rule.field("delta"))?;
+    let last = match rule.field("last") {
+        Some(Node::Bool(last)) => *last,
+        None | Some(Node::Null) => false,
+        Some(other) => return Err(format!("`last` is {}, not a boolean", shown(other))),
     };
     let usage = Usage::new(metric, delta).map_err(|error| error.to_string())?;
     MappingRule::new(method, pattern, vec![usage], last).map_err(|error| error.to_string())
 }
 
 /// `delta` as System writes it: an integer, sometimes a numeric string; default 1.
-fn delta_of(delta: Option<&Value>) -> Result<u64, String> {
+/// An integer of JSON is read as an f64 (`Node`), exact below 2^53: larger deltas are
+/// refused, as no 3scale metric counts that far in one request.
+fn delta_of(delta: Option<&Node>) -> Result<u64, String> {
     match delta {
-        None | Some(Value::Null) => Ok(1),
-        Some(Value::Number(number)) => number
-            .as_u64()
-            .or_else(|| {
-                number
-                    .as_f64()
-                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9.0e15)
-                    .map(|f| f as u64)
-            })
-            .ok_or_else(|| format!("`delta` {number} is not a positive integer")),
-        Some(Value::String(text)) => text
+        None | Some(Node::Null) => Ok(1),
+        Some(number @ Node::Number(value)) => whole(*value)
+            .and_then(|whole| u64::try_from(whole).ok())
+            .ok_or_else(|| format!("`delta` is {}, not a positive integer", shown(number))),
+        Some(Node::String(text)) => text
             .trim()
             .parse()
             .map_err(|_| format!("`delta` `{text}` is not a positive integer")),
-        Some(other) => Err(format!("`delta` is {other}, not a number")),
+        Some(other) => Err(format!("`delta` is {}, not a number", shown(other))),
+    }
+}
+
+/// `value` when it is a whole number an f64 holds exactly (below 9e15 in magnitude).
+fn whole(value: f64) -> Option<i64> {
+    (value.fract() == 0.0 && value.abs() < 9.0e15).then_some(value as i64)
+}
+
+/// A value of the answer as a message shows it: scalars as JSON writes them (other
+/// numbers than whole ones by their kind only), collections by their kind.
+fn shown(node: &Node) -> String {
+    match node {
+        Node::Null => "null".to_owned(),
+        Node::Bool(flag) => flag.to_string(),
+        Node::Number(value) => match whole(*value) {
+            Some(whole) => whole.to_string(),
+            None if value.fract() == 0.0 => "a number beyond 9e15".to_owned(),
+            None => "a fractional number".to_owned(),
+        },
+        Node::String(text) => quoted(text),
+        Node::List(_) => "a list".to_owned(),
+        Node::Struct(_) => "an object".to_owned(),
     }
 }
 
@@ -325,6 +345,42 @@ mod tests {
         assert!(config.skipped[0].starts_with("proxy_rules[0] skipped"));
         assert!(config.skipped[0].contains("no-slash"));
         assert!(config.skipped[1].starts_with("proxy_rules[2]"));
+        let why = |index: usize| config.skipped[index].split_once(": ").unwrap().1.to_owned();
+        assert_eq!(why(2), "`http_method` is 7, not a string");
+        assert_eq!(why(4), "`delta` is -1, not a positive integer");
+        assert_eq!(why(5), "`last` is \"yes\", not a boolean");
+    }
+
+    #[test]
+    fn values_of_the_wrong_kind_are_named_in_the_reason() {
+        let body = answer(
+            r#"[{"http_method": [], "pattern": "/"},
+                {"http_method": "GET", "pattern": {}},
+                {"http_method": "GET", "pattern": "/", "delta": 1.5},
+                {"http_method": "GET", "pattern": "/", "delta": 1e16},
+                {"http_method": "GET", "pattern": "/", "delta": true},
+                {"http_method": "GET", "pattern": "/", "delta": 4.0, "last": 1},
+                {"http_method": "GET", "pattern": "/", "delta": " 5 "}]"#,
+        );
+        let config = parse(body.as_bytes()).unwrap();
+        let reasons: Vec<&str> = config
+            .skipped
+            .iter()
+            .map(|message| message.split_once(": ").unwrap().1)
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "`http_method` is a list, not a string",
+                "`pattern` is an object, not a string",
+                "`delta` is a fractional number, not a positive integer",
+                "`delta` is a number beyond 9e15, not a positive integer",
+                "`delta` is true, not a number",
+                "`last` is 1, not a boolean",
+            ]
+        );
+        assert_eq!(config.rules.len(), 1);
+        assert_eq!(config.rules[0].usages[0].delta, 5);
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! Block and flow structure: documents, mappings, sequences, anchors and aliases.
 
-use std::collections::BTreeMap;
-
 use super::cursor::{Cursor, is_blank, is_blank_or_break, is_break};
 use super::error::{Problem, YamlError};
 use super::scalar;
 use super::{Entry, MAX_DEPTH, Node, Position, Value};
+use crate::text_index::TextIndex;
 
 type Result<T> = std::result::Result<T, YamlError>;
 
@@ -58,7 +57,9 @@ enum Context {
 pub(super) struct Parser<'t> {
     cursor: Cursor<'t>,
     depth: usize,
-    anchors: BTreeMap<String, Anchor>,
+    /// Anchor names, each to its place in `anchors`.
+    anchor_names: TextIndex,
+    anchors: Vec<Anchor>,
     copied: usize,
     budget: usize,
 }
@@ -68,7 +69,8 @@ impl<'t> Parser<'t> {
         Parser {
             cursor: Cursor::new(text),
             depth: 0,
-            anchors: BTreeMap::new(),
+            anchor_names: TextIndex::default(),
+            anchors: Vec::new(),
             copied: 0,
             budget: text.len().saturating_add(ALIAS_ALLOWANCE),
         }
@@ -236,7 +238,7 @@ impl<'t> Parser<'t> {
                     _ => error,
                 })?
         };
-        self.define(name, &node);
+        self.define(&name, &node);
         Ok(node)
     }
 
@@ -272,10 +274,11 @@ impl<'t> Parser<'t> {
     /// Starts the node `name` anchors. A name is defined once: serde_yaml gave
     /// an alias after a name's second definition the node of a third one.
     fn open_anchor(&mut self, name: &str, at: Position) -> Result<()> {
-        if self.anchors.contains_key(name) {
+        if self.anchor_names.contains_key(name) {
             return Err(YamlError::new(at, Problem::AnchorTwice(name.to_owned())));
         }
-        self.anchors.insert(name.to_owned(), Anchor::Open);
+        self.anchor_names.insert(name.into(), self.anchors.len());
+        self.anchors.push(Anchor::Open);
         Ok(())
     }
 
@@ -287,16 +290,24 @@ impl<'t> Parser<'t> {
     }
 
     /// Records what `name` stands for from now on.
-    fn define(&mut self, name: String, node: &Node) {
+    fn define(&mut self, name: &str, node: &Node) {
         let (size, height) = measure(node);
-        self.anchors.insert(
-            name,
-            Anchor::Done {
-                node: node.clone(),
-                size,
-                height,
-            },
-        );
+        let done = Anchor::Done {
+            node: node.clone(),
+            size,
+            height,
+        };
+        match self
+            .anchor_names
+            .get(name)
+            .and_then(|&place| self.anchors.get_mut(place))
+        {
+            Some(anchor) => *anchor = done,
+            None => {
+                self.anchor_names.insert(name.into(), self.anchors.len());
+                self.anchors.push(done);
+            }
+        }
     }
 
     /// A copy of the node `*name` stands for; the cursor is at `*`.
@@ -305,7 +316,11 @@ impl<'t> Parser<'t> {
         let at = self.cursor.position();
         self.cursor.bump();
         let name = self.name()?;
-        let (node, size, height) = match self.anchors.get(&name) {
+        let anchor = self
+            .anchor_names
+            .get(name.as_str())
+            .and_then(|&place| self.anchors.get(place));
+        let (node, size, height) = match anchor {
             None => return Err(YamlError::new(at, Problem::UnknownAlias(name))),
             Some(Anchor::Open) => return Err(YamlError::new(at, Problem::RecursiveAlias(name))),
             Some(Anchor::Done { node, size, height }) => (node, *size, *height),
@@ -687,7 +702,7 @@ impl<'t> Parser<'t> {
                 Some(',' | ']' | '}' | ':') | None => empty(self.cursor.position()),
                 _ => self.flow_content()?,
             };
-            self.define(name, &node);
+            self.define(&name, &node);
             return Ok(node);
         }
         self.flow_content()
@@ -763,26 +778,16 @@ fn combine(children: impl Iterator<Item = (usize, usize)>) -> (usize, usize) {
 /// Refuses a key given twice, at its second occurrence (in text order).
 #[inline(never)]
 fn check_duplicates(entries: &[Entry]) -> Result<()> {
-    let mut keys: Vec<(&str, usize)> = entries
-        .iter()
-        .enumerate()
-        .map(|(index, entry)| (entry.key.as_str(), index))
-        .collect();
-    keys.sort_unstable();
-    let second = keys
-        .windows(2)
-        .filter_map(|pair| match pair {
-            [(a, _), (b, later)] if a == b => Some(*later),
-            _ => None,
-        })
-        .min();
-    match second.and_then(|index| entries.get(index)) {
-        Some(entry) => Err(YamlError::new(
-            entry.key_at,
-            Problem::DuplicateKey(entry.key.clone()),
-        )),
-        None => Ok(()),
+    let mut seen = TextIndex::default();
+    for (index, entry) in entries.iter().enumerate() {
+        if seen.insert(entry.key.as_str().into(), index).is_some() {
+            return Err(YamlError::new(
+                entry.key_at,
+                Problem::DuplicateKey(entry.key.clone()),
+            ));
+        }
     }
+    Ok(())
 }
 
 /// Refuses control characters YAML does not allow (tab and breaks aside).

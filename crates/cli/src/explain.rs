@@ -1,7 +1,6 @@
 //! `explain FILE --request 'METHOD URL'`: the request as the core sees it, explained
 //! step by step by `threescale_wasm_auth::explain`, printed as text or JSON.
 
-use threescale_wasm_auth::explain::metadata::encode_metadata;
 use threescale_wasm_auth::explain::{
     DecisionView, Explanation, ForwardView, Options, QueryOutcome, QueryTrace, RulesTrace,
     UsageView, explain,
@@ -12,6 +11,7 @@ use threescale_wasm_auth::request::PlainRequest;
 use crate::Failure;
 use crate::args::ExplainArgs;
 use crate::load::load;
+use crate::metadata::encode_metadata;
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<String, Failure> {

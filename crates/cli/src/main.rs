@@ -15,6 +15,7 @@ mod envoy;
 mod explain;
 mod input;
 mod load;
+mod metadata;
 mod validate;
 
 use std::io::Write;

@@ -73,7 +73,7 @@ fn to_value(value: &serde_json::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lookup::format::metadata_values;
+    use threescale_wasm_auth::lookup::format::metadata_values;
 
     fn strings(values: &[&str]) -> Option<Vec<String>> {
         Some(values.iter().map(|value| (*value).to_owned()).collect())
