@@ -200,7 +200,7 @@ fleet:
 # runs SECONDS (default 30) in turn. Needs cargo-fuzz (installed when missing); runs
 # on stable through RUSTC_BOOTSTRAP=1. New inputs go to fuzz/generated/, crashes to
 # fuzz/artifacts/.
-FUZZ_TARGETS := config ops format request mapping system answer source status pairs yaml
+FUZZ_TARGETS := config ops format protobuf request mapping system answer source status pairs yaml
 TARGET ?= $(FUZZ_TARGETS)
 SECONDS ?= 30
 # The largest input libFuzzer builds for target $$target (shell code, for the recipes).

@@ -7,7 +7,7 @@ pub mod format;
 pub mod node;
 pub mod op;
 pub mod ops;
-mod protobuf;
+pub mod protobuf;
 pub mod query;
 pub mod resolution;
 pub mod source;

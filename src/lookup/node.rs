@@ -54,6 +54,26 @@ impl Node {
         }
     }
 
+    /// The node as a map-based reader holds it, for comparisons with one (tests, fuzzing):
+    /// every struct's fields sorted by name, only the last value of each name. Compare
+    /// with `Debug` text where numbers may be NaN.
+    pub fn canonical(&self) -> Node {
+        match self {
+            Node::Struct(fields) => {
+                let mut kept: Vec<(String, Node)> = Vec::with_capacity(fields.len());
+                for (name, value) in fields.iter().rev() {
+                    if !kept.iter().any(|(seen, _)| seen == name) {
+                        kept.push((name.clone(), value.canonical()));
+                    }
+                }
+                kept.sort_by(|a, b| a.0.cmp(&b.0));
+                Node::Struct(kept)
+            }
+            Node::List(items) => Node::List(items.iter().map(Node::canonical).collect()),
+            other => other.clone(),
+        }
+    }
+
     /// Walks every segment of `path` in order; an empty path is the node itself.
     pub fn walk(&self, path: &[String]) -> Option<&Node> {
         path.iter()

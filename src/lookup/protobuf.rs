@@ -7,8 +7,7 @@
 //! does (the tests compare it with `prost`'s on valid, mutated and random input):
 //!
 //! - unknown fields are skipped, whatever their wire type (groups included);
-//! - a known field with another wire type than its own is an error, except a map's entry,
-//!   which is read as length-delimited whatever its wire type says (as prost reads it);
+//! - a known field with another wire type than its own is an error;
 //! - a scalar field given twice keeps the last value; a message field given twice is
 //!   merged (a `Value` holding a struct that gets another struct gets both's fields);
 //! - a map entry without a key has the key `""`, one without a value the empty value;
@@ -44,8 +43,6 @@ struct Fields<'a> {
     /// What is left of the nesting limit inside this message.
     levels: u32,
     known: u64,
-    /// Field 1 is a map (`Struct.fields`, `Metadata.filter_metadata`).
-    map: bool,
 }
 
 impl<'a> Fields<'a> {
@@ -54,15 +51,6 @@ impl<'a> Fields<'a> {
             rest: bytes,
             levels,
             known,
-            map: false,
-        }
-    }
-
-    /// The fields of a message whose only known field, 1, is a map.
-    fn of_map(bytes: &'a [u8], levels: u32) -> Self {
-        Fields {
-            map: true,
-            ..Fields::new(bytes, levels, 1)
         }
     }
 
@@ -77,7 +65,6 @@ impl<'a> Fields<'a> {
                 continue;
             }
             let value = match wire_type {
-                _ if self.map => Wire::Delimited(self.delimited()?),
                 0 => Wire::Varint(self.varint()?),
                 1 => Wire::Fixed64(self.fixed()?),
                 2 => Wire::Delimited(self.delimited()?),
@@ -173,7 +160,7 @@ fn utf8(bytes: &[u8]) -> Decoded<String> {
 /// (`typed_filter_metadata`, field 2) are skipped. `None` when the bytes are malformed.
 pub fn decode_filter_metadata(bytes: &[u8]) -> Option<Node> {
     let mut namespaces = Vec::new();
-    let mut fields = Fields::of_map(bytes, NESTING_LIMIT);
+    let mut fields = Fields::new(bytes, NESTING_LIMIT, 1);
     while let Some((_, wire)) = fields.next_known().ok()? {
         let Wire::Delimited(entry) = wire else {
             return None;
@@ -198,7 +185,7 @@ fn merge_struct(node: &mut Node, bytes: &[u8], levels: u32) -> Decoded<()> {
     let Node::Struct(entries) = node else {
         return Err(Malformed);
     };
-    let mut fields = Fields::of_map(bytes, levels);
+    let mut fields = Fields::new(bytes, levels, 1);
     while let Some((_, wire)) = fields.next_known()? {
         let Wire::Delimited(entry) = wire else {
             return Err(Malformed);
@@ -279,23 +266,21 @@ fn merge_list(node: &mut Node, bytes: &[u8], levels: u32) -> Decoded<()> {
     Ok(())
 }
 
+/// prost's decoders, the reference this module is compared with (shared with the
+/// `protobuf` fuzz target).
+#[cfg(test)]
+#[path = "../../fuzz/common/prost_reference.rs"]
+mod prost_reference;
+
 /// Builders of encoded messages for tests of this module and of the lookups.
 #[cfg(test)]
 pub(crate) mod encode {
-    use std::collections::BTreeMap;
-
     use prost::Message;
     pub use prost_types::Value;
     use prost_types::value::Kind;
     use prost_types::{ListValue, Struct};
 
-    /// The part of `envoy.config.core.v3.Metadata` lookups use.
-    #[derive(Clone, PartialEq, Message)]
-    pub struct Metadata {
-        /// Filter namespace (e.g. `envoy.filters.http.jwt_authn`) to its metadata.
-        #[prost(btree_map = "string, message", tag = "1")]
-        pub filter_metadata: BTreeMap<String, Struct>,
-    }
+    pub use super::prost_reference::Metadata;
 
     /// A string `Value`.
     pub fn string(text: &str) -> Value {

@@ -3,6 +3,7 @@ use prost_types::value::Kind;
 use prost_types::{ListValue, Struct};
 
 use super::encode::*;
+use super::prost_reference::{reference_metadata, reference_struct};
 use super::*;
 use crate::test_rng::XorShift;
 
@@ -107,7 +108,7 @@ fn a_name_given_twice_is_its_last_value() {
         node.lookup(&["0".to_owned()], &[]),
         Some(vec!["b".to_owned()])
     );
-    assert_eq!(Some(canonical(&node)), reference_struct(&bytes));
+    assert_eq!(Some(node.canonical()), reference_struct(&bytes));
 }
 
 #[test]
@@ -129,7 +130,7 @@ fn a_struct_given_twice_in_a_value_gets_the_fields_of_both() {
     let inner = node.field("v").unwrap();
     assert_eq!(inner.field("a"), Some(&text("x")));
     assert_eq!(inner.field("b"), Some(&text("y")));
-    assert_eq!(Some(canonical(&node)), reference_struct(&bytes));
+    assert_eq!(Some(node.canonical()), reference_struct(&bytes));
 }
 
 #[test]
@@ -160,7 +161,7 @@ fn unknown_fields_of_every_wire_type_are_skipped() {
     bytes.extend_from_slice(&plain);
     assert_eq!(decode_struct(&bytes), decode_struct(&plain));
     assert_eq!(
-        decode_struct(&bytes).map(|node| canonical(&node)),
+        decode_struct(&bytes).map(|node| node.canonical()),
         reference_struct(&bytes)
     );
 }
@@ -168,8 +169,11 @@ fn unknown_fields_of_every_wire_type_are_skipped() {
 #[test]
 fn malformed_fields_are_rejected_as_a_generated_decoder_rejects_them() {
     let cases: &[&[u8]] = &[
-        // A known field with another wire type (a `Value`'s string, field 3, as a varint).
+        // A known field with another wire type: a `Value`'s string (field 3) as a varint,
+        // a map entry (field 1) as a varint and as a group.
         &[0x0a, 0x04, 0x12, 0x02, 0x18, 0x01],
+        &[0x08, 0x00],
+        &[0x0a, 0x00, 0x0b, 0x00],
         // Field number 0.
         &[0x02, 0x00],
         // Wire types 6 and 7, and a group's end with no group.
@@ -198,15 +202,6 @@ fn malformed_fields_are_rejected_as_a_generated_decoder_rejects_them() {
         assert_eq!(decode_struct(bytes), None, "{bytes:02x?}");
         assert_eq!(reference_struct(bytes), None, "{bytes:02x?}");
     }
-    // A map's entry is read whatever its wire type says (a varint here: the length 0).
-    assert_eq!(
-        decode_struct(&[0x08, 0x00]),
-        Some(entries(vec![("", Node::Null)]))
-    );
-    assert_eq!(
-        reference_struct(&[0x08, 0x00]),
-        decode_struct(&[0x08, 0x00])
-    );
     // A ten-byte varint whose tenth byte is 1 is valid.
     let valid = [
         0x48, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
@@ -229,30 +224,37 @@ fn the_nesting_limit_is_a_generated_decoders() {
             fields(vec![("v", value.clone())]),
             fields(vec![("v", nested.clone())]),
         ] {
-            let bytes = message.encode_to_vec();
-            assert_eq!(
-                decode_struct(&bytes).map(|node| canonical(&node)),
-                reference_struct(&bytes),
-                "struct, depth {depth}"
-            );
+            assert_as_prost(&message.encode_to_vec(), &format!("struct, depth {depth}"));
             let metadata = metadata(vec![("ns", message)]);
-            assert_eq!(
-                decode_filter_metadata(&metadata).map(|node| canonical(&node)),
-                reference_metadata(&metadata),
-                "metadata, depth {depth}"
-            );
+            assert_as_prost(&metadata, &format!("metadata, depth {depth}"));
         }
         let mut group = vec![0x08, 0x01];
         for _ in 0..depth {
             group.insert(0, 0x4b);
             group.push(0x4c);
         }
-        assert_eq!(
-            decode_struct(&group).map(|node| canonical(&node)),
-            reference_struct(&group),
-            "groups, depth {depth}"
-        );
+        assert_as_prost(&group, &format!("groups, depth {depth}"));
     }
+}
+
+/// Asserts that `bytes` decode, as a `Struct` and as a `Metadata`, as prost decodes them
+/// (as `Debug` text: NaN is not equal to itself); whether they were a `Struct`.
+fn assert_as_prost(bytes: &[u8], what: &str) -> bool {
+    let ours = decode_struct(bytes).map(|node| node.canonical());
+    assert_eq!(
+        format!("{ours:?}"),
+        format!("{:?}", reference_struct(bytes)),
+        "{what}: struct {bytes:02x?}"
+    );
+    assert_eq!(
+        format!(
+            "{:?}",
+            decode_filter_metadata(bytes).map(|node| node.canonical())
+        ),
+        format!("{:?}", reference_metadata(bytes)),
+        "{what}: metadata {bytes:02x?}"
+    );
+    ours.is_some()
 }
 
 /// Valid messages, then the same with bytes changed, cut and inserted, and random
@@ -277,14 +279,7 @@ fn decodes_as_prost_does() {
         if round % 10 == 9 {
             bytes = (0..rng.below(40)).map(|_| byte(&mut rng)).collect();
         }
-        let ours = decode_struct(&bytes).map(|node| canonical(&node));
-        assert_eq!(ours, reference_struct(&bytes), "struct {bytes:02x?}");
-        decoded += usize::from(ours.is_some());
-        assert_eq!(
-            decode_filter_metadata(&bytes).map(|node| canonical(&node)),
-            reference_metadata(&bytes),
-            "metadata {bytes:02x?}"
-        );
+        decoded += usize::from(assert_as_prost(&bytes, &format!("round {round}")));
     }
     // Both valid and malformed input were compared.
     assert!((500..2900).contains(&decoded), "{decoded} decoded");
@@ -337,65 +332,5 @@ fn mutate(rng: &mut XorShift, bytes: &mut Vec<u8>) {
                 bytes[at] = byte(rng);
             }
         }
-    }
-}
-
-/// prost's decoding of a `Struct`, as a canonical [`Node`].
-fn reference_struct(bytes: &[u8]) -> Option<Node> {
-    Struct::decode(bytes)
-        .ok()
-        .map(|message| from_struct(&message))
-}
-
-/// prost's decoding of a `Metadata`, as a canonical [`Node`].
-fn reference_metadata(bytes: &[u8]) -> Option<Node> {
-    let metadata = Metadata::decode(bytes).ok()?;
-    Some(Node::Struct(
-        metadata
-            .filter_metadata
-            .iter()
-            .map(|(name, fields)| (name.clone(), from_struct(fields)))
-            .collect(),
-    ))
-}
-
-fn from_struct(message: &Struct) -> Node {
-    Node::Struct(
-        message
-            .fields
-            .iter()
-            .map(|(name, value)| (name.clone(), from_value(value)))
-            .collect(),
-    )
-}
-
-fn from_value(value: &Value) -> Node {
-    match &value.kind {
-        None | Some(Kind::NullValue(_)) => Node::Null,
-        Some(Kind::BoolValue(flag)) => Node::Bool(*flag),
-        Some(Kind::NumberValue(number)) => canonical(&Node::Number(*number)),
-        Some(Kind::StringValue(text)) => Node::String(text.clone()),
-        Some(Kind::StructValue(fields)) => from_struct(fields),
-        Some(Kind::ListValue(values)) => Node::List(values.values.iter().map(from_value).collect()),
-    }
-}
-
-/// A node as a map would hold it: a struct's fields sorted by name, the last of each
-/// name only; numbers as their bits (NaN is not equal to itself).
-fn canonical(node: &Node) -> Node {
-    match node {
-        Node::Struct(fields) => {
-            let mut kept: Vec<(String, Node)> = Vec::new();
-            for (name, value) in fields.iter().rev() {
-                if !kept.iter().any(|(seen, _)| seen == name) {
-                    kept.push((name.clone(), canonical(value)));
-                }
-            }
-            kept.sort_by(|a, b| a.0.cmp(&b.0));
-            Node::Struct(kept)
-        }
-        Node::List(items) => Node::List(items.iter().map(canonical).collect()),
-        Node::Number(number) => Node::String(format!("f64 {:016x}", number.to_bits())),
-        other => other.clone(),
     }
 }
