@@ -26,7 +26,7 @@ pub enum Node {
 
 impl Node {
     /// Parses JSON text. `None` when it is not valid JSON, or nests deeper than
-    /// `serde_json`'s limit of 128 levels (which also bounds the conversion's recursion).
+    /// `serde_json`'s limit of 128 levels (which also bounds the reading's recursion).
     pub fn from_json(document: &str) -> Option<Node> {
         serde_json::from_str(document).ok()
     }
