@@ -160,16 +160,10 @@ fn utf8(bytes: &[u8]) -> Decoded<String> {
 /// `filter_metadata` (field 1): each filter namespace to its `Struct`. Other fields
 /// (`typed_filter_metadata`, field 2) are skipped. `None` when the bytes are malformed.
 pub fn decode_filter_metadata(bytes: &[u8]) -> Option<Node> {
-    let mut namespaces = Vec::new();
-    let mut fields = Fields::new(bytes, NESTING_LIMIT, 1);
-    while let Some((_, wire)) = fields.next_known().ok()? {
-        let Wire::Delimited(entry) = wire else {
-            return None;
-        };
-        let levels = deeper(NESTING_LIMIT).ok()?;
-        namespaces.push(map_entry(entry, levels, Node::Struct(Vec::new()), merge_struct).ok()?);
-    }
-    Some(Node::Struct(namespaces))
+    let empty_struct = || Node::Struct(Vec::new());
+    let mut node = empty_struct();
+    merge_map(&mut node, bytes, NESTING_LIMIT, empty_struct, merge_struct).ok()?;
+    Some(node)
 }
 
 /// Decodes a serialized `google.protobuf.Struct` into a [`Node::Struct`]. `None` when the
@@ -183,6 +177,19 @@ pub fn decode_struct(bytes: &[u8]) -> Option<Node> {
 /// Adds the fields of a `Struct`'s bytes to `node`, a [`Node::Struct`]: its map entries
 /// (field 1), each a name and a `Value`.
 fn merge_struct(node: &mut Node, bytes: &[u8], levels: u32) -> Decoded<()> {
+    merge_map(node, bytes, levels, || Node::Null, merge_value)
+}
+
+/// Adds the entries of a message whose field 1 is a map from strings to messages
+/// (`Struct.fields`, `Metadata.filter_metadata`) to `node`, a [`Node::Struct`]: each
+/// entry's value starts as `empty()` and its message is merged into it by `merge`.
+fn merge_map(
+    node: &mut Node,
+    bytes: &[u8],
+    levels: u32,
+    empty: fn() -> Node,
+    merge: fn(&mut Node, &[u8], u32) -> Decoded<()>,
+) -> Decoded<()> {
     let Node::Struct(entries) = node else {
         return Err(Malformed);
     };
@@ -191,7 +198,7 @@ fn merge_struct(node: &mut Node, bytes: &[u8], levels: u32) -> Decoded<()> {
         let Wire::Delimited(entry) = wire else {
             return Err(Malformed);
         };
-        entries.push(map_entry(entry, deeper(levels)?, Node::Null, merge_value)?);
+        entries.push(map_entry(entry, deeper(levels)?, empty(), merge)?);
     }
     Ok(())
 }
