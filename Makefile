@@ -22,6 +22,11 @@ WASM_RUSTFLAGS :=
 # inlined there only when it is small. Unlimited (the default), such inlining made a
 # few very large functions: 6 MiB more with two workers for 4 KB less module.
 WASM_OPT_FLAGS := -O3 --one-caller-inline-max-function-size=100
+# The exports the module keeps (src/filter/exports.txt: the hooks the filter implements);
+# binaryen's wasm-metadce removes the SDK's other exports, and the code only they reach,
+# before wasm-opt, so that Envoy makes no call into the VM for a hook the filter ignores.
+WASM_EXPORTS := $(shell grep -v '^\#' $(CURDIR)/src/filter/exports.txt)
+WASM_EXPORT_GRAPH := $(CURDIR)/target/wasm-exports.json
 # The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
 
@@ -58,12 +63,12 @@ wasm: wasm-target wasm-opt
 # (Cargo.toml), and once with all of them, in target/ablation/NAME.wasm; a target
 # directory of their own, so the shipped module is never one of them.
 ABLATIONS := headers clock shared-data metrics response-headers log
-wasm-ablation: wasm-target wasm-opt
+wasm-ablation: wasm-target wasm-opt $(WASM_EXPORT_GRAPH)
 	@set -e; for name in $(ABLATIONS) all; do \
 	  features=ablate-$$name; [ $$name != all ] || features="$(addprefix ablate-,$(ABLATIONS))"; \
 	  echo "wasm-ablation: $$features"; \
 	  $(if $(WASM_RUSTFLAGS),RUSTFLAGS="$(WASM_RUSTFLAGS)") $(CARGO) build --quiet --lib --release --target wasm32-wasip1 --target-dir target/ablation --features "$$features"; \
-	  wasm-opt $(WASM_OPT_FLAGS) $(WASM_FEATURES) target/ablation/wasm32-wasip1/release/threescale_wasm_auth.wasm -o target/ablation/$$name.wasm; \
+	  $(call optimize_module,target/ablation/wasm32-wasip1/release/threescale_wasm_auth.wasm,target/ablation/$$name.wasm); \
 	done
 
 cli:
@@ -73,9 +78,22 @@ cli:
 sim:
 	$(CARGO) build -p threescale-sim
 
+# optimize_module IN, OUT: only the kept exports (wasm-metadce, which lists what it removed on
+# its output), then wasm-opt.
+optimize_module = wasm-metadce --graph-file $(WASM_EXPORT_GRAPH) $(WASM_FEATURES) $(1) -o $(2).dce >/dev/null \
+	&& wasm-opt $(WASM_OPT_FLAGS) $(WASM_FEATURES) $(2).dce -o $(2) && rm -f $(2).dce
+
+# wasm-metadce's graph: the host reaches each kept export.
+$(WASM_EXPORT_GRAPH): src/filter/exports.txt Makefile
+	@mkdir -p $(@D)
+	@{ printf '[{"name": "host", "root": true, "reaches": ['; sep=; \
+	  for name in $(WASM_EXPORTS); do printf '%s"%s"' "$$sep" "$$name"; sep=', '; done; printf ']}'; \
+	  for name in $(WASM_EXPORTS); do printf ',\n {"name": "%s", "export": "%s"}' "$$name" "$$name"; done; \
+	  echo ']'; } > $@
+
 # The Makefile too: a change of WASM_OPT_FLAGS must make the module again.
-$(WASM): $(WASM_RAW) Makefile
-	wasm-opt $(WASM_OPT_FLAGS) $(WASM_FEATURES) $< -o $@
+$(WASM): $(WASM_RAW) $(WASM_EXPORT_GRAPH) Makefile
+	$(call optimize_module,$<,$@)
 
 envoy: $(ENVOY)
 

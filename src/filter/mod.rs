@@ -1,5 +1,9 @@
 //! The Proxy-Wasm shell: the only code that talks to the host. Each hook reads
 //! what the core needs, asks the core, and carries out its decision.
+//!
+//! The shipped module exports only the hooks listed in `exports.txt` (`make wasm`
+//! removes the SDK's other exports, so Envoy does not call into the VM for them):
+//! a hook implemented here must be listed there too.
 
 #[cfg(any(
     feature = "ablate-headers",

@@ -13,6 +13,7 @@ mod extensions;
 mod failures;
 mod fleet;
 mod metrics;
+mod module;
 mod oidc;
 mod parity;
 mod prometheus;
