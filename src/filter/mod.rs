@@ -15,7 +15,6 @@ mod host;
 mod http;
 mod log;
 mod metrics;
-#[cfg(not(feature = "ablate-headers"))]
 mod raw;
 mod root;
 #[cfg(not(feature = "ablate-shared-data"))]
