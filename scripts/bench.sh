@@ -27,7 +27,8 @@
 # Settings (environment): BENCH_SECONDS per run (default 10; 2 with --quick),
 # BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_WARMUP seconds per
 # configuration before the first round (1), BENCH_MEMORY_SECONDS of load before
-# the memory is read (5; 2 with --quick), BENCH_VARIANTS (above).
+# the memory is read (5; 2 with --quick), BENCH_MEMORY_STARTS of each memory
+# Envoy, whose medians are printed (3; 1 with --quick), BENCH_VARIANTS (above).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -84,13 +85,15 @@ done
 
 default_seconds=10
 default_memory_seconds=5
-[[ $quick == 1 ]] && default_seconds=2 && default_memory_seconds=2
+default_memory_starts=3
+[[ $quick == 1 ]] && default_seconds=2 && default_memory_seconds=2 && default_memory_starts=1
 seconds=${BENCH_SECONDS:-$default_seconds}
 rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-16}
 warmup=${BENCH_WARMUP:-1}
 memory_seconds=${BENCH_MEMORY_SECONDS:-$default_memory_seconds}
-require_whole_numbers seconds rounds connections warmup memory_seconds
+memory_starts=${BENCH_MEMORY_STARTS:-$default_memory_starts}
+require_whole_numbers seconds rounds connections warmup memory_seconds memory_starts
 run_dir=${BENCH_RUN_DIR:-.run/bench}
 wasm=${THREESCALE_WASM:-$DEFAULT_WASM}
 filters=${BENCH_FILTERS_WASM:-$DEFAULT_FILTERS}
@@ -367,29 +370,48 @@ fi
 # process, its anonymous part (Envoy's heap, V8's heaps and code, the Wasm
 # memories), and Envoy's heap (admin /memory): in use, and held from the system
 # (what tcmalloc keeps after a peak, such as compiling the module, counts too).
-for id in "${MEMORY_CONFIGS[@]}"; do
-  start_envoy "$(copy_on_ports "$id" "memory-$id" "${MEMORY_PORT[$id]}" "${MEMORY_ADMIN[$id]}")" 2 "memory-$id"
-  MEMORY_PID[$id]=$envoy_pid
-done
-for id in "${MEMORY_CONFIGS[@]}"; do
-  wait_for "Envoy ($id, two workers)" curl --silent --fail "http://127.0.0.1:${MEMORY_ADMIN[$id]}/ready"
-  wrk --threads 2 --connections "$connections" --duration "${memory_seconds}s" \
-    "http://127.0.0.1:${MEMORY_PORT[$id]}/?$CREDENTIALS" > "$run_dir/wrk-memory-$id.txt"
-done
-status_kib() { awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"; }
+# One start reads up to half a MiB off another of the same build, so each
+# configuration is started several times (all four at once, then stopped) and
+# the medians are printed.
+# status_mib PID FIELD: a field of /proc/PID/status (in KiB there), in MiB.
+status_mib() { awk -v field="$2:" '$1 == field { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 # heap_mib ID FIELD: a field of Envoy (ID)'s admin /memory, in MiB.
 heap_mib() {
   curl --silent "http://127.0.0.1:${MEMORY_ADMIN[$1]}/memory" |
     awk -v field="\"$2\":" '$1 == field { gsub(/[",]/, "", $2); printf "%.1f", $2 / 1048576 }'
 }
-echo "== Envoy memory with two workers, after ${memory_seconds} s of load (module $(stat -c %s "$wasm") bytes)"
+declare -A MEMORY
+for ((start = 1; start <= memory_starts; start++)); do
+  for id in "${MEMORY_CONFIGS[@]}"; do
+    start_envoy "$(copy_on_ports "$id" "memory-$id" "${MEMORY_PORT[$id]}" "${MEMORY_ADMIN[$id]}")" 2 "memory-$id-$start"
+    MEMORY_PID[$id]=$envoy_pid
+  done
+  for id in "${MEMORY_CONFIGS[@]}"; do
+    wait_for "Envoy ($id, two workers)" curl --silent --fail "http://127.0.0.1:${MEMORY_ADMIN[$id]}/ready"
+    wrk --threads 2 --connections "$connections" --duration "${memory_seconds}s" \
+      "http://127.0.0.1:${MEMORY_PORT[$id]}/?$CREDENTIALS" > "$run_dir/wrk-memory-$id-$start.txt"
+  done
+  for id in "${MEMORY_CONFIGS[@]}"; do
+    MEMORY[rss,$id,$start]=$(status_mib "${MEMORY_PID[$id]}" VmRSS)
+    MEMORY[anon,$id,$start]=$(status_mib "${MEMORY_PID[$id]}" RssAnon)
+    MEMORY[used,$id,$start]=$(heap_mib "$id" allocated)
+    MEMORY[held,$id,$start]=$(heap_mib "$id" heap_size)
+    MEMORY[over,$id,$start]=$(awk -v r="${MEMORY[rss,$id,$start]}" -v a="${MEMORY[rss,a,$start]}" 'BEGIN { printf "%.1f", r - a }')
+  done
+  for id in "${MEMORY_CONFIGS[@]}"; do stop_started "${MEMORY_PID[$id]}"; done
+done
+# memory_values FIELD ID: FIELD of every start of ID.
+memory_values() {
+  local start
+  for ((start = 1; start <= memory_starts; start++)); do echo "${MEMORY[$1,$2,$start]}"; done
+}
+# memory_median FIELD ID: their median, to a tenth.
+memory_median() { awk -v m="$(median $(memory_values "$1" "$2"))" 'BEGIN { printf "%.1f", m }'; }
+echo "== Envoy memory with two workers, after ${memory_seconds} s of load, median of $memory_starts starts (module $(stat -c %s "$wasm") bytes)"
 for id in "${MEMORY_CONFIGS[@]}"; do
-  rss=$(status_kib "${MEMORY_PID[$id]}" VmRSS)
-  anon=$(status_kib "${MEMORY_PID[$id]}" RssAnon)
-  [[ $id == a ]] && rss_a=$rss
-  printf "(%s) %-33s RSS %6.1f MiB (+%5.1f over (a); anonymous %5.1f)  Envoy heap: in use %5.1f, held %5.1f\n" \
-    "$id" "${LABEL[$id]}" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
-    "$(awk -v k="$rss" -v a="$rss_a" 'BEGIN { print (k - a) / 1024 }')" \
-    "$(awk -v k="$anon" 'BEGIN { print k / 1024 }')" "$(heap_mib "$id" allocated)" "$(heap_mib "$id" heap_size)"
+  printf "(%s) %-33s RSS %6.1f MiB (+%5.1f over (a), each start: %s; anonymous %5.1f)  Envoy heap: in use %5.1f, held %5.1f\n" \
+    "$id" "${LABEL[$id]}" "$(memory_median rss "$id")" "$(memory_median over "$id")" \
+    "$(memory_values over "$id" | paste -sd ' ')" "$(memory_median anon "$id")" \
+    "$(memory_median used "$id")" "$(memory_median held "$id")"
 done
 echo "raw wrk outputs and logs: $run_dir"

@@ -15,6 +15,15 @@ trap cleanup EXIT
 # started PID: remembers a background process for cleanup and for wait_for's liveness check.
 started() { pids+=("$1"); }
 
+# stop_started PID: stops a process remembered by `started` before the end, and forgets it.
+stop_started() {
+  local pid kept=()
+  kill "$1" 2> /dev/null || true
+  wait "$1" 2> /dev/null || true
+  for pid in "${pids[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
+  pids=("${kept[@]}")
+}
+
 # require_whole_numbers NAME...: stops unless each named variable holds a positive whole number.
 require_whole_numbers() {
   local setting
