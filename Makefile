@@ -23,8 +23,8 @@ WASM_RUSTFLAGS :=
 # few very large functions: 6 MiB more with two workers for 4 KB less module.
 WASM_OPT_FLAGS := -O3 --one-caller-inline-max-function-size=100
 # The exports the module keeps (src/filter/exports.txt: the hooks the filter implements);
-# binaryen's wasm-metadce removes the SDK's other exports, and the code only they reach,
-# before wasm-opt, so that Envoy makes no call into the VM for a hook the filter ignores.
+# binaryen's wasm-metadce removes any other, and the code only it reaches, before wasm-opt,
+# so that Envoy makes no call into the VM for a hook the filter ignores.
 WASM_EXPORTS := $(shell grep -v '^\#' $(CURDIR)/src/filter/exports.txt)
 WASM_EXPORT_GRAPH := $(CURDIR)/target/wasm-exports.json
 # The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
@@ -107,7 +107,7 @@ $(ENVOY):
 	@$(ENVOY) --version
 
 # Every package's tests: the core's unit tests built WITHOUT the Proxy-Wasm shell (so
-# without the proxy-wasm crate), the CLI's and the simulator's tests, then the end-to-end
+# without a single host import), the CLI's and the simulator's tests, then the end-to-end
 # suite against a real Envoy (feature e2e; one case scrapes it with a real Prometheus, and
 # the example alert rules go through promtool); then a short fuzzing run of every fuzz target.
 test: wasm envoy sim prometheus
@@ -117,7 +117,7 @@ test: wasm envoy sim prometheus
 # The fast loop: formatting, lints, and the host tests of every package (no Envoy).
 check: lint core-test
 
-# The core's tests without the Proxy-Wasm shell: `proxy-wasm` is not even compiled.
+# The core's tests without the Proxy-Wasm shell (src/filter/ is not even compiled).
 core-test:
 	$(CARGO) test --workspace --no-default-features
 
@@ -133,8 +133,6 @@ lint: wasm-target
 	$(CARGO) clippy --workspace --all-targets --features threescale-wasm-auth/apisonator -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --lib --target wasm32-wasip1 -- -D warnings
-	@! $(CARGO) tree -p threescale-wasm-auth --no-default-features -e normal | grep -q proxy-wasm \
-	  || { echo "the core depends on proxy-wasm without the filter feature"; exit 1; }
 	$(PYTHON) scripts/module-cycles.py
 
 fmt:

@@ -5,12 +5,10 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::time::Duration;
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::{BufferType, MapType};
-
+use super::abi::{self, BufferType, HeaderMap};
 use super::metrics::Metrics;
 use crate::cache::Store;
-use crate::io::pairs::OwnedHeaderPairs;
+use crate::io::pairs::{self, OwnedHeaderPairs};
 use crate::io::{Forward, HeaderWrite, HttpCall, LocalReply};
 use crate::metrics::Metric;
 use crate::plugin::{DispatchRefused, Host};
@@ -88,10 +86,7 @@ impl RequestView for HostRequest {
     }
 
     fn metadata(&self) -> Option<Cow<'_, [u8]>> {
-        hostcalls::get_property(vec!["metadata"])
-            .ok()
-            .flatten()
-            .map(Cow::Owned)
+        abi::property(&["metadata"]).ok().flatten().map(Cow::Owned)
     }
 }
 
@@ -104,7 +99,7 @@ fn request_headers() -> Vec<u8> {
 /// The request's headers, serialized, asked of the host.
 #[cfg(not(feature = "ablate-headers"))]
 fn request_headers() -> Vec<u8> {
-    super::raw::header_map_pairs(MapType::HttpRequestHeaders)
+    abi::header_map_pairs(HeaderMap::Request).unwrap_or_default()
 }
 
 /// Applies the request changes: removals first, then new values and `:path`.
@@ -113,9 +108,13 @@ pub fn forward(forward: &Forward) {
         remove_request_header(name);
     }
     if !forward.remove_header_prefixes.is_empty() {
-        let present = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).unwrap_or_default();
-        for (name, _) in present.iter().filter(|(name, _)| forward.removes(name)) {
-            remove_request_header(name);
+        let present = OwnedHeaderPairs::new(request_headers()).unwrap_or_default();
+        let pairs = present.pairs();
+        let names = pairs.iter().map(|(name, _)| name);
+        for name in names.filter_map(|name| std::str::from_utf8(name).ok()) {
+            if forward.removes(name) {
+                remove_request_header(name);
+            }
         }
     }
     let path = forward.new_path.iter().map(|path| (":path", path.as_str()));
@@ -124,30 +123,22 @@ pub fn forward(forward: &Forward) {
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()));
     for (name, value) in set.chain(path) {
-        if let Err(status) =
-            hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
-        {
+        if let Err(status) = abi::replace_header(HeaderMap::Request, name, value) {
             log::warn!("could not set request header `{name}`: {status:?}");
         }
     }
 }
 
 fn remove_request_header(name: &str) {
-    if let Err(status) = hostcalls::remove_map_value(MapType::HttpRequestHeaders, name) {
+    if let Err(status) = abi::remove_header(HeaderMap::Request, name) {
         log::warn!("could not remove request header `{name}`: {status:?}");
     }
 }
 
 /// Sends a local reply.
 pub fn reply(reply: &LocalReply) {
-    let headers: Vec<(&str, &str)> = reply
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect();
-    if let Err(status) =
-        hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body))
-    {
+    let headers = pairs::serialize(&reply.headers);
+    if let Err(status) = abi::send_local_response(u32::from(reply.status), &headers, &reply.body) {
         log::error!(
             "could not send the local reply {}: {status:?}",
             reply.status
@@ -163,32 +154,36 @@ pub fn dispatch(call: &HttpCall) -> Result<u32, ()> {
         .iter()
         .map(|(name, value)| (*name, value.as_ref()))
         .collect();
-    let body = (!call.body.is_empty()).then_some(call.body.as_slice());
-    let timeout = Duration::from_millis(call.timeout_ms);
-    hostcalls::dispatch_http_call(&call.cluster, headers, body, Vec::new(), timeout).map_err(
-        |status| {
+    let timeout_ms = u32::try_from(call.timeout_ms).unwrap_or(u32::MAX);
+    match abi::http_call(
+        &call.cluster,
+        &pairs::serialize(&headers),
+        &call.body,
+        timeout_ms,
+    ) {
+        Ok(token) => {
+            super::exports::register_call(token);
+            Ok(token)
+        }
+        Err(status) => {
             log::warn!(
                 "could not dispatch a call to cluster `{}`: {status:?}",
                 call.cluster
             );
-        },
-    )
+            Err(())
+        }
+    }
 }
 
 /// The headers of the answer to the call being handled.
 pub fn call_response_headers() -> OwnedHeaderPairs {
-    OwnedHeaderPairs::new(super::raw::header_map_pairs(
-        MapType::HttpCallResponseHeaders,
-    ))
-    .unwrap_or_default()
+    OwnedHeaderPairs::new(abi::header_map_pairs(HeaderMap::CallResponse).unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// The body of the answer to the call being handled.
 pub fn call_response_body(size: usize) -> Vec<u8> {
-    hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, size)
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    abi::buffer(BufferType::CallResponseBody, size).unwrap_or_default()
 }
 
 /// The time since the Unix epoch, by the host's clock (0 if it has none).
@@ -202,15 +197,14 @@ pub use super::ablation::now;
 
 /// The host's clock, read now.
 pub(super) fn host_now() -> Duration {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+    abi::current_time_nanos()
+        .map(Duration::from_nanos)
         .unwrap_or_default()
 }
 
 /// Lets a paused request go on.
 pub fn resume_request() {
-    if let Err(status) = hostcalls::resume_http_request() {
+    if let Err(status) = abi::resume_request() {
         log::warn!("could not resume the request: {status:?}");
     }
 }
@@ -218,10 +212,8 @@ pub fn resume_request() {
 /// Adds a header to the upstream response, in place of the upstream's or after it.
 pub fn add_response_header(name: &str, value: &str, write: HeaderWrite) {
     let written = match write {
-        HeaderWrite::Replace => {
-            hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value))
-        }
-        HeaderWrite::Append => hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value),
+        HeaderWrite::Replace => abi::replace_header(HeaderMap::Response, name, value),
+        HeaderWrite::Append => abi::add_header(HeaderMap::Response, name, value),
     };
     if let Err(status) = written {
         log::warn!("could not add response header `{name}`: {status:?}");

@@ -5,9 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::Action;
-
+use super::abi::Action;
 use super::host::{self, HostRequest, ProxyHost};
 use super::metrics::Metrics;
 use crate::plugin::{self, Exchange, Plugin, Step};
@@ -47,19 +45,39 @@ fn carry_out(step: Step) -> Action {
     }
 }
 
-impl Context for Http {
-    fn on_done(&mut self) -> bool {
+impl Http {
+    /// A request of a plugin without a configuration: refused.
+    pub fn unconfigured() -> Self {
+        Http::new(None, Rc::default())
+    }
+
+    /// The request's headers: decided, or held for 3scale's answer.
+    pub fn on_request_headers(&mut self) -> Action {
         let mut proxy = ProxyHost {
             metrics: &self.metrics,
         };
-        // A hook never runs inside another, so the plugin is never borrowed here.
-        if let Some(Ok(mut plugin)) = self.plugin.as_ref().map(|p| p.try_borrow_mut()) {
-            plugin.on_request_done(&mut self.exchange, &mut proxy);
-        }
-        true
+        let step = match self.plugin.as_ref().map(|p| p.try_borrow_mut()) {
+            Some(Ok(mut plugin)) => {
+                plugin.on_request_headers(&mut self.exchange, &HostRequest::default(), &mut proxy)
+            }
+            _ => plugin::unconfigured(&mut proxy),
+        };
+        carry_out(step)
     }
 
-    fn on_http_call_response(&mut self, _: u32, _: usize, body_size: usize, _: usize) {
+    /// The upstream's response headers: what the filter adds to them.
+    pub fn on_response_headers(&mut self) -> Action {
+        if cfg!(feature = "ablate-response-headers") {
+            return Action::Continue;
+        }
+        if let Some(Ok(plugin)) = self.plugin.as_ref().map(|p| p.try_borrow()) {
+            plugin.response_headers(&self.exchange, &mut host::add_response_header);
+        }
+        Action::Continue
+    }
+
+    /// The answer to the authorization call the request waits for.
+    pub fn on_http_call_response(&mut self, body_size: usize) {
         let mut proxy = ProxyHost {
             metrics: &self.metrics,
         };
@@ -74,29 +92,15 @@ impl Context for Http {
             host::resume_request();
         }
     }
-}
 
-impl HttpContext for Http {
-    fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
+    /// The request ends: the core settles what it owes for it.
+    pub fn on_done(&mut self) {
         let mut proxy = ProxyHost {
             metrics: &self.metrics,
         };
-        let step = match self.plugin.as_ref().map(|p| p.try_borrow_mut()) {
-            Some(Ok(mut plugin)) => {
-                plugin.on_request_headers(&mut self.exchange, &HostRequest::default(), &mut proxy)
-            }
-            _ => plugin::unconfigured(&mut proxy),
-        };
-        carry_out(step)
-    }
-
-    fn on_http_response_headers(&mut self, _: usize, _: bool) -> Action {
-        if cfg!(feature = "ablate-response-headers") {
-            return Action::Continue;
+        // A hook never runs inside another, so the plugin is never borrowed here.
+        if let Some(Ok(mut plugin)) = self.plugin.as_ref().map(|p| p.try_borrow_mut()) {
+            plugin.on_request_done(&mut self.exchange, &mut proxy);
         }
-        if let Some(Ok(plugin)) = self.plugin.as_ref().map(|p| p.try_borrow()) {
-            plugin.response_headers(&self.exchange, &mut host::add_response_header);
-        }
-        Action::Continue
     }
 }

@@ -7,8 +7,7 @@
 
 use std::cell::Cell;
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::MetricType as HostMetricType;
+use super::abi::{self, MetricType as HostMetricType, Status};
 
 use crate::metrics::{Metric, MetricType};
 
@@ -32,7 +31,7 @@ impl Metrics {
         let ids = Metric::ALL
             .iter()
             .map(|metric| {
-                hostcalls::define_metric(host_type(metric.metric_type()), metric.name())
+                abi::define_metric(host_type(metric.metric_type()), metric.name())
                     .map_err(|status| {
                         log::error!("could not define metric `{}`: {status:?}", metric.name());
                     })
@@ -67,7 +66,7 @@ impl Metrics {
             let (Some(id), Ok(offset @ 1..)) = (self.id(*metric), i64::try_from(count)) else {
                 continue;
             };
-            if let Err(status) = hostcalls::increment_metric(id, offset) {
+            if let Err(status) = abi::increment_metric(id, offset) {
                 self.failed(*metric, status);
             }
         }
@@ -78,7 +77,7 @@ impl Metrics {
         let Some(id) = self.id(metric) else {
             return;
         };
-        if let Err(status) = hostcalls::record_metric(id, value) {
+        if let Err(status) = abi::record_metric(id, value) {
             self.failed(metric, status);
         }
     }
@@ -87,7 +86,7 @@ impl Metrics {
         self.ids.get(metric.index()).copied().flatten()
     }
 
-    fn failed(&self, metric: Metric, status: proxy_wasm::types::Status) {
+    fn failed(&self, metric: Metric, status: Status) {
         if !self.failure_logged.replace(true) {
             log::warn!(
                 "could not update metric `{}`: {status:?} (further metric errors are not logged)",

@@ -5,10 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{BufferType, ContextType};
-
+use super::abi::{self, BufferType};
 use super::host::{self, ProxyHost};
 use super::http::Http;
 use super::metrics::Metrics;
@@ -55,15 +52,15 @@ impl Root {
         if self.ticking {
             return;
         }
-        match hostcalls::set_tick_period(TICK) {
+        let period = u32::try_from(TICK.as_millis()).unwrap_or(u32::MAX);
+        match abi::set_tick_period(period) {
             Ok(()) => self.ticking = true,
             Err(status) => log::error!("could not start the timer: {status:?}"),
         }
     }
-}
 
-impl Context for Root {
-    fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
+    /// The answer to one of the plugin's own calls (System fetches, reports).
+    pub fn on_http_call_response(&mut self, token: u32, body_size: usize) {
         let mut finished = false;
         self.with_plugin(|plugin, proxy| {
             plugin.on_call_answer(token, body_size, proxy);
@@ -71,7 +68,7 @@ impl Context for Root {
         });
         if self.finishing && finished {
             self.finishing = false;
-            if let Err(status) = hostcalls::done() {
+            if let Err(status) = abi::done() {
                 log::warn!("could not tell the host the plugin has finished: {status:?}");
             }
         }
@@ -79,27 +76,23 @@ impl Context for Root {
 
     /// The configuration or the VM ends: the core reports what it owes first,
     /// and the root stays until those reports are answered.
-    fn on_done(&mut self) -> bool {
+    pub fn on_done(&mut self) -> bool {
         let mut finished = true;
         self.with_plugin(|plugin, proxy| finished = plugin.on_end(proxy));
         self.metrics.flush();
         self.finishing = !finished;
         finished
     }
-}
 
-impl RootContext for Root {
-    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+    /// Reads the plugin configuration; `false` refuses it.
+    pub fn on_configure(&mut self) -> bool {
         super::log::follow_host_level();
         // Once per VM: a new configuration keeps the ids (Envoy's stats are by name).
         if !self.metrics.is_defined() {
             self.metrics = Rc::new(Metrics::define());
         }
         self.start_timer();
-        let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let bytes = abi::buffer(BufferType::PluginConfiguration, usize::MAX).unwrap_or_default();
         match config::parse(&bytes) {
             Ok(config) => {
                 for warning in &config.warnings {
@@ -116,19 +109,14 @@ impl RootContext for Root {
         }
     }
 
-    fn on_tick(&mut self) {
+    /// The timer: the core's fetches and reports that are due, then the counters.
+    pub fn on_tick(&mut self) {
         self.with_plugin(|plugin, proxy| plugin.on_tick(proxy));
         self.metrics.flush();
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Http::new(
-            self.plugin.clone(),
-            Rc::clone(&self.metrics),
-        )))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
+    /// A request's context, with the plugin of the configuration at hand.
+    pub fn new_request(&self) -> Http {
+        Http::new(self.plugin.clone(), Rc::clone(&self.metrics))
     }
 }

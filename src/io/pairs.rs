@@ -101,12 +101,19 @@ impl OwnedHeaderPairs {
     }
 }
 
-/// `pairs` serialized as the host hands a header map over: what [`HeaderPairs`]
-/// reads (for stand-ins of the host: tests, fuzzing, bench-only builds).
+/// `pairs` serialized as the host takes and hands over a header map: what
+/// [`HeaderPairs`] reads (the shell's calls and replies, and stand-ins of the host:
+/// tests, fuzzing, bench-only builds). Its size is known first, so it is
+/// allocated once.
 pub fn serialize<N: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(N, V)]) -> Vec<u8> {
     let length = |bytes: &[u8]| u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes();
     let count = u32::try_from(pairs.len()).unwrap_or(u32::MAX);
-    let mut bytes = count.to_le_bytes().to_vec();
+    let size = pairs.iter().fold(4usize, |size, (name, value)| {
+        let texts = name.as_ref().len().saturating_add(value.as_ref().len());
+        size.saturating_add(texts).saturating_add(10)
+    });
+    let mut bytes = Vec::with_capacity(size);
+    bytes.extend_from_slice(&count.to_le_bytes());
     for (name, value) in pairs {
         bytes.extend_from_slice(&length(name.as_ref()));
         bytes.extend_from_slice(&length(value.as_ref()));
