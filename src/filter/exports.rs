@@ -158,9 +158,11 @@ fn forget_orphan_calls(contexts: &Contexts) {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_request_headers(id: u32, _headers: usize, _end: u32) -> Action {
-    with_contexts(id, Action::Pause, |contexts| match contexts.requests.get_mut(&id) {
-        Some(request) => request.on_request_headers(),
-        None => Http::unconfigured().on_request_headers(),
+    with_contexts(id, Action::Pause, |contexts| {
+        match contexts.requests.get_mut(&id) {
+            Some(request) => request.on_request_headers(),
+            None => Http::unconfigured().on_request_headers(),
+        }
     })
 }
 
