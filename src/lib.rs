@@ -16,6 +16,7 @@ pub mod fetched;
 pub mod filter;
 pub mod flow;
 pub mod glob;
+pub mod header_name;
 pub mod integer;
 pub mod io;
 pub mod json_text;

@@ -599,7 +599,8 @@ mod tests {
             BackendAnswer::DispatchFailed,
             BackendAnswer::Received {
                 status: None,
-                headers: crate::io::pairs::OwnedHeaderPairs::default(),
+                reason: None,
+                limits: crate::model::Limits::default(),
             },
             answer("500", &[]),
             answer("503", &[]),

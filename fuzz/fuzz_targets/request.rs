@@ -257,7 +257,7 @@ fuzz_target!(|data: &[u8]| {
             notes: Default::default(),
         },
     };
-    let answered = flow::on_backend_answer(config, &pending, &answer, &[], None);
+    let answered = flow::on_backend_answer(config, pending, &answer, &[], None);
     if debug() {
         eprintln!("on_backend_answer: {answered:?}");
     }

@@ -1,6 +1,7 @@
 //! Interpreting the backend's answer to an authorization call.
 
-use crate::io::pairs::{HeaderPairs, OwnedHeaderPairs};
+use crate::header_name::is_named;
+use crate::io::pairs::OwnedHeaderPairs;
 use crate::model::Limits;
 
 /// What came back from a call to the backend.
@@ -9,26 +10,49 @@ pub enum BackendAnswer {
     /// The host could not dispatch the call at all.
     DispatchFailed,
     /// An answer arrived (Envoy answers 503 or 504 itself when it cannot connect
-    /// or the call times out).
+    /// or the call times out), with what its headers say.
     Received {
         /// `:status`, when present and a valid HTTP status.
         status: Option<u16>,
-        /// Answer headers with raw values, as the host serialized them.
-        headers: OwnedHeaderPairs,
+        /// `3scale-rejection-reason`, when present as text.
+        reason: Option<String>,
+        /// The `3scale-limit-*` headers.
+        limits: Limits,
     },
 }
 
 impl BackendAnswer {
-    /// An answer from its raw headers, reading the status from `:status`.
+    /// An answer from its raw headers, read in one pass: the first `:status`
+    /// and `3scale-rejection-reason` count, and the last of each limit header.
     pub fn from_headers(headers: OwnedHeaderPairs) -> Self {
-        let status = headers.pairs().get(":status").and_then(parse_status);
-        BackendAnswer::Received { status, headers }
+        let mut status = None;
+        let mut reason = None;
+        let mut limits = Limits::default();
+        for (name, value) in headers.pairs().iter() {
+            if limits.take_header(name, value) {
+                continue;
+            }
+            if name == b":status" {
+                status.get_or_insert(parse_status(value));
+            } else if is_named(name, REJECTION_REASON) {
+                reason.get_or_insert_with(|| rejection_reason(value));
+            }
+        }
+        BackendAnswer::Received {
+            status: status.flatten(),
+            reason: reason.flatten(),
+            limits,
+        }
     }
 }
 
 fn parse_status(value: &[u8]) -> Option<u16> {
     let status: u16 = std::str::from_utf8(value).ok()?.trim().parse().ok()?;
     (100..=599).contains(&status).then_some(status)
+}
+
+fn rejection_reason(value: &[u8]) -> Option<String> {
+    Some(std::str::from_utf8(value).ok()?.trim().to_owned())
 }
 
 /// What an answer means for the request.
@@ -73,40 +97,27 @@ const REJECTION_REASON: &str = "3scale-rejection-reason";
 
 /// Interprets an answer.
 pub fn verdict(answer: &BackendAnswer) -> Verdict {
-    let (status, headers) = match answer {
+    let (status, reason, limits) = match answer {
         BackendAnswer::DispatchFailed => return Verdict::Unreachable(Unreachable::DispatchFailed),
         BackendAnswer::Received { status: None, .. } => {
             return Verdict::Unreachable(Unreachable::NoStatus);
         }
         BackendAnswer::Received {
             status: Some(status),
-            headers,
-        } => (*status, headers),
+            reason,
+            limits,
+        } => (*status, reason, *limits),
     };
-    let pairs = headers.pairs();
-    let limits = || {
-        Limits::from_headers(
-            pairs
-                .iter()
-                .filter_map(|(name, value)| Some((std::str::from_utf8(name).ok()?, value))),
-        )
-    };
-    let reason = rejection_reason(pairs);
     match status {
-        200 => Verdict::Authorized(limits()),
-        409 if reason.as_deref() == Some("limits_exceeded") => Verdict::LimitsExceeded(limits()),
-        400..=499 => Verdict::Denied { status, reason },
+        200 => Verdict::Authorized(limits),
+        409 if reason.as_deref() == Some("limits_exceeded") => Verdict::LimitsExceeded(limits),
+        400..=499 => Verdict::Denied {
+            status,
+            reason: reason.clone(),
+        },
         500..=599 => Verdict::Unreachable(Unreachable::ServerError(status)),
         other => Verdict::Unreachable(Unreachable::UnexpectedStatus(other)),
     }
-}
-
-fn rejection_reason(headers: HeaderPairs<'_>) -> Option<String> {
-    let (_, value) = headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(REJECTION_REASON.as_bytes()))?;
-    let text = std::str::from_utf8(value).ok()?.trim();
-    Some(text.to_owned())
 }
 
 #[cfg(test)]
@@ -115,6 +126,33 @@ mod tests {
 
     fn answer(headers: &[(&str, &[u8])]) -> BackendAnswer {
         BackendAnswer::from_headers(OwnedHeaderPairs::of(headers))
+    }
+
+    #[test]
+    fn reads_the_headers_in_one_pass() {
+        let read = answer(&[
+            (":status", b"200"),
+            ("3Scale-Limit-Remaining", b"5"),
+            (":status", b"500"),
+            ("3scale-limit-remaining", b"4"),
+            ("3scale-rejection-reason", b" first "),
+            ("3scale-rejection-reason", b"second"),
+            ("3scale-limit-max-value", b"10"),
+            ("3scale-limit-reset", b"soon"),
+        ]);
+        let limits = Limits {
+            max_value: Some(10),
+            remaining: Some(4),
+            reset: None,
+        };
+        assert_eq!(
+            read,
+            BackendAnswer::Received {
+                status: Some(200),
+                reason: Some("first".to_owned()),
+                limits,
+            }
+        );
     }
 
     #[test]

@@ -202,9 +202,19 @@ fn pseudo_headers(upstream: &Upstream, method: &'static str, path: String) -> Ca
         (":method", Cow::Borrowed(method)),
         (":path", Cow::Owned(path)),
         (":authority", Cow::Owned(upstream.url.authority.clone())),
-        (":scheme", Cow::Owned(upstream.url.scheme.clone())),
+        (":scheme", scheme(&upstream.url.scheme)),
     ]);
     headers
+}
+
+/// The scheme as a constant (an upstream URL's is `http` or `https`), so that a
+/// call does not copy it.
+fn scheme(scheme: &str) -> Cow<'static, str> {
+    match scheme {
+        "http" => Cow::Borrowed("http"),
+        "https" => Cow::Borrowed("https"),
+        other => Cow::Owned(other.to_owned()),
+    }
 }
 
 /// A call's headers (see [`HttpCall::headers`]).

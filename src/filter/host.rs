@@ -149,15 +149,14 @@ pub fn reply(reply: &LocalReply) {
 /// Dispatches a call and returns its token; `Err` when the host refuses it (e.g. an
 /// unknown cluster).
 pub fn dispatch(call: &HttpCall) -> Result<u32, ()> {
-    let headers: Vec<(&str, &str)> = call
+    let headers = call
         .headers
         .iter()
-        .map(|(name, value)| (*name, value.as_ref()))
-        .collect();
+        .map(|(name, value)| (name.as_bytes(), value.as_bytes()));
     let timeout_ms = u32::try_from(call.timeout_ms).unwrap_or(u32::MAX);
     match abi::http_call(
         &call.cluster,
-        &pairs::serialize(&headers),
+        &pairs::serialize_each(headers),
         &call.body,
         timeout_ms,
     ) {

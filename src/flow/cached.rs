@@ -253,7 +253,7 @@ mod tests {
             };
             on_backend_answer(
                 &self.config,
-                pending,
+                pending.clone(),
                 &BackendAnswer::from_headers(crate::io::pairs::OwnedHeaderPairs::of(&headers)),
                 body.as_bytes(),
                 Some(&mut access),

@@ -50,10 +50,11 @@ pub fn on_request(
 }
 
 /// Finishes a request paused on a call to 3scale, from the call's answer and, when
-/// the answer is to fill the cache, its body (`<status>`).
+/// the answer is to fill the cache, its body (`<status>`). The request's pending
+/// state is taken: its changes and notes become the decision's.
 pub fn on_backend_answer(
     config: &Config,
-    pending: &Pending,
+    pending: Pending,
     answer: &BackendAnswer,
     body: &[u8],
     cache: Option<&mut CacheAccess<'_>>,
@@ -61,19 +62,30 @@ pub fn on_backend_answer(
     if let Some(kind) = pending.notes.reporting {
         return report::after_report(config, pending, kind);
     }
-    let decision = match cache.and_then(|cache| cached::learn(config, pending, answer, body, cache))
-    {
+    let learned = cache.and_then(|cache| cached::learn(config, &pending, answer, body, cache));
+    let Pending {
+        service_index,
+        forward,
+        notes,
+        ..
+    } = pending;
+    let decision = match learned {
         Some(decision) => decision,
-        None => settle(config, pending, answer),
+        None => settle(config, service_index, forward, answer),
     };
-    report::finish(config, pending.notes.clone(), decision)
+    report::finish(config, notes, decision)
 }
 
-/// The decision 3scale's answer makes for a paused request.
-fn settle(config: &Config, pending: &Pending, answer: &BackendAnswer) -> Decision {
+/// The decision 3scale's answer makes for a request paused with these changes.
+fn settle(
+    config: &Config,
+    service_index: usize,
+    forward: Forward,
+    answer: &BackendAnswer,
+) -> Decision {
     let service_id = config
         .services
-        .get(pending.service_index)
+        .get(service_index)
         .map_or("?", |service| service.id.as_str());
     match backend::verdict(answer) {
         Verdict::Authorized(limits) => {
@@ -81,7 +93,7 @@ fn settle(config: &Config, pending: &Pending, answer: &BackendAnswer) -> Decisio
             Decision::Continue(Forward {
                 limits: Some(limits),
                 admission: Admission::Authorized,
-                ..pending.forward.clone()
+                ..forward
             })
         }
         Verdict::LimitsExceeded(limits) => {
@@ -95,7 +107,7 @@ fn settle(config: &Config, pending: &Pending, answer: &BackendAnswer) -> Decisio
             );
             local_reply(config, ReplyKind::AuthFailed, None).into()
         }
-        Verdict::Unreachable(why) => unreachable(config, service_id, why, &pending.forward),
+        Verdict::Unreachable(why) => unreachable(config, service_id, why, forward),
     }
 }
 
@@ -161,7 +173,7 @@ fn decide(
     let rules_known = !service.mapping_rules.is_empty() || fetched_service.is_some();
     let Some(token) = token.filter(|_| rules_known) else {
         let why = Unreachable::ConfigurationUnknown;
-        return Ok(unreachable(config, &service.id, why, &forward));
+        return Ok(unreachable(config, &service.id, why, forward));
     };
     let fetched_rules = fetched_service.map(|f| &f.rules);
     // Rules see the path's normal form; the path sent upstream stays as it was.
@@ -278,7 +290,7 @@ fn describe(credential: &Credential) -> String {
 }
 
 /// 3scale cannot be reached: the failure policy decides.
-fn unreachable(config: &Config, service_id: &str, why: Unreachable, forward: &Forward) -> Decision {
+fn unreachable(config: &Config, service_id: &str, why: Unreachable, forward: Forward) -> Decision {
     match config.failure_policy {
         FailurePolicy::Deny => {
             warn!("service {service_id}: {why}; denying the request (failure_policy: deny)");
@@ -290,7 +302,7 @@ fn unreachable(config: &Config, service_id: &str, why: Unreachable, forward: &Fo
             );
             Decision::Continue(Forward {
                 admission: Admission::FailurePolicy,
-                ..forward.clone()
+                ..forward
             })
         }
     }

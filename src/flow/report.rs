@@ -166,12 +166,12 @@ pub(super) fn finish(config: &Config, notes: Notes, decision: Decision) -> Decis
 }
 
 /// The answer to a report-mode report call: the request goes on as noted.
-pub(super) fn after_report(config: &Config, pending: &Pending, kind: ReplyKind) -> Decision {
+pub(super) fn after_report(config: &Config, pending: Pending, kind: ReplyKind) -> Decision {
     let forward = Forward {
         admission: Admission::WouldDeny(kind),
-        ..pending.forward.clone()
+        ..pending.forward
     };
-    go_on(config, forward, pending.notes.debug.clone(), Some(kind))
+    go_on(config, forward, pending.notes.debug, Some(kind))
 }
 
 /// Sends the report that counts a request over its limits before it goes on.
@@ -352,11 +352,17 @@ mod tests {
                 .map(|reason| ("3scale-rejection-reason", reason))
                 .into_iter()
                 .collect();
-            let decision =
-                on_backend_answer(&config, &pending, &answer(status, &headers), &[], None);
+            let decision = on_backend_answer(
+                &config,
+                pending.clone(),
+                &answer(status, &headers),
+                &[],
+                None,
+            );
             assert_eq!(let_through(decision).0, kind, "{status}");
         }
-        let authorized = on_backend_answer(&config, &pending, &answer("200", &[]), &[], None);
+        let authorized =
+            on_backend_answer(&config, pending.clone(), &answer("200", &[]), &[], None);
         assert!(
             matches!(&authorized, Decision::Continue(forward) if forward.admission == Admission::Authorized),
             "{authorized:?}"
@@ -368,7 +374,13 @@ mod tests {
         let config = report();
         let pending = call_out(decide(&config, &keyed("/p/1"))).pending;
         let limited = answer("409", &[("3scale-rejection-reason", "limits_exceeded")]);
-        let report = call_out(on_backend_answer(&config, &pending, &limited, &[], None));
+        let report = call_out(on_backend_answer(
+            &config,
+            pending.clone(),
+            &limited,
+            &[],
+            None,
+        ));
         assert_eq!(report.call.header(":method"), Some("POST"));
         assert_eq!(report.call.header(":path"), Some("/transactions.xml"));
         let body = String::from_utf8(report.call.body.clone()).unwrap();
@@ -380,8 +392,13 @@ mod tests {
         );
         // Whatever the report's answer, the request goes on, counted once as limited.
         for status in ["202", "500"] {
-            let decision =
-                on_backend_answer(&config, &report.pending, &answer(status, &[]), &[], None);
+            let decision = on_backend_answer(
+                &config,
+                report.pending.clone(),
+                &answer(status, &[]),
+                &[],
+                None,
+            );
             assert_eq!(let_through(decision).0, ReplyKind::LimitsExceeded);
         }
     }
@@ -392,7 +409,7 @@ mod tests {
         let pending = call_out(decide(&config, &keyed("/p/1"))).pending;
         assert_eq!(pending.notes.report_if_limited, None);
         let limited = answer("409", &[("3scale-rejection-reason", "limits_exceeded")]);
-        let decision = on_backend_answer(&config, &pending, &limited, &[], None);
+        let decision = on_backend_answer(&config, pending.clone(), &limited, &[], None);
         assert!(matches!(decision, Decision::Reply(reply) if reply.status == 429));
     }
 
@@ -437,7 +454,7 @@ mod tests {
         let request = keyed("/p/7").with_header("x-3scale-debug", TOKEN);
         let pending = call_out(decide(&config, &request)).pending;
         assert!(pending.forward.removes("X-3scale-Debug"));
-        let decision = on_backend_answer(&config, &pending, &answer("200", &[]), &[], None);
+        let decision = on_backend_answer(&config, pending.clone(), &answer("200", &[]), &[], None);
         let Decision::Continue(forward) = decision else {
             panic!("{decision:?}")
         };
@@ -496,7 +513,8 @@ mod tests {
             let pending = call_out(decide(&config, &request)).pending;
             assert!(pending.forward.removes("x-3scale-debug"), "{wrong:?}");
             assert_eq!(pending.notes.debug, None, "{wrong:?}");
-            let decision = on_backend_answer(&config, &pending, &answer("200", &[]), &[], None);
+            let decision =
+                on_backend_answer(&config, pending.clone(), &answer("200", &[]), &[], None);
             let Decision::Continue(forward) = decision else {
                 panic!("{decision:?}")
             };

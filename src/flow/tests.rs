@@ -25,7 +25,7 @@ pub(crate) fn on_backend_answer(
     pending: &Pending,
     answer: &BackendAnswer,
 ) -> Decision {
-    super::on_backend_answer(config, pending, answer, &[], None)
+    super::on_backend_answer(config, pending.clone(), answer, &[], None)
 }
 
 const BASE_PATH: &str = "/transactions/authrep.xml?service_id=42&service_token=st0ken";

@@ -103,25 +103,37 @@ impl OwnedHeaderPairs {
 
 /// `pairs` serialized as the host takes and hands over a header map: what
 /// [`HeaderPairs`] reads (the shell's calls and replies, and stand-ins of the host:
-/// tests, fuzzing, bench-only builds). Its size is known first, so it is
-/// allocated once.
+/// tests, fuzzing, bench-only builds).
 pub fn serialize<N: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(N, V)]) -> Vec<u8> {
+    serialize_each(
+        pairs
+            .iter()
+            .map(|(name, value)| (name.as_ref(), value.as_ref())),
+    )
+}
+
+/// [`serialize`] for pairs as they come, without collecting them first: the
+/// iterator is walked three times (the size, the lengths, the bytes), so that the
+/// buffer is allocated once at its final size.
+pub fn serialize_each<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Vec<u8> {
     let length = |bytes: &[u8]| u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes();
-    let count = u32::try_from(pairs.len()).unwrap_or(u32::MAX);
-    let size = pairs.iter().fold(4usize, |size, (name, value)| {
-        let texts = name.as_ref().len().saturating_add(value.as_ref().len());
-        size.saturating_add(texts).saturating_add(10)
-    });
+    let (count, size) = pairs
+        .clone()
+        .fold((0usize, 4usize), |(count, size), (name, value)| {
+            let texts = name.len().saturating_add(value.len());
+            (count + 1, size.saturating_add(texts).saturating_add(10))
+        });
+    let count = u32::try_from(count).unwrap_or(u32::MAX);
     let mut bytes = Vec::with_capacity(size);
     bytes.extend_from_slice(&count.to_le_bytes());
-    for (name, value) in pairs {
-        bytes.extend_from_slice(&length(name.as_ref()));
-        bytes.extend_from_slice(&length(value.as_ref()));
+    for (name, value) in pairs.clone() {
+        bytes.extend_from_slice(&length(name));
+        bytes.extend_from_slice(&length(value));
     }
     for (name, value) in pairs {
-        bytes.extend_from_slice(name.as_ref());
+        bytes.extend_from_slice(name);
         bytes.push(0);
-        bytes.extend_from_slice(value.as_ref());
+        bytes.extend_from_slice(value);
         bytes.push(0);
     }
     bytes

@@ -1,5 +1,7 @@
 //! The backend's `3scale-limit-*` answer headers.
 
+use crate::header_name::is_named;
+
 /// Limits the backend reported with `limit_headers=1`; `-1` means unlimited
 /// (remaining) or never (reset).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,20 +19,26 @@ impl Limits {
     pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
         let mut limits = Limits::default();
         for (name, value) in headers {
-            let slot = if name.eq_ignore_ascii_case("3scale-limit-max-value") {
-                &mut limits.max_value
-            } else if name.eq_ignore_ascii_case("3scale-limit-remaining") {
-                &mut limits.remaining
-            } else if name.eq_ignore_ascii_case("3scale-limit-reset") {
-                &mut limits.reset
-            } else {
-                continue;
-            };
-            if let Some(number) = integer(value) {
-                *slot = Some(number);
-            }
+            limits.take_header(name.as_bytes(), value);
         }
         limits
+    }
+
+    /// Takes one answer header: `true` when it is a limit header (whose value
+    /// counts when it is an integer; a later one replaces an earlier one).
+    pub fn take_header(&mut self, name: &[u8], value: &[u8]) -> bool {
+        // By length first: most headers have none of these lengths, and are
+        // passed over without comparing their bytes.
+        let slot = match name.len() {
+            18 if is_named(name, "3scale-limit-reset") => &mut self.reset,
+            22 if is_named(name, "3scale-limit-remaining") => &mut self.remaining,
+            22 if is_named(name, "3scale-limit-max-value") => &mut self.max_value,
+            _ => return false,
+        };
+        if let Some(number) = integer(value) {
+            *slot = Some(number);
+        }
+        true
     }
 
     /// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, or nothing

@@ -136,7 +136,7 @@ impl Plugin {
         } else {
             Vec::new()
         };
-        Some(self.settle(exchange, &pending, &answer, &body, now, host))
+        Some(self.settle(exchange, pending, &answer, &body, now, host))
     }
 
     /// The request is over. If it still waited for 3scale (the client went away),
@@ -243,9 +243,10 @@ impl Plugin {
             host.count(outcome.metric(), 1);
         }
         match decision {
-            Decision::Continue(forward) => {
+            Decision::Continue(mut forward) => {
+                // What the response needs stays here; the shell applies the rest.
                 exchange.limits = forward.limits;
-                exchange.response_headers = forward.response_headers.clone();
+                exchange.response_headers = std::mem::take(&mut forward.response_headers);
                 Step::Continue(forward)
             }
             Decision::Reply(reply) => {
@@ -254,15 +255,16 @@ impl Plugin {
             }
             Decision::CallOut(call_out) => {
                 host.count(Metric::BackendCalls, 1);
-                match host.dispatch(&call_out.call) {
+                let flow::CallOut { call, pending } = *call_out;
+                match host.dispatch(&call) {
                     Ok(_) => {
-                        exchange.pending = Some(call_out.pending);
+                        exchange.pending = Some(pending);
                         exchange.sent_at = Some(now);
                         Step::Wait
                     }
                     Err(DispatchRefused) => self.settle(
                         exchange,
-                        &call_out.pending,
+                        pending,
                         &BackendAnswer::DispatchFailed,
                         &[],
                         now,
@@ -277,7 +279,7 @@ impl Plugin {
     fn settle(
         &mut self,
         exchange: &mut Exchange,
-        pending: &flow::Pending,
+        pending: flow::Pending,
         answer: &BackendAnswer,
         body: &[u8],
         now: Duration,

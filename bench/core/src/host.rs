@@ -81,7 +81,19 @@ impl Host for BenchHost {
     }
 
     fn call_response_headers(&mut self) -> OwnedHeaderPairs {
-        OwnedHeaderPairs::of(&[(":status", self.answer.0)])
+        let (status, _) = self.answer;
+        if status == "202" {
+            return OwnedHeaderPairs::of(&[(":status", status), ("content-length", "0")]);
+        }
+        // What the simulator and apisonator send an authorization with
+        // `limit_headers=1` (an application without limits).
+        OwnedHeaderPairs::of(&[
+            (":status", status),
+            ("content-type", "application/vnd.3scale-v2.0+xml"),
+            ("3scale-limit-remaining", "-1"),
+            ("3scale-limit-reset", "-1"),
+            ("content-length", "0"),
+        ])
     }
 
     fn call_response_body(&mut self, max: usize) -> Vec<u8> {
