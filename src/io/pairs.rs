@@ -113,30 +113,42 @@ pub fn serialize<N: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(N, V)]) -> Vec<u8> {
 }
 
 /// [`serialize`] for pairs as they come, without collecting them first: the
-/// iterator is walked three times (the size, the lengths, the bytes), so that the
-/// buffer is allocated once at its final size.
+/// iterator is walked twice (the sizes, then the bytes), so that the buffer is
+/// allocated once at its final size. It starts zeroed, which writes the NUL
+/// after each name and value; each length and text is then copied into place.
 pub fn serialize_each<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Vec<u8> {
     let length = |bytes: &[u8]| u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes();
-    let (count, size) = pairs
+    let (count, texts) = pairs
         .clone()
-        .fold((0usize, 4usize), |(count, size), (name, value)| {
-            let texts = name.len().saturating_add(value.len());
-            (count + 1, size.saturating_add(texts).saturating_add(10))
+        .fold((0usize, 0usize), |(count, texts), (name, value)| {
+            let pair = name.len().saturating_add(value.len()).saturating_add(2);
+            (count.saturating_add(1), texts.saturating_add(pair))
         });
-    let count = u32::try_from(count).unwrap_or(u32::MAX);
-    let mut bytes = Vec::with_capacity(size);
-    bytes.extend_from_slice(&count.to_le_bytes());
-    for (name, value) in pairs.clone() {
-        bytes.extend_from_slice(&length(name));
-        bytes.extend_from_slice(&length(value));
-    }
+    let data_start = count.saturating_mul(8).saturating_add(4);
+    let mut bytes = vec![0; data_start.saturating_add(texts)];
+    put(
+        &mut bytes,
+        0,
+        &u32::try_from(count).unwrap_or(u32::MAX).to_le_bytes(),
+    );
+    let (mut lengths_at, mut text_at) = (4, data_start);
     for (name, value) in pairs {
-        bytes.extend_from_slice(name);
-        bytes.push(0);
-        bytes.extend_from_slice(value);
-        bytes.push(0);
+        lengths_at = put(&mut bytes, lengths_at, &length(name));
+        lengths_at = put(&mut bytes, lengths_at, &length(value));
+        text_at = put(&mut bytes, text_at, name).saturating_add(1);
+        text_at = put(&mut bytes, text_at, value).saturating_add(1);
     }
     bytes
+}
+
+/// Copies `data` into `bytes` at `at`; where it ends. (The sizes were summed
+/// first, so it always fits.)
+fn put(bytes: &mut [u8], at: usize, data: &[u8]) -> usize {
+    let end = at.saturating_add(data.len());
+    if let Some(slot) = bytes.get_mut(at..end) {
+        slot.copy_from_slice(data);
+    }
+    end
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
@@ -222,6 +234,19 @@ mod tests {
                 let _ = pairs.get("a");
             }
         }
+    }
+
+    /// The layout byte for byte: the count, each pair's two lengths, then each
+    /// name and value with its NUL.
+    #[test]
+    fn serializes_the_hosts_layout() {
+        let bytes = serialize(&[("a", "bc"), (":x", "")]);
+        let expected = [
+            2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, b'a', 0, b'b', b'c', 0,
+            b':', b'x', 0, 0,
+        ];
+        assert_eq!(bytes, expected);
+        assert_eq!(serialize::<&str, &str>(&[]), [0, 0, 0, 0]);
     }
 
     /// Whatever the host serializes reads back as it was.
