@@ -406,7 +406,7 @@ fn compose_envoy_reaches_the_services_it_names() {
     .unwrap();
     let plugin_text = wasm["configuration"]["value"].as_str().unwrap();
     let plugin = threescale_wasm_auth::config::parse(plugin_text.as_bytes()).unwrap();
-    let backend_cluster = plugin.backend.upstream.name.clone();
+    let backend_cluster = plugin.backend.upstream.name.to_string();
     assert!(
         clusters.iter().any(|(name, _, _)| *name == backend_cluster),
         "the backend cluster `{backend_cluster}` is defined"

@@ -1,10 +1,10 @@
 //! Request builders for the Service Management API: authrep, authorize, report.
 
-use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::config::{Backend, Upstream};
-use crate::io::HttpCall;
 use crate::io::percent::{KeyPart, Params, encode_into};
+use crate::io::{HeaderValue, HttpCall};
 use crate::model::Usages;
 use crate::model::{Credential, Secret};
 
@@ -55,7 +55,7 @@ pub fn authrep_with_reports(backend: &Backend, transaction: &Transaction<'_>) ->
     let mut call = authorization_call(backend, "transactions/authrep.xml", transaction);
     for (name, value) in &mut call.headers {
         if *name == "3scale-options" {
-            *value = Cow::Owned(options(&CACHING_OPTIONS, &extensions));
+            *value = HeaderValue::Owned(options(&CACHING_OPTIONS, &extensions));
         }
     }
     call
@@ -82,9 +82,9 @@ fn authorization_call(
     headers.push((
         "3scale-options",
         if backend.extensions.is_empty() {
-            Cow::Borrowed(AUTHORIZATION_OPTIONS_ALONE)
+            HeaderValue::Static(AUTHORIZATION_OPTIONS_ALONE)
         } else {
-            Cow::Owned(options(&AUTHORIZATION_OPTIONS, &backend.extensions))
+            HeaderValue::Owned(options(&AUTHORIZATION_OPTIONS, &backend.extensions))
         },
     ));
     call(upstream, headers, Vec::new())
@@ -122,12 +122,12 @@ pub fn report(
     let mut headers = pseudo_headers(upstream, "POST", path);
     headers.push((
         "content-type",
-        Cow::Borrowed("application/x-www-form-urlencoded"),
+        HeaderValue::Static("application/x-www-form-urlencoded"),
     ));
     if !backend.extensions.is_empty() {
         headers.push((
             "3scale-options",
-            Cow::Owned(options(&[], &backend.extensions)),
+            HeaderValue::Owned(options(&[], &backend.extensions)),
         ));
     }
     call(upstream, headers, params.finish().into_bytes())
@@ -199,9 +199,12 @@ fn push_usages(params: &mut Params, prefix: Option<&str>, usages: &Usages) {
 fn pseudo_headers(upstream: &Upstream, method: &'static str, path: String) -> CallHeaders {
     let mut headers = Vec::with_capacity(5);
     headers.extend([
-        (":method", Cow::Borrowed(method)),
-        (":path", Cow::Owned(path)),
-        (":authority", Cow::Owned(upstream.url.authority.clone())),
+        (":method", HeaderValue::Static(method)),
+        (":path", HeaderValue::Owned(path)),
+        (
+            ":authority",
+            HeaderValue::Shared(Arc::clone(&upstream.url.authority)),
+        ),
         (":scheme", scheme(&upstream.url.scheme)),
     ]);
     headers
@@ -209,16 +212,16 @@ fn pseudo_headers(upstream: &Upstream, method: &'static str, path: String) -> Ca
 
 /// The scheme as a constant (an upstream URL's is `http` or `https`), so that a
 /// call does not copy it.
-fn scheme(scheme: &str) -> Cow<'static, str> {
+fn scheme(scheme: &str) -> HeaderValue {
     match scheme {
-        "http" => Cow::Borrowed("http"),
-        "https" => Cow::Borrowed("https"),
-        other => Cow::Owned(other.to_owned()),
+        "http" => HeaderValue::Static("http"),
+        "https" => HeaderValue::Static("https"),
+        other => HeaderValue::Owned(other.to_owned()),
     }
 }
 
 /// A call's headers (see [`HttpCall::headers`]).
-type CallHeaders = Vec<(&'static str, Cow<'static, str>)>;
+type CallHeaders = Vec<(&'static str, HeaderValue)>;
 
 /// `3scale-options`: the given names then the configured extensions, each as
 /// `name=1`, without duplicates.
@@ -246,7 +249,7 @@ fn options(fixed: &[&str], extensions: &[String]) -> String {
 
 fn call(upstream: &Upstream, headers: CallHeaders, body: Vec<u8>) -> HttpCall {
     HttpCall {
-        cluster: upstream.name.clone(),
+        cluster: Arc::clone(&upstream.name),
         headers,
         body,
         timeout_ms: upstream.timeout,
@@ -262,7 +265,7 @@ mod tests {
         Backend {
             name: None,
             upstream: Upstream {
-                name: "outbound|443||su1.3scale.net".to_owned(),
+                name: "outbound|443||su1.3scale.net".into(),
                 url: UpstreamUrl::parse(url).unwrap(),
                 timeout: 5000,
             },
@@ -328,7 +331,7 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(call.cluster, "outbound|443||su1.3scale.net");
+        assert_eq!(&*call.cluster, "outbound|443||su1.3scale.net");
         assert_eq!(call.timeout_ms, 5000);
         assert!(call.body.is_empty());
     }

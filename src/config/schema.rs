@@ -414,7 +414,7 @@ impl<'de> Deserialize<'de> for Upstream {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = read_struct(d, &UPSTREAM)?;
         Ok(Upstream {
-            name: take_field!(f, 0, Value::Text).unwrap_or_default(),
+            name: take_field!(f, 0, Value::Text).unwrap_or_default().into(),
             url: take_field!(f, 1, Value::Url).ok_or_else(|| de::Error::missing_field("url"))?,
             timeout: take_field!(f, 2, Value::Number)
                 .unwrap_or_else(super::upstream::default_timeout),

@@ -72,7 +72,10 @@ fn every_seed_example_parses() {
 fn the_minimal_seed_configuration_means_what_it_says() {
     let config = parse_str(SEEDS[0].1).unwrap();
     let system = config.system.as_ref().unwrap();
-    assert_eq!(system.upstream.name, "outbound|443||multitenant.3scale.net");
+    assert_eq!(
+        &*system.upstream.name,
+        "outbound|443||multitenant.3scale.net"
+    );
     assert_eq!(system.upstream.timeout, 5000);
     assert_eq!(system.ttl, 600);
     assert_eq!(config.backend.extensions, vec!["no_body".to_owned()]);
@@ -138,7 +141,7 @@ fn upstream_url_is_normalised() {
     let config = parse_str(&text).unwrap();
     let url = &config.backend.upstream.url;
     assert_eq!(url.scheme, "http");
-    assert_eq!(url.authority, "backend:3000");
+    assert_eq!(&*url.authority, "backend:3000");
     assert_eq!(url.base_path, "/base/");
     let text = yaml_with_service_extra("")
         .replace("https://su1.3scale.net/", "https://su1.3scale.net:443");

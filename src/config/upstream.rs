@@ -1,12 +1,15 @@
 //! `upstream`: an Envoy cluster, the URL it serves, and a timeout.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Deserializer};
 
 /// An external host the filter calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
-    /// Envoy cluster name, e.g. `outbound|443||su1.3scale.net`.
-    pub name: String,
+    /// Envoy cluster name, e.g. `outbound|443||su1.3scale.net` (shared with the
+    /// calls made to it).
+    pub name: Arc<str>,
     /// The service's URL; its path is the base of every call.
     pub url: UpstreamUrl,
     /// Milliseconds before a call counts as failed.
@@ -22,8 +25,8 @@ pub(super) fn default_timeout() -> u64 {
 pub struct UpstreamUrl {
     /// `http` or `https`.
     pub scheme: String,
-    /// Host with a non-default port, used as `:authority`.
-    pub authority: String,
+    /// Host with a non-default port, used as `:authority` (shared with the calls).
+    pub authority: Arc<str>,
     /// Base path, always starting and ending with `/`.
     pub base_path: String,
 }
@@ -65,7 +68,7 @@ impl UpstreamUrl {
         }
         Ok(UpstreamUrl {
             scheme,
-            authority: authority.to_ascii_lowercase(),
+            authority: authority.to_ascii_lowercase().into(),
             base_path,
         })
     }
@@ -308,9 +311,9 @@ mod tests {
     #[test]
     fn ascii_hosts_with_non_ascii_paths_still_parse() {
         let url = UpstreamUrl::parse("https://Su1.3scale.net:8443/b\u{fc}cher?q=%41").unwrap();
-        assert_eq!(url.authority, "su1.3scale.net:8443");
+        assert_eq!(&*url.authority, "su1.3scale.net:8443");
         assert_eq!(url.base_path, "/b%C3%BCcher/");
         let url = UpstreamUrl::parse("https://user:p%40ss@host/").unwrap();
-        assert_eq!(url.authority, "host");
+        assert_eq!(&*url.authority, "host");
     }
 }

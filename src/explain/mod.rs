@@ -496,7 +496,7 @@ fn call_view(
 ) -> DecisionView {
     let pseudo = |name: &str| call.header(name).unwrap_or_default().to_owned();
     DecisionView::CallOut {
-        cluster: call.cluster.clone(),
+        cluster: call.cluster.to_string(),
         timeout_ms: call.timeout_ms,
         method: pseudo(":method"),
         url: format!(

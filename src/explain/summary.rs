@@ -85,7 +85,7 @@ pub fn summarize(config: &Config) -> Summary {
 
 fn upstream(upstream: &Upstream) -> UpstreamSummary {
     UpstreamSummary {
-        cluster: upstream.name.clone(),
+        cluster: upstream.name.to_string(),
         url: upstream.url.to_url_string(),
         timeout_ms: upstream.timeout,
     }

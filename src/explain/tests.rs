@@ -48,7 +48,7 @@ fn a_user_key_request_becomes_the_flows_authrep_call() {
     let DecisionView::CallOut { url, cluster, .. } = &explanation.decision else {
         panic!("not a call out: {:?}", explanation.decision);
     };
-    assert_eq!(cluster, &call_out.call.cluster);
+    assert_eq!(cluster.as_str(), &*call_out.call.cluster);
     assert!(
         url.ends_with(call_out.call.header(":path").unwrap()),
         "{url}"

@@ -51,7 +51,10 @@ pub fn headers(
     let upstream = &config.backend.upstream;
     Some(vec![
         (name.to_owned(), value),
-        ("x-3scale-cluster-name".to_owned(), upstream.name.clone()),
+        (
+            "x-3scale-cluster-name".to_owned(),
+            upstream.name.to_string(),
+        ),
         (
             "x-3scale-upstream-url".to_owned(),
             upstream.url.to_url_string(),

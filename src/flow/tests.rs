@@ -373,7 +373,7 @@ fn a_request_without_method_matches_only_any_rules() {
 #[test]
 fn golden_authrep_call_for_a_user_key() {
     let call = call_out(decide(&plain(), &get("/?user_key=abc123"))).call;
-    assert_eq!(call.cluster, "outbound|443||su1.3scale.net");
+    assert_eq!(&*call.cluster, "outbound|443||su1.3scale.net");
     assert_eq!(call.timeout_ms, 5000);
     assert!(call.body.is_empty());
     assert_eq!(

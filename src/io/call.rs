@@ -1,7 +1,8 @@
 //! An HTTP call to an Envoy cluster (3scale's backend or System).
 
-use std::borrow::Cow;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use super::query::redact_parameters;
 use crate::model::secret::is_secret_parameter;
@@ -10,16 +11,66 @@ use crate::model::secret::is_secret_parameter;
 /// path and shows no header values and no body, which may carry tokens and keys.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpCall {
-    /// Envoy cluster name.
-    pub cluster: String,
+    /// Envoy cluster name (shared with the configuration: not copied per call).
+    pub cluster: Arc<str>,
     /// Request headers, pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`) first.
     /// The names are the filter's own; a value known when the filter is built is
     /// not copied (an authorization call is built per uncached request).
-    pub headers: Vec<(&'static str, Cow<'static, str>)>,
+    pub headers: Vec<(&'static str, HeaderValue)>,
     /// Request body (empty for `GET`).
     pub body: Vec<u8>,
     /// Milliseconds before the call counts as failed.
     pub timeout_ms: u64,
+}
+
+/// The value of a call's header: a constant, text shared with the configuration
+/// (the upstream's authority), or the call's own (its path). An authorization call
+/// is built per uncached request, and only its own text is allocated for it. Its
+/// `Debug` shows no text: a value may carry a token.
+#[derive(Clone, PartialEq, Eq)]
+pub enum HeaderValue {
+    /// Known when the filter is built.
+    Static(&'static str),
+    /// Shared with the configuration.
+    Shared(Arc<str>),
+    /// Made for this call.
+    Owned(String),
+}
+
+impl Deref for HeaderValue {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            HeaderValue::Static(text) => text,
+            HeaderValue::Shared(text) => text,
+            HeaderValue::Owned(text) => text,
+        }
+    }
+}
+
+impl fmt::Debug for HeaderValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HeaderValue({} bytes)", self.len())
+    }
+}
+
+impl From<&'static str> for HeaderValue {
+    fn from(text: &'static str) -> Self {
+        HeaderValue::Static(text)
+    }
+}
+
+impl From<String> for HeaderValue {
+    fn from(text: String) -> Self {
+        HeaderValue::Owned(text)
+    }
+}
+
+impl From<Arc<str>> for HeaderValue {
+    fn from(text: Arc<str>) -> Self {
+        HeaderValue::Shared(text)
+    }
 }
 
 impl HttpCall {
@@ -28,7 +79,7 @@ impl HttpCall {
         self.headers
             .iter()
             .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.as_ref())
+            .map(|(_, value)| &**value)
     }
 
     /// `:path` with the values of secret parameters redacted, for logs.
@@ -72,7 +123,7 @@ mod tests {
     #[test]
     fn debug_redacts_tokens_and_keys_and_hides_the_body() {
         let call = HttpCall {
-            cluster: "backend".to_owned(),
+            cluster: "backend".into(),
             headers: vec![
                 (":method", "POST".into()),
                 (

@@ -10,6 +10,6 @@ pub mod query;
 pub mod reply;
 pub mod scan;
 
-pub use call::HttpCall;
+pub use call::{HeaderValue, HttpCall};
 pub use forward::{Admission, Forward, HeaderWrite};
 pub use reply::{LocalReply, ReplyKind};

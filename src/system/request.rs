@@ -1,5 +1,7 @@
 //! The call that fetches one service's proxy configuration from System.
 
+use std::sync::Arc;
+
 use crate::config::{Service, System};
 use crate::io::HttpCall;
 use crate::io::percent::encode;
@@ -15,11 +17,11 @@ pub fn proxy_config_call(system: &System, service: &Service) -> HttpCall {
         encode(system.token.expose()),
     );
     HttpCall {
-        cluster: system.upstream.name.clone(),
+        cluster: Arc::clone(&system.upstream.name),
         headers: vec![
             (":method", "GET".into()),
             (":path", path.into()),
-            (":authority", url.authority.clone().into()),
+            (":authority", Arc::clone(&url.authority).into()),
             (":scheme", url.scheme.clone().into()),
             ("accept", "application/json".into()),
         ],
@@ -44,7 +46,7 @@ mod tests {
         )
         .unwrap();
         let call = proxy_config_call(config.system.as_ref().unwrap(), &config.services[0]);
-        assert_eq!(call.cluster, "outbound|443||admin.example.com");
+        assert_eq!(&*call.cluster, "outbound|443||admin.example.com");
         assert_eq!(call.timeout_ms, 700);
         assert_eq!(
             call.header(":path"),

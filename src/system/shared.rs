@@ -62,7 +62,7 @@ impl SharedFetch {
         let path = path.split_once('?').map_or(path, |(path, _)| path);
         let mut hash = 0xcbf2_9ce4_8422_2325_u64;
         for part in [
-            call.cluster.as_str(),
+            &call.cluster,
             call.header(":authority").unwrap_or_default(),
             path,
         ] {

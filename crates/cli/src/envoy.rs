@@ -94,7 +94,7 @@ fn cluster(role: &str, upstream: &Upstream) -> Cluster {
     let tls = upstream.url.scheme == "https";
     let (host, port) = split_authority(&upstream.url.authority);
     Cluster {
-        name: upstream.name.clone(),
+        name: upstream.name.to_string(),
         role: role.to_owned(),
         host,
         port: port.unwrap_or(if tls { 443 } else { 80 }),
