@@ -24,7 +24,9 @@ pub use entry::{
 };
 pub use events::{CacheEvent, Events};
 pub use lease::{Grant, Held, LEASE_GRACE_MS, LEASE_MS, Leases, MOST_LEASES, MOST_REQUESTS};
-pub use orphans::{HandedOver, ORPHANS_KEY, adopt, hand_over, merge_per_application};
+pub use orphans::{
+    HandedOver, ORPHANS_KEY, adopt, hand_over, merge_per_application, prepare as prepare_orphans,
+};
 #[cfg(test)]
 pub use store::MemoryStore;
 pub use store::{LocalStore, Store, Versioned, WriteError};

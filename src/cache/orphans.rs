@@ -4,7 +4,10 @@
 //!
 //! One store key holds the records, merged per application so that it stays
 //! small; handing over and adopting are versioned writes, retried on conflict,
-//! so each unit is adopted by exactly one plugin.
+//! so each unit is adopted by exactly one plugin. A versioned write needs the key
+//! to exist (Proxy-Wasm cannot create a key only if it is absent), so every plugin
+//! with the cache creates it when it starts ([`prepare`]): before any plugin of
+//! the VM id can end and hand usage over.
 
 use super::codec::{decode_records, encode_records};
 use super::store::{Store, WriteError};
@@ -23,6 +26,21 @@ pub struct HandedOver {
     /// Records dropped: beyond the bound even once merged per application, or
     /// the store would not take them.
     pub dropped: usize,
+}
+
+/// Creates the orphaned usage's key, empty, if it is absent (a plugin with the
+/// cache starts). Without it, the first two plugins to end at once (one per
+/// worker, when a configuration is replaced) would each find no key and create
+/// it unconditionally, the second erasing the records of the first. Plugins that
+/// start at once may both create it here: both write the empty list, and no
+/// plugin can have handed anything over yet, since each created the key when it
+/// started.
+pub fn prepare(store: &dyn Store) {
+    if store.read(ORPHANS_KEY).is_none() {
+        // A failed write leaves the key absent: hand_over then writes it
+        // unconditionally, as before this existed.
+        let _ = store.write(ORPHANS_KEY, &encode_records(&[]), None);
+    }
 }
 
 /// Adds `records` to the orphaned usage, merged per application; at most
@@ -135,6 +153,44 @@ mod tests {
         );
         assert_eq!(adopt(&store), vec![record("a", 5), record("b", 2)]);
         assert!(adopt(&store).is_empty(), "adopted once");
+    }
+
+    /// Two plugins end at once: the second reads the key between the first's
+    /// read and write. With the key prepared, the first's write conflicts and is
+    /// retried on top of the second's; without it, the first erases the second's.
+    #[test]
+    fn concurrent_hand_overs_keep_every_record_once_the_key_is_prepared() {
+        let concurrent = |prepared: bool| {
+            let store = MemoryStore::default();
+            if prepared {
+                prepare(&store);
+                prepare(&store);
+                assert!(adopt(&store).is_empty(), "prepared empty");
+            }
+            let mut other_worker = Some(record("b", 2));
+            *store.interloper.borrow_mut() = Some(Box::new(move |store: &MemoryStore| {
+                if let Some(record) = other_worker.take() {
+                    hand_over(store, vec![record], 10);
+                }
+            }));
+            hand_over(&store, vec![record("a", 1)], 10);
+            *store.interloper.borrow_mut() = None;
+            adopt(&store)
+        };
+        assert_eq!(concurrent(true), vec![record("b", 2), record("a", 1)]);
+        assert_eq!(
+            concurrent(false),
+            vec![record("a", 1)],
+            "the race it prevents"
+        );
+    }
+
+    #[test]
+    fn preparing_keeps_what_is_there() {
+        let store = MemoryStore::default();
+        hand_over(&store, vec![record("a", 1)], 10);
+        prepare(&store);
+        assert_eq!(adopt(&store), vec![record("a", 1)]);
     }
 
     #[test]

@@ -100,6 +100,7 @@ impl Root {
                 }
                 let plugin = Plugin::new(config, host::now());
                 self.plugin = Some(Rc::new(RefCell::new(plugin)));
+                self.with_plugin(|plugin, proxy| plugin.on_start(proxy));
                 true
             }
             Err(error) => {

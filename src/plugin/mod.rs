@@ -91,6 +91,15 @@ impl Plugin {
         }
     }
 
+    /// The plugin starts (the host took its configuration). With the cache, the
+    /// key that ended plugins hand unreported usage over through is made to exist
+    /// now, before any plugin of the VM id can end ([`cache::prepare_orphans`]).
+    pub fn on_start(&self, host: &mut dyn Host) {
+        if self.reports.is_some() {
+            cache::prepare_orphans(host.store());
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -227,6 +227,19 @@ fn system_fetches_go_out_on_the_tick_and_their_answers_reach_the_fetcher() {
 }
 
 #[test]
+fn a_plugin_with_the_cache_creates_the_key_of_orphaned_usage_when_it_starts() {
+    let mut host = FakeHost::new();
+    Plugin::new(config(json!({})), NOW).on_start(&mut host);
+    assert!(host.store.keys().is_empty(), "no cache, no key");
+    let cached = config(json!({"cache": {"enabled": true, "ttl": 60}}));
+    Plugin::new(cached, NOW).on_start(&mut host);
+    assert_eq!(
+        host.store.keys(),
+        vec![crate::cache::ORPHANS_KEY.to_owned()]
+    );
+}
+
+#[test]
 fn with_the_cache_a_miss_reads_a_bounded_body_then_hits_and_reports_are_flushed_and_retried() {
     let config = config(json!({"cache": {"enabled": true, "ttl": 60, "flush_interval": 1}}));
     let mut plugin = Plugin::new(config, NOW);
