@@ -205,19 +205,9 @@ fn pseudo_headers(upstream: &Upstream, method: &'static str, path: String) -> Ca
             ":authority",
             HeaderValue::Shared(Arc::clone(&upstream.url.authority)),
         ),
-        (":scheme", scheme(&upstream.url.scheme)),
+        (":scheme", HeaderValue::Static(upstream.url.scheme)),
     ]);
     headers
-}
-
-/// The scheme as a constant (an upstream URL's is `http` or `https`), so that a
-/// call does not copy it.
-fn scheme(scheme: &str) -> HeaderValue {
-    match scheme {
-        "http" => HeaderValue::Static("http"),
-        "https" => HeaderValue::Static("https"),
-        other => HeaderValue::Owned(other.to_owned()),
-    }
 }
 
 /// A call's headers (see [`HttpCall::headers`]).

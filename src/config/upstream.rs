@@ -23,8 +23,9 @@ pub(super) fn default_timeout() -> u64 {
 /// An absolute URL split into what calls need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamUrl {
-    /// `http` or `https`.
-    pub scheme: String,
+    /// `http` or `https` (the only schemes [`UpstreamUrl::parse`] takes), so that
+    /// a call carries it without a copy.
+    pub scheme: &'static str,
     /// Host with a non-default port, used as `:authority` (shared with the calls).
     pub authority: Arc<str>,
     /// Base path, always starting and ending with `/`.
@@ -44,9 +45,9 @@ impl UpstreamUrl {
         let trimmed = text.trim_matches(|c: char| c <= ' ');
         let (scheme, rest) =
             split_scheme(trimmed).ok_or_else(|| not_absolute("relative URL without a base"))?;
-        let default_port = match scheme.as_str() {
-            "http" => 80,
-            "https" => 443,
+        let (scheme, default_port) = match scheme.as_str() {
+            "http" => ("http", 80),
+            "https" => ("https", 443),
             _ => return Err(format!("URL `{text}` is not an `http` or `https` URL")),
         };
         let rest = rest.trim_start_matches(['/', '\\']);

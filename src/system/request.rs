@@ -22,7 +22,7 @@ pub fn proxy_config_call(system: &System, service: &Service) -> HttpCall {
             (":method", "GET".into()),
             (":path", path.into()),
             (":authority", Arc::clone(&url.authority).into()),
-            (":scheme", url.scheme.clone().into()),
+            (":scheme", url.scheme.into()),
             ("accept", "application/json".into()),
         ],
         body: Vec::new(),
