@@ -7,6 +7,7 @@
 
 mod bucket_set;
 mod codec;
+mod created;
 mod entry;
 mod events;
 mod lease;
@@ -19,14 +20,13 @@ mod worker;
 mod fleet_tests;
 
 pub use codec::{DecodeError, decode_bucket, decode_records, encode_bucket, encode_records};
+pub use created::CREATED_PREFIX;
 pub use entry::{
     Answer, AppKey, Authorization, Entry, Flight, HitOutcome, Limit, StoredCredential,
 };
 pub use events::{CacheEvent, Events};
 pub use lease::{Grant, Held, LEASE_GRACE_MS, LEASE_MS, Leases, MOST_LEASES, MOST_REQUESTS};
-pub use orphans::{
-    HandedOver, ORPHANS_KEY, adopt, hand_over, merge_per_application, prepare as prepare_orphans,
-};
+pub use orphans::{HandedOver, ORPHANS_KEY, adopt, hand_over, merge_per_application};
 #[cfg(test)]
 pub use store::MemoryStore;
 pub use store::{LocalStore, Store, Versioned, WriteError};
@@ -38,6 +38,15 @@ pub use worker::{Batch, MAX_RETRY_MS, QUIET_MS, Worker};
 
 use crate::config::CacheSettings;
 use crate::model::Usages;
+
+/// Creates the store keys that must exist before any request or ending plugin
+/// writes (a plugin with the cache starts): the orphaned usage's key and the
+/// shards of created buckets (`orphans`, `created`: Proxy-Wasm cannot create a
+/// key only if it is absent).
+pub fn prepare(store: &dyn Store, settings: &CacheSettings) {
+    orphans::prepare(store);
+    created::prepare(store, bucket_count(settings));
+}
 
 /// What a request's handling needs from the cache: the settings, the shared
 /// store, this worker's bookkeeping and the time.

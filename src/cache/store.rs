@@ -135,11 +135,16 @@ mod memory {
     }
 
     impl Store for MemoryStore {
+        /// An empty value reads as none, as Envoy returns it (no data pointer).
         fn read(&self, key: &str) -> Option<Versioned> {
-            self.values.borrow().get(key).map(|(bytes, cas)| Versioned {
-                bytes: bytes.clone(),
-                cas: Some(*cas),
-            })
+            self.values
+                .borrow()
+                .get(key)
+                .filter(|(bytes, _)| !bytes.is_empty())
+                .map(|(bytes, cas)| Versioned {
+                    bytes: bytes.clone(),
+                    cas: Some(*cas),
+                })
         }
 
         fn write(&self, key: &str, bytes: &[u8], cas: Option<u32>) -> Result<(), WriteError> {

@@ -7,11 +7,13 @@
 //! credentials seen (Proxy-Wasm shared data has no delete), and eviction is
 //! least-recently-used within a bucket. Every change is a read, a change, and
 //! a versioned write, retried on conflict: workers never lose each other's
-//! updates.
+//! updates. A bucket's first write, which cannot be versioned, is made only by
+//! the worker that claimed the bucket ([`super::created`]).
 
 use std::cell::RefCell;
 
 use super::codec::{decode_bucket, encode_bucket_into};
+use super::created;
 pub use super::entry::Record;
 use super::entry::{Answer, AppKey, Authorization, Entry, Flight, HitOutcome};
 use super::lease::{Grant, Held, LEASE_MS, MOST_REQUESTS};
@@ -403,6 +405,10 @@ impl<'a> Table<'a> {
             if !write {
                 return Some(result);
             }
+            if read.is_none() && !created::may_create(self.store, bucket) {
+                // Another worker is creating the bucket: change what it wrote.
+                continue;
+            }
             let bytes = encode_bucket_into(&entries, buffer);
             match self.store.write(&key, &bytes, cas) {
                 Ok(()) => {
@@ -733,6 +739,46 @@ mod tests {
         store.conflicts.set(3);
         let records = table.claim(0, NOW, 0).unwrap();
         assert_eq!(records[0].usages, hits(6));
+    }
+
+    #[test]
+    fn two_workers_creating_a_bucket_at_once_keep_both_entries_once_its_shard_is_prepared() {
+        let concurrent = |prepared: bool| {
+            let store = MemoryStore::default();
+            let four = settings(4);
+            if prepared {
+                crate::cache::prepare(&store, &four);
+            }
+            let doc = limited(1000, 1);
+            // The other worker fills its entry while this one is between reading
+            // the bucket (absent) and writing it.
+            let mut other_worker = Some(user("bob"));
+            *store.interloper.borrow_mut() = Some(Box::new(move |store: &MemoryStore| {
+                if let Some(bob) = other_worker.take() {
+                    let other = Table::new(store, &settings(4));
+                    let doc = limited(1000, 1);
+                    let answer = Answer::Authorized(&doc);
+                    assert!(
+                        other
+                            .fill(&key(&bob), None, answer, &hits(1), NOW, true)
+                            .stored
+                    );
+                }
+            }));
+            let alice = user("alice");
+            let table = Table::new(&store, &four);
+            let answer = Answer::Authorized(&doc);
+            assert!(
+                table
+                    .fill(&key(&alice), None, answer, &hits(1), NOW, true)
+                    .stored
+            );
+            *store.interloper.borrow_mut() = None;
+            let bytes = store.read(&bucket_key(0)).unwrap().bytes;
+            decode_bucket(&bytes).unwrap().len()
+        };
+        assert_eq!(concurrent(true), 2, "alice's and bob's entries");
+        assert_eq!(concurrent(false), 1, "the race it prevents");
     }
 
     #[test]

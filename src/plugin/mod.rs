@@ -92,11 +92,11 @@ impl Plugin {
     }
 
     /// The plugin starts (the host took its configuration). With the cache, the
-    /// key that ended plugins hand unreported usage over through is made to exist
-    /// now, before any plugin of the VM id can end ([`cache::prepare_orphans`]).
+    /// keys that must exist before a request or an ending plugin writes are made
+    /// to exist now ([`cache::prepare`]).
     pub fn on_start(&self, host: &mut dyn Host) {
-        if self.reports.is_some() {
-            cache::prepare_orphans(host.store());
+        if let Some(settings) = self.config.cache_enabled() {
+            cache::prepare(host.store(), settings);
         }
     }
 

@@ -227,7 +227,7 @@ fn system_fetches_go_out_on_the_tick_and_their_answers_reach_the_fetcher() {
 }
 
 #[test]
-fn a_plugin_with_the_cache_creates_the_key_of_orphaned_usage_when_it_starts() {
+fn a_plugin_with_the_cache_creates_the_keys_of_orphaned_usage_and_created_buckets_when_it_starts() {
     let mut host = FakeHost::new();
     Plugin::new(config(json!({})), NOW).on_start(&mut host);
     assert!(host.store.keys().is_empty(), "no cache, no key");
@@ -235,7 +235,10 @@ fn a_plugin_with_the_cache_creates_the_key_of_orphaned_usage_when_it_starts() {
     Plugin::new(cached, NOW).on_start(&mut host);
     assert_eq!(
         host.store.keys(),
-        vec![crate::cache::ORPHANS_KEY.to_owned()]
+        vec![
+            format!("{}0", crate::cache::CREATED_PREFIX),
+            crate::cache::ORPHANS_KEY.to_owned()
+        ]
     );
 }
 
