@@ -5,17 +5,22 @@
 //! a bucket as absent would both write it unconditionally, the second erasing
 //! what the first wrote and whatever was added to it in between (a flight, or a
 //! hit's usage). So a worker creates a bucket only once it has claimed it here: a
-//! bit per bucket, set by a versioned write in a store key created empty when a
-//! plugin starts ([`prepare`]). A worker that finds the bit set reads the bucket
-//! again (its creator writes it right after claiming it) and then writes it with
-//! its version like any other change.
+//! bit per bucket, set by a versioned write in a store key created (with no bit
+//! set) when a plugin starts ([`prepare`]). A worker that finds the bit set reads
+//! the bucket again (its creator writes it right after claiming it) and then
+//! writes it with its version like any other change; if the bucket is still
+//! absent after as many attempts as a conflict gets, the change is given up the
+//! same way (a request goes to 3scale). A bucket whose creator claimed it and
+//! then failed to write it would stay absent, its applications never cached;
+//! Envoy fails a shared-data write only on a version conflict, which an
+//! unconditional write cannot have.
 //!
 //! The bits are kept in shards of 8,192 buckets (1 KB at most, after a format
 //! byte), so that a claim copies little whatever `max_entries` is: one shard
-//! with the default (2,500 buckets, 314 bytes once all are created). A plugin prepares at most 64 shards;
-//! buckets beyond them (a `max_entries` above 2,097,152) are created
-//! unconditionally, as before this existed. Shards are read and written only when
-//! a bucket is absent, never on a hit.
+//! with the default (2,500 buckets, 314 bytes once all are created). A plugin
+//! prepares at most 64 shards; buckets beyond them (a `max_entries` above
+//! 2,097,152) are created unconditionally, as before this existed. Shards are
+//! read and written only when a bucket is absent, never on a hit.
 
 use super::store::{Store, WriteError};
 use crate::io::percent::push_decimal;
@@ -59,7 +64,7 @@ pub fn prepare(store: &dyn Store, buckets: u32) {
 
 /// Whether this worker may create the absent `bucket` with an unconditional
 /// write: it claimed the bucket, or there is no shard to claim it in (beyond
-/// the prepared ones, or an older filter runs beside this one). `false` when
+/// the prepared ones, or one that could not be created). `false` when
 /// another worker claimed it first (or the store would not take the claim):
 /// read the bucket again.
 pub fn may_create(store: &dyn Store, bucket: u32) -> bool {
