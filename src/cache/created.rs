@@ -22,7 +22,7 @@
 //! 2,097,152) are created unconditionally, as before this existed. Shards are
 //! read and written only when a bucket is absent, never on a hit.
 
-use super::store::{Store, WriteError};
+use super::store::{MAX_ATTEMPTS, Store, WriteError, create_if_absent};
 use crate::io::percent::push_decimal;
 
 /// The store keys of the shards start with this (no secret in them: they may be logged).
@@ -31,8 +31,6 @@ pub const CREATED_PREFIX: &str = "threescale-wasm-auth.cache.created.";
 const SHARD_BUCKETS: u32 = 8 * 1024;
 /// Shards a plugin prepares.
 const MOST_SHARDS: u32 = 64;
-/// Attempts at setting a bit before giving up.
-const MAX_ATTEMPTS: usize = 16;
 /// The first byte of a shard, before its bits: the format. Never empty, because
 /// Envoy returns an empty value as no value.
 const FORMAT: u8 = 1;
@@ -53,12 +51,9 @@ fn shard_key(bucket: u32) -> String {
 pub fn prepare(store: &dyn Store, buckets: u32) {
     let shards = buckets.div_ceil(SHARD_BUCKETS).min(MOST_SHARDS);
     for shard in 0..shards {
-        let key = shard_key(shard * SHARD_BUCKETS);
-        if store.read(&key).is_none() {
-            // A failed write leaves the shard absent: its buckets are then
-            // created unconditionally, as before this existed.
-            let _ = store.write(&key, &[FORMAT], None);
-        }
+        // Left absent by a failed write: its buckets are then created
+        // unconditionally, as before this existed.
+        create_if_absent(store, &shard_key(shard * SHARD_BUCKETS), &[FORMAT]);
     }
 }
 

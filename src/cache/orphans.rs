@@ -10,13 +10,11 @@
 //! the VM id can end and hand usage over.
 
 use super::codec::{decode_records, encode_records};
-use super::store::{Store, WriteError};
+use super::store::{MAX_ATTEMPTS, Store, WriteError, create_if_absent};
 use super::table::Record;
 
 /// The store key of the orphaned usage (no secret in it: it may be logged).
 pub const ORPHANS_KEY: &str = "threescale-wasm-auth.cache.orphans";
-/// Attempts at a read-change-write before giving up.
-const MAX_ATTEMPTS: usize = 16;
 
 /// What handing records over did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,11 +34,9 @@ pub struct HandedOver {
 /// plugin can have handed anything over yet, since each created the key when it
 /// started.
 pub fn prepare(store: &dyn Store) {
-    if store.read(ORPHANS_KEY).is_none() {
-        // A failed write leaves the key absent: hand_over then writes it
-        // unconditionally, as before this existed.
-        let _ = store.write(ORPHANS_KEY, &encode_records(&[]), None);
-    }
+    // Left absent by a failed write: hand_over then writes it unconditionally,
+    // as before this existed.
+    create_if_absent(store, ORPHANS_KEY, &encode_records(&[]));
 }
 
 /// Adds `records` to the orphaned usage, merged per application; at most

@@ -28,6 +28,18 @@ pub struct Versioned {
     pub cas: Option<u32>,
 }
 
+/// Attempts at a read-change-write of one key before giving up (the caller then
+/// falls back to 3scale, or tries again later).
+pub const MAX_ATTEMPTS: usize = 16;
+
+/// Writes `initial` under `key` if it is absent: the one unconditional write of a
+/// key that versioned writes change afterwards. A failed write leaves it absent.
+pub fn create_if_absent(store: &dyn Store, key: &str, initial: &[u8]) {
+    if store.read(key).is_none() {
+        let _ = store.write(key, initial, None);
+    }
+}
+
 /// A key-value store with compare-and-swap writes.
 pub trait Store {
     /// The value under `key`, or `None` when there is none.

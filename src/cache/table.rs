@@ -17,7 +17,7 @@ use super::created;
 pub use super::entry::Record;
 use super::entry::{Answer, AppKey, Authorization, Entry, Flight, HitOutcome};
 use super::lease::{Grant, Held, LEASE_MS, MOST_REQUESTS};
-use super::store::{Store, WriteError};
+use super::store::{MAX_ATTEMPTS, Store, WriteError};
 use crate::config::CacheSettings;
 use crate::io::percent::push_decimal;
 use crate::model::Credential;
@@ -25,9 +25,6 @@ use crate::model::Usages;
 
 /// Entries per bucket.
 pub const WAYS: u32 = 4;
-/// Attempts at a read-change-write before giving up (the caller then falls
-/// back to 3scale, or retries at the next flush).
-const MAX_ATTEMPTS: usize = 16;
 const KEY_PREFIX: &str = "threescale-wasm-auth.cache.";
 
 /// The result of a lookup.
